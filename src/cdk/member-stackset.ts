@@ -1,0 +1,58 @@
+import { Aws, CfnStackSet, Stack } from 'aws-cdk-lib';
+import { Construct } from 'constructs';
+import { CDK_CHECK_CONTEXT, throwIfInvalid } from './validation';
+import type { MemberStackSetOptions } from '../core/options';
+import { memberStackSetModel } from '../core/stackset';
+import { validateMemberStackSet } from '../core/validate';
+
+/** Properties of a {@link ProwlerMemberRoleStackSet}. */
+export interface ProwlerMemberRoleStackSetProps extends MemberStackSetOptions {}
+
+/**
+ * A service-managed CloudFormation StackSet that deploys the `ProwlerScan` role (scan permissions
+ * only, never Organizations ones) to every account below the target OUs or root, new accounts
+ * included. Service-managed StackSets never deploy to the management account: give it its own
+ * {@link ProwlerScanRole} (or use {@link ProwlerOrganizationRoles}).
+ */
+export class ProwlerMemberRoleStackSet extends Construct {
+  /** The underlying StackSet resource. */
+  public readonly stackSet: CfnStackSet;
+  /** The StackSet's id. */
+  public readonly stackSetId: string;
+
+  constructor(scope: Construct, id: string, props: ProwlerMemberRoleStackSetProps) {
+    super(scope, id);
+    throwIfInvalid(this, 'ProwlerMemberRoleStackSet', validateMemberStackSet(props, CDK_CHECK_CONTEXT));
+
+    const model = memberStackSetModel(props);
+    const group = model.instanceGroup;
+    this.stackSet = new CfnStackSet(this, 'StackSet', {
+      stackSetName: model.stackSetName ?? `${Aws.STACK_NAME}-ProwlerScan`,
+      description: model.description,
+      permissionModel: model.permissionModel,
+      capabilities: model.capabilities,
+      callAs: model.callAs,
+      autoDeployment: {
+        enabled: model.autoDeployment.enabled,
+        retainStacksOnAccountRemoval: model.autoDeployment.retainStacksOnAccountRemoval,
+      },
+      managedExecution: { Active: model.managedExecution.active },
+      operationPreferences: {
+        failureTolerancePercentage: model.operationPreferences.failureTolerancePercentage,
+        maxConcurrentPercentage: model.operationPreferences.maxConcurrentPercentage,
+        regionConcurrencyType: model.operationPreferences.regionConcurrencyType,
+      },
+      parameters: Object.entries(model.parameters).map(([parameterKey, parameterValue]) => ({ parameterKey, parameterValue })),
+      stackInstancesGroup: [{
+        deploymentTargets: {
+          organizationalUnitIds: group.organizationalUnitIds,
+          accountFilterType: group.accountFilterType,
+          accounts: group.accounts,
+        },
+        regions: group.regions ?? [Stack.of(this).region],
+      }],
+      templateBody: model.templateBody,
+    });
+    this.stackSetId = this.stackSet.attrStackSetId;
+  }
+}

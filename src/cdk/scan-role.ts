@@ -1,0 +1,77 @@
+import { Annotations, Aws, Duration, Tags } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { Construct } from 'constructs';
+import { CDK_CHECK_CONTEXT, throwIfInvalid } from './validation';
+import { bind, bindAll, type Bindings } from '../core/bind';
+import {
+  DEFAULT_TRUSTED_PRINCIPAL,
+  MAX_SESSION_DURATION_SECONDS,
+  PROWLER_CLOUD_ACCOUNT_ID,
+  SCAN_MANAGED_POLICY_ARNS,
+  SCAN_ROLE_NAME,
+  scanRoleTags,
+} from '../core/defaults';
+import type { ScanRoleOptions } from '../core/options';
+import { inlinePolicies, policyDocument, TRUST_CONDITIONS, TRUSTED_ACCOUNT_ROOT_ARN } from '../core/policy';
+import { validateScanRole } from '../core/validate';
+
+/** Properties of a {@link ProwlerScanRole}. */
+export interface ProwlerScanRoleProps extends ScanRoleOptions {}
+
+/**
+ * The `ProwlerScan` IAM role in the current account: read-only scan permissions (SecurityAudit,
+ * ViewOnlyAccess and Prowler's additions), trusted by Prowler under your External ID, with
+ * Organizations discovery when asked for (management account only).
+ */
+export class ProwlerScanRole extends Construct {
+  /** The IAM role. */
+  public readonly role: iam.IRole;
+  /** The role's ARN: what Prowler's provider secret points at. */
+  public readonly roleArn: string;
+  /** The role's name. */
+  public readonly roleName: string;
+
+  constructor(scope: Construct, id: string, props: ProwlerScanRoleProps) {
+    super(scope, id);
+    throwIfInvalid(this, 'ProwlerScanRole', validateScanRole(props, CDK_CHECK_CONTEXT));
+
+    const roleName = props.roleName ?? SCAN_ROLE_NAME;
+    if (roleName !== SCAN_ROLE_NAME) {
+      Annotations.of(this).addWarningV2(
+        'prowler-org-onboarding:roleName',
+        `roleName is '${roleName}': Prowler assumes '${SCAN_ROLE_NAME}' in every account, so connection tests and scans fail unless your Prowler deployment is configured for this name.`,
+      );
+    }
+
+    const bindings: Bindings = {
+      Partition: Aws.PARTITION,
+      ExternalId: props.externalId,
+      TrustedAccountId: props.trustedAccountId ?? PROWLER_CLOUD_ACCOUNT_ID,
+      TrustedPrincipal: props.trustedPrincipal ?? DEFAULT_TRUSTED_PRINCIPAL,
+      OrganizationId: props.organizationId,
+      S3BucketName: props.s3Integration?.bucketName,
+      S3BucketAccountId: props.s3Integration?.bucketAccountId,
+    };
+    const policies = inlinePolicies({
+      organizationDiscovery: props.organizationDiscovery,
+      scopeToOrganization: props.organizationId !== undefined,
+      stackSetManagement: props.stackSetManagement,
+      s3Integration: props.s3Integration !== undefined,
+    });
+
+    const role = new iam.Role(this, 'Role', {
+      roleName,
+      description: 'Prowler scan role (read-only), managed by prowler-org-onboarding',
+      maxSessionDuration: Duration.seconds(MAX_SESSION_DURATION_SECONDS),
+      assumedBy: new iam.ArnPrincipal(bind(TRUSTED_ACCOUNT_ROOT_ARN, bindings)).withConditions(bindAll(TRUST_CONDITIONS, bindings)),
+      managedPolicies: SCAN_MANAGED_POLICY_ARNS.map((arn) =>
+        iam.ManagedPolicy.fromManagedPolicyArn(this, arn.split('/').pop()!, bind(arn, bindings))),
+      inlinePolicies: Object.fromEntries(policies.map((p) => [p.name, iam.PolicyDocument.fromJson(bindAll(policyDocument(p), bindings))])),
+    });
+    for (const [key, value] of Object.entries(scanRoleTags('CloudFormation'))) Tags.of(role).add(key, value);
+
+    this.role = role;
+    this.roleArn = role.roleArn;
+    this.roleName = role.roleName;
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * The member-role StackSet as data: every decision (defaults, account filters, parameters) made
+ * once here; the CDK and CDKTF constructs only map it to their resource's property names.
+ */
+import { memberTemplate } from './cfn';
+import {
+  DEFAULT_FAILURE_TOLERANCE_PERCENTAGE,
+  DEFAULT_MAX_CONCURRENT_PERCENTAGE,
+  DEFAULT_TRUSTED_PRINCIPAL,
+  MAX_TEMPLATE_BODY_BYTES,
+  PROWLER_CLOUD_ACCOUNT_ID,
+  SCAN_ROLE_NAME,
+  STACKSET_DESCRIPTION,
+} from './defaults';
+import { CallAs, type MemberStackSetOptions } from './options';
+
+/** One stack-instance group: where the role goes. */
+export interface StackInstanceGroupModel {
+  readonly organizationalUnitIds: string[];
+  /** Account filter: DIFFERENCE (exclude) or INTERSECTION (only); UNION is never emitted. */
+  readonly accountFilterType?: 'DIFFERENCE' | 'INTERSECTION';
+  readonly accounts?: string[];
+  /** `undefined`: the flavour's own region (the stack's). */
+  readonly regions?: string[];
+}
+
+/** A service-managed StackSet deploying the member role. */
+export interface StackSetModel {
+  readonly stackSetName?: string;
+  readonly description: string;
+  readonly permissionModel: 'SERVICE_MANAGED';
+  readonly capabilities: string[];
+  readonly callAs: 'SELF' | 'DELEGATED_ADMIN';
+  readonly autoDeployment: { readonly enabled: boolean; readonly retainStacksOnAccountRemoval: boolean };
+  readonly managedExecution: { readonly active: boolean };
+  readonly operationPreferences: {
+    readonly failureTolerancePercentage: number;
+    readonly maxConcurrentPercentage: number;
+    readonly regionConcurrencyType: 'PARALLEL';
+  };
+  readonly parameters: Record<string, string>;
+  readonly instanceGroup: StackInstanceGroupModel;
+  /** The member template, as compact JSON. */
+  readonly templateBody: string;
+}
+
+/** Decides the StackSet for validated options. */
+export function memberStackSetModel(o: MemberStackSetOptions): StackSetModel {
+  const templateBody = JSON.stringify(memberTemplate());
+  const bytes = Buffer.byteLength(templateBody, 'utf8');
+  if (bytes > MAX_TEMPLATE_BODY_BYTES) {
+    throw new Error(`member template is ${bytes} bytes, over CloudFormation's ${MAX_TEMPLATE_BODY_BYTES}-byte TemplateBody limit`);
+  }
+  const filter = o.excludeAccounts
+    ? { accountFilterType: 'DIFFERENCE' as const, accounts: [...o.excludeAccounts] }
+    : o.onlyAccounts
+      ? { accountFilterType: 'INTERSECTION' as const, accounts: [...o.onlyAccounts] }
+      : {};
+  return {
+    stackSetName: o.stackSetName,
+    description: STACKSET_DESCRIPTION,
+    permissionModel: 'SERVICE_MANAGED',
+    capabilities: ['CAPABILITY_NAMED_IAM'],
+    callAs: o.callAs ?? CallAs.SELF,
+    autoDeployment: {
+      enabled: o.autoDeployment ?? true,
+      retainStacksOnAccountRemoval: o.retainStacksOnAccountRemoval ?? false,
+    },
+    managedExecution: { active: o.managedExecution ?? true },
+    operationPreferences: {
+      failureTolerancePercentage: o.failureTolerancePercentage ?? DEFAULT_FAILURE_TOLERANCE_PERCENTAGE,
+      maxConcurrentPercentage: o.maxConcurrentPercentage ?? DEFAULT_MAX_CONCURRENT_PERCENTAGE,
+      regionConcurrencyType: 'PARALLEL',
+    },
+    parameters: {
+      ExternalId: o.externalId,
+      AccountId: o.trustedAccountId ?? PROWLER_CLOUD_ACCOUNT_ID,
+      IAMPrincipal: o.trustedPrincipal ?? DEFAULT_TRUSTED_PRINCIPAL,
+      RoleName: o.roleName ?? SCAN_ROLE_NAME,
+      EnableS3Integration: o.s3Integration ? 'true' : 'false',
+      S3IntegrationBucketName: o.s3Integration?.bucketName ?? '',
+      S3IntegrationBucketAccountId: o.s3Integration?.bucketAccountId ?? '',
+    },
+    instanceGroup: { organizationalUnitIds: [...o.targets], ...filter, regions: o.regions ? [...o.regions] : undefined },
+    templateBody,
+  };
+}

@@ -1,0 +1,8 @@
+/**
+ * prowler-org-onboarding: onboard a whole AWS Organization to Prowler as code.
+ *
+ * - `core`: the ProwlerScan role as data, defaults, validators (no framework)
+ * - `cdk`: AWS CDK constructs
+ */
+export * as core from './core';
+export * as cdk from './cdk';

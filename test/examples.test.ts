@@ -1,0 +1,57 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App, Stack } from 'aws-cdk-lib';
+import { ProwlerOrganizationRoles } from '../src/cdk';
+
+const ROOT = join(__dirname, '..');
+const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+
+/** The fenced block of a language that follows a heading. */
+function block(heading: string, language: string): string {
+  const section = readme.slice(readme.indexOf(`## ${heading}`));
+  const match = section.match(new RegExp('```' + language + '\\n([\\s\\S]*?)```'));
+  if (!match) throw new Error(`no ${language} block under '${heading}'`);
+  return match[1];
+}
+
+describe('README and examples/', () => {
+  test('the README opens with exactly two commands: the demo and every test', () => {
+    const first = readme.match(/^```sh\n([\s\S]*?)```/)![1].trim().split('\n');
+    expect(first).toHaveLength(2);
+    expect(first[0]).toMatch(/^npm install --no-audit --no-fund && npx projen demo\s/);
+    expect(first[1]).toMatch(/^npm install --no-audit --no-fund && npx projen build\s/);
+    expect(readFileSync(join(ROOT, '.ci', 'run'), 'utf8')).toContain('npm install --no-audit --no-fund && npx projen build');
+  });
+
+  test('the CDK quick start is exactly examples/cdk/app.ts', () => {
+    expect(block('CDK quick start', 'ts')).toBe(readFileSync(join(ROOT, 'examples', 'cdk', 'app.ts'), 'utf8'));
+  });
+
+  test('examples/cdk/app.ts synthesizes the management role and the member StackSet', () => {
+    const outdir = mkdtempSync(join(tmpdir(), 'example-'));
+    const before = process.env.CDK_OUTDIR;
+    process.env.CDK_OUTDIR = outdir;
+    try {
+      // The example runs as a script (app.synth() at import): require it, isolated from other tests.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      jest.isolateModules(() => require('../examples/cdk/app'));
+      const template = JSON.parse(readFileSync(join(outdir, 'ProwlerOrganization.template.json'), 'utf8'));
+      const types = Object.values<any>(template.Resources).map((r) => r.Type).sort();
+      expect(types).toEqual(['AWS::CloudFormation::StackSet', 'AWS::IAM::Role']);
+    } finally {
+      process.env.CDK_OUTDIR = before;
+      rmSync(outdir, { recursive: true, force: true });
+    }
+  });
+
+  test('the error shown in the README is the one synth gives', () => {
+    const shown = readme.slice(readme.indexOf('## Configuration')).match(/```\n(ProwlerOrganizationRoles at[\s\S]*?)\n```/)![1];
+    const stack = new Stack(new App(), 'ProwlerOrganization');
+    expect(() => new ProwlerOrganizationRoles(stack, 'Prowler', {
+      externalId: '6f1c2d0e-8a4b-4c3d-9e2f-1a2b3c4d5e6f',
+      organizationId: 'O-ABC123DEF4',
+      targets: ['Production'],
+    })).toThrow(shown);
+  });
+});
