@@ -105,6 +105,16 @@ project.eslint?.addOverride({
   rules: { 'import/no-unresolved': ['error', { ignore: ['^prowler-org-onboarding$'] }] },
 });
 
+// One subpath per namespace: `prowler-org-onboarding/cdk` never loads cdktf.
+const subpath = (dir: string) => ({ types: `./lib/${dir}index.d.ts`, default: `./lib/${dir}index.js` });
+project.package.addField('exports', {
+  '.': subpath(''),
+  './core': subpath('core/'),
+  './cdk': subpath('cdk/'),
+  './package.json': './package.json',
+  './.jsii': './.jsii',
+});
+
 project.npmignore?.addPatterns('/scripts/', '/examples/', '/bench/', '/.ci/', '/docs/');
 
 project.synth();

@@ -1,0 +1,44 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+
+const SRC = join(__dirname, '..', 'src');
+
+function files(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? files(path) : path.endsWith('.ts') ? [path] : [];
+  });
+}
+
+/** Every module specifier a file imports or re-exports (static and dynamic). */
+function importsOf(path: string): string[] {
+  const text = readFileSync(path, 'utf8');
+  return [...text.matchAll(/(?:from\s+|import\s*\(\s*|require\s*\(\s*|import\s+)'([^']+)'/g)].map((m) => m[1]);
+}
+
+const sources = files(SRC).map((path) => ({ path: relative(SRC, path), imports: importsOf(path) }));
+
+describe('layout rules', () => {
+  test('src/core imports no framework (aws-cdk-lib, constructs, cdktf)', () => {
+    const offending = sources
+      .filter((f) => f.path.startsWith('core/'))
+      .flatMap((f) => f.imports.filter((i) => /^(aws-cdk-lib|constructs|cdktf|@cdktf\/)/.test(i)).map((i) => `${f.path}: ${i}`));
+    expect(offending).toEqual([]);
+  });
+
+  test('only src/cdktf imports cdktf or @cdktf/provider-aws', () => {
+    const offending = sources
+      .filter((f) => !f.path.startsWith('cdktf/'))
+      .flatMap((f) => f.imports.filter((i) => /^(cdktf|@cdktf\/)/.test(i)).map((i) => `${f.path}: ${i}`));
+    expect(offending).toEqual([]);
+  });
+
+  test('@cdktf/provider-aws is only imported by deep path (the root import costs seconds and hundreds of MB)', () => {
+    const offending = sources.flatMap((f) => f.imports.filter((i) => i === '@cdktf/provider-aws').map((i) => `${f.path}: ${i}`));
+    expect(offending).toEqual([]);
+  });
+
+  test('the scanner sees imports (the rules above are live)', () => {
+    expect(sources.find((f) => f.path === 'cdk/scan-role.ts')!.imports).toEqual(expect.arrayContaining(['aws-cdk-lib', 'aws-cdk-lib/aws-iam', '../core/bind']));
+  });
+});
