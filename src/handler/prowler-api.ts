@@ -1,0 +1,480 @@
+/**
+ * The Prowler API client (open-source Prowler App and Prowler Cloud alike): JSON:API over fetch,
+ * every answer parsed with zod, transient failures retried with backoff and jitter (honouring
+ * Retry-After), creates retried only after re-checking whether they happened. Errors say what to
+ * fix and never carry the credential.
+ */
+import { z } from 'zod';
+
+export const PROWLER_CLOUD_API_URL = 'https://api.prowler.com/api/v1';
+const JSON_API = 'application/vnd.api+json';
+/** Prowler's page size limit. */
+export const MAX_PAGE_SIZE = 100;
+
+export type ProwlerAuth = { readonly apiKey: string } | { readonly token: string };
+
+export interface Clock {
+  now(): number;
+  sleep(ms: number): Promise<void>;
+}
+
+export const realClock: Clock = {
+  now: () => Date.now(),
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};
+
+export interface ProwlerClientOptions {
+  /** e.g. https://api.prowler.com/api/v1 or http://prowler.internal:8080/api/v1 */
+  readonly baseUrl: string;
+  readonly auth: ProwlerAuth;
+  /** Attempts per request for transient failures (429, 5xx, network, timeout). */
+  readonly maxAttempts?: number;
+  readonly baseDelayMs?: number;
+  readonly maxDelayMs?: number;
+  readonly timeoutMs?: number;
+  readonly clock?: Clock;
+  readonly fetch?: typeof fetch;
+  readonly random?: () => number;
+}
+
+/** A Prowler API failure, with what to fix. */
+export class ProwlerApiError extends Error {
+  constructor(message: string, public readonly status?: number, public readonly code?: string) {
+    super(message);
+    this.name = 'ProwlerApiError';
+  }
+}
+
+/** A failure worth retrying: 429, 5xx, network errors, timeouts. */
+export class TransientError extends ProwlerApiError {
+  constructor(message: string, status?: number, public readonly retryAfterMs?: number) {
+    super(message, status);
+    this.name = 'TransientError';
+  }
+}
+
+// ---- What the API answers (only the fields we use; extra fields are allowed) ----
+
+const ref = z.object({ id: z.string(), type: z.string() });
+
+export const providerSchema = z.object({
+  id: z.string(),
+  type: z.literal('providers'),
+  attributes: z.object({
+    provider: z.string(),
+    uid: z.string(),
+    alias: z.string().nullable().optional(),
+    connection: z.object({ connected: z.boolean().nullable(), last_checked_at: z.string().nullable() }).partial().nullable().optional(),
+  }),
+  relationships: z.object({
+    secret: z.object({ data: ref.nullable() }).optional(),
+    provider_groups: z.object({ data: z.array(ref) }).optional(),
+  }).partial().optional(),
+});
+export type Provider = z.infer<typeof providerSchema>;
+
+const pagination = z.object({ pagination: z.object({ page: z.number(), pages: z.number(), count: z.number() }) });
+const listOf = <T extends z.ZodTypeAny>(item: T) => z.object({ data: z.array(item), meta: pagination.optional() });
+
+export const providerGroupSchema = z.object({
+  id: z.string(),
+  type: z.literal('provider-groups'),
+  attributes: z.object({ name: z.string() }),
+  relationships: z.object({ providers: z.object({ data: z.array(ref) }).optional() }).partial().optional(),
+});
+export type ProviderGroup = z.infer<typeof providerGroupSchema>;
+
+export const taskSchema = z.object({
+  id: z.string(),
+  type: z.literal('tasks'),
+  attributes: z.object({
+    name: z.string().optional(),
+    state: z.enum(['available', 'scheduled', 'executing', 'completed', 'failed', 'cancelled']),
+    result: z.unknown().optional(),
+    completed_at: z.string().nullable().optional(),
+  }),
+});
+export type Task = z.infer<typeof taskSchema>;
+
+const secretSchema = z.object({ id: z.string(), type: z.literal('provider-secrets') });
+
+const userSchema = z.object({
+  data: z.object({
+    id: z.string(),
+    relationships: z.object({
+      memberships: z.object({ data: z.array(ref.extend({ meta: z.object({ active: z.boolean().optional() }).partial().optional() })) }),
+    }).partial().optional(),
+  }),
+  included: z.array(z.object({
+    id: z.string(),
+    type: z.string(),
+    relationships: z.object({ tenant: z.object({ data: ref }).optional() }).partial().optional(),
+  })).optional(),
+});
+
+/** The role secret Prowler stores for a provider. */
+export interface RoleSecret {
+  readonly role_arn: string;
+  readonly external_id: string;
+  readonly role_session_name?: string;
+  readonly session_duration?: number;
+  readonly aws_access_key_id?: string;
+  readonly aws_secret_access_key?: string;
+  readonly aws_session_token?: string;
+}
+
+interface RequestOptions {
+  readonly query?: Record<string, string>;
+  readonly body?: unknown;
+  /** Retry transient failures (safe for reads and idempotent writes). */
+  readonly retry?: boolean;
+  /** Statuses that are an answer here, not a failure (409 "already scheduled", …). */
+  readonly tolerate?: readonly number[];
+}
+
+interface RawResponse {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly json: unknown;
+}
+
+export class ProwlerClient {
+  private readonly baseUrl: string;
+  private readonly authorization: string;
+  private readonly secret: string;
+  private readonly maxAttempts: number;
+  private readonly baseDelayMs: number;
+  private readonly maxDelayMs: number;
+  private readonly timeoutMs: number;
+  private readonly clock: Clock;
+  private readonly fetchImpl: typeof fetch;
+  private readonly random: () => number;
+  /** Requests sent, retries included. */
+  public requests = 0;
+
+  constructor(options: ProwlerClientOptions) {
+    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    if (!/^https?:\/\/[^\s/]+(\/[^\s]*)?$/.test(this.baseUrl)) {
+      throw new ProwlerApiError(`prowlerApiUrl must be an http(s) URL such as ${PROWLER_CLOUD_API_URL}, got '${options.baseUrl}'`);
+    }
+    this.secret = 'apiKey' in options.auth ? options.auth.apiKey : options.auth.token;
+    this.authorization = 'apiKey' in options.auth ? `Api-Key ${options.auth.apiKey}` : `Bearer ${options.auth.token}`;
+    this.maxAttempts = options.maxAttempts ?? 6;
+    this.baseDelayMs = options.baseDelayMs ?? 250;
+    this.maxDelayMs = options.maxDelayMs ?? 20_000;
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.clock = options.clock ?? realClock;
+    this.fetchImpl = options.fetch ?? fetch;
+    this.random = options.random ?? Math.random;
+  }
+
+  // ---- Tenant ----
+
+  /** The tenant of the credential: the External ID Prowler expects in the role's trust. */
+  async tenantId(): Promise<string> {
+    if (this.authorization.startsWith('Bearer ')) {
+      const claims = decodeJwtClaims(this.secret);
+      if (typeof claims?.tenant_id === 'string') return claims.tenant_id;
+    }
+    const res = await this.request('GET', '/users/me', { query: { include: 'memberships' }, retry: true });
+    const user = parse(userSchema, res.json, 'GET /users/me');
+    const memberships = user.data.relationships?.memberships?.data ?? [];
+    const active = memberships.find((m) => m.meta?.active) ?? (memberships.length === 1 ? memberships[0] : undefined);
+    const included = user.included?.find((i) => i.type === 'memberships' && i.id === active?.id);
+    const tenant = included?.relationships?.tenant?.data.id;
+    if (!tenant) {
+      throw new ProwlerApiError('Prowler did not say which tenant the API key belongs to (no active membership in GET /users/me): give externalId explicitly');
+    }
+    return tenant;
+  }
+
+  // ---- Providers ----
+
+  /** AWS providers by account id, looked up 100 at a time with filter[uid__in]. */
+  async findAwsProviders(accountIds: readonly string[]): Promise<Map<string, Provider>> {
+    const found = new Map<string, Provider>();
+    for (let i = 0; i < accountIds.length; i += MAX_PAGE_SIZE) {
+      const batch = accountIds.slice(i, i + MAX_PAGE_SIZE);
+      const providers = await this.listAll('/providers', providerSchema, { 'filter[provider]': 'aws', 'filter[uid__in]': batch.join(',') });
+      for (const p of providers) found.set(p.attributes.uid, p);
+    }
+    return found;
+  }
+
+  async getProvider(id: string): Promise<Provider> {
+    const res = await this.request('GET', `/providers/${encodeURIComponent(id)}`, { retry: true });
+    return parse(z.object({ data: providerSchema }), res.json, 'GET /providers/{id}').data;
+  }
+
+  /**
+   * Creates the AWS provider for an account, or returns the one that exists (a 409, or a create
+   * that went through although its answer was lost): never a duplicate.
+   */
+  async createAwsProvider(accountId: string, alias: string): Promise<{ provider: Provider; created: boolean }> {
+    const body = { data: { type: 'providers', attributes: { provider: 'aws', uid: accountId, alias } } };
+    return this.createOnce<{ provider: Provider; created: boolean }>(
+      async () => {
+        const res = await this.request('POST', '/providers', { body });
+        return { provider: parse(z.object({ data: providerSchema }), res.json, 'POST /providers').data, created: true };
+      },
+      async () => {
+        const existing = (await this.findAwsProviders([accountId])).get(accountId);
+        return existing ? { provider: existing, created: false } : undefined;
+      },
+    );
+  }
+
+  async updateProviderAlias(id: string, alias: string): Promise<void> {
+    await this.request('PATCH', `/providers/${encodeURIComponent(id)}`, {
+      body: { data: { type: 'providers', id, attributes: { alias } } },
+      retry: true,
+    });
+  }
+
+  /** Deletes a provider and its scan history (asynchronously, in Prowler). Only on explicit request. */
+  async deleteProvider(id: string): Promise<void> {
+    await this.request('DELETE', `/providers/${encodeURIComponent(id)}`, { retry: true, tolerate: [404] });
+  }
+
+  // ---- Secrets ----
+
+  /** Creates the provider's role secret, or replaces the one it has (one secret per provider). */
+  async putRoleSecret(provider: Provider, secret: RoleSecret): Promise<'created' | 'updated'> {
+    const existing = provider.relationships?.secret?.data?.id;
+    const attributes = { secret_type: 'role', secret };
+    if (existing) {
+      await this.request('PATCH', `/providers/secrets/${encodeURIComponent(existing)}`, {
+        body: { data: { type: 'provider-secrets', id: existing, attributes } },
+        retry: true,
+      });
+      return 'updated';
+    }
+    const body = { data: { type: 'provider-secrets', attributes, relationships: { provider: { data: { type: 'providers', id: provider.id } } } } };
+    const outcome = await this.createOnce(
+      async () => {
+        const res = await this.request('POST', '/providers/secrets', { body });
+        parse(z.object({ data: secretSchema }), res.json, 'POST /providers/secrets');
+        return 'created' as const;
+      },
+      async () => ((await this.getProvider(provider.id)).relationships?.secret?.data?.id ? 'recheck' as const : undefined),
+    );
+    if (outcome === 'recheck') {
+      // The create went through (or another writer made one): make sure it holds our values.
+      return this.putRoleSecret(await this.getProvider(provider.id), secret);
+    }
+    return outcome;
+  }
+
+  // ---- Connection tests and tasks ----
+
+  /** Starts a connection test; returns the task id. */
+  async testConnection(providerId: string): Promise<string> {
+    const res = await this.request('POST', `/providers/${encodeURIComponent(providerId)}/connection`, { retry: true });
+    return taskIdOf(res, 'POST /providers/{id}/connection');
+  }
+
+  async getTask(id: string): Promise<Task> {
+    const res = await this.request('GET', `/tasks/${encodeURIComponent(id)}`, { retry: true });
+    return parse(z.object({ data: taskSchema }), res.json, 'GET /tasks/{id}').data;
+  }
+
+  // ---- Scans ----
+
+  /** A daily schedule (Prowler also queues a first scan). `exists` when one is already there. */
+  async scheduleDaily(providerId: string): Promise<'scheduled' | 'exists'> {
+    const res = await this.request('POST', '/schedules/daily', {
+      body: { data: { type: 'daily-schedules', attributes: { provider_id: providerId } } },
+      retry: true,
+      tolerate: [409],
+    });
+    return res.status === 409 ? 'exists' : 'scheduled';
+  }
+
+  /** One scan now. */
+  async startScan(providerId: string): Promise<void> {
+    await this.request('POST', '/scans', {
+      body: { data: { type: 'scans', attributes: {}, relationships: { provider: { data: { type: 'providers', id: providerId } } } } },
+    });
+  }
+
+  // ---- Provider groups (one per organization records which providers belong to it) ----
+
+  async listProviderGroups(): Promise<ProviderGroup[]> {
+    return this.listAll('/provider-groups', providerGroupSchema, {});
+  }
+
+  async findOrCreateProviderGroup(name: string): Promise<ProviderGroup> {
+    const find = async () => (await this.listAll('/provider-groups', providerGroupSchema, { 'filter[name]': name }))[0];
+    const existing = await find();
+    if (existing) return existing;
+    return this.createOnce(async () => {
+      const res = await this.request('POST', '/provider-groups', { body: { data: { type: 'provider-groups', attributes: { name } } } });
+      return parse(z.object({ data: providerGroupSchema }), res.json, 'POST /provider-groups').data;
+    }, find);
+  }
+
+  /** Adds providers to a group (already members are fine). */
+  async addToProviderGroup(groupId: string, providerIds: readonly string[]): Promise<void> {
+    if (providerIds.length === 0) return;
+    await this.request('POST', `/provider-groups/${encodeURIComponent(groupId)}/relationships/providers`, {
+      body: { data: { type: 'provider_groups-provider', attributes: { providers: providerIds.map((id) => ({ type: 'providers', id })) } } },
+      retry: true,
+      tolerate: [400],
+    });
+  }
+
+  // ---- Plumbing ----
+
+  private async listAll<T extends z.ZodTypeAny>(path: string, item: T, query: Record<string, string>): Promise<z.infer<T>[]> {
+    const out: z.infer<T>[] = [];
+    for (let page = 1; ; page++) {
+      const res = await this.request('GET', path, { query: { ...query, 'page[size]': String(MAX_PAGE_SIZE), 'page[number]': String(page) }, retry: true });
+      const list = parse(listOf(item), res.json, `GET ${path}`);
+      out.push(...list.data);
+      const pages = list.meta?.pagination.pages ?? 1;
+      if (page >= pages || list.data.length === 0) return out;
+    }
+  }
+
+  /**
+   * Runs a create; when it fails in a way that leaves its outcome unknown (timeout, 5xx, a lost
+   * answer), re-checks with `find` before trying again, and a 409 means it already exists.
+   */
+  private async createOnce<T>(create: () => Promise<T>, find: () => Promise<T | undefined>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await create();
+      } catch (error) {
+        const conflict = error instanceof ProwlerApiError && error.status === 409;
+        const unknownOutcome = error instanceof TransientError;
+        if (!conflict && !unknownOutcome) throw error;
+        const existing = await find();
+        if (existing !== undefined) return existing;
+        if (conflict || attempt >= this.maxAttempts) throw error;
+        await this.clock.sleep(this.backoff(attempt, (error as TransientError).retryAfterMs));
+      }
+    }
+  }
+
+  private backoff(attempt: number, retryAfterMs?: number): number {
+    if (retryAfterMs !== undefined) return Math.min(retryAfterMs, this.maxDelayMs * 3);
+    const cap = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** (attempt - 1));
+    return Math.round(cap / 2 + this.random() * (cap / 2)); // "equal jitter"
+  }
+
+  private async request(method: string, path: string, options: RequestOptions = {}): Promise<RawResponse> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.send(method, path, options);
+      } catch (error) {
+        const retryable = error instanceof TransientError && (options.retry || error.status === 429);
+        if (!retryable || attempt >= this.maxAttempts) throw error;
+        await this.clock.sleep(this.backoff(attempt, (error as TransientError).retryAfterMs));
+      }
+    }
+  }
+
+  private async send(method: string, path: string, options: RequestOptions): Promise<RawResponse> {
+    const url = new URL(`${this.baseUrl}${path}`);
+    for (const [k, v] of Object.entries(options.query ?? {})) url.searchParams.set(k, v);
+    const where = `${method} ${url.pathname}`;
+    this.requests++;
+    let response: Response;
+    try {
+      response = await this.fetchImpl(url, {
+        method,
+        headers: { Authorization: this.authorization, Accept: JSON_API, ...(options.body !== undefined ? { 'Content-Type': JSON_API } : {}) },
+        body: options.body !== undefined ? JSON.stringify(options.body) : undefined,
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+    } catch (error) {
+      const reason = (error as Error).name === 'TimeoutError' ? `no answer within ${this.timeoutMs / 1000} s` : this.redact(describeNetworkError(error));
+      throw new TransientError(`Prowler API ${where}: ${reason} (is ${this.baseUrl} reachable from here?)`);
+    }
+    let json: unknown = undefined;
+    const text = await response.text().catch(() => '');
+    if (text) {
+      try {
+        json = JSON.parse(text);
+      } catch {
+        json = undefined;
+      }
+    }
+    const status = response.status;
+    if (status < 400 || options.tolerate?.includes(status)) {
+      if (status < 400 && status !== 204 && status !== 202 && text && json === undefined) {
+        throw new ProwlerApiError(`Prowler API ${where} answered ${status} with a body that is not JSON: check prowlerApiUrl points at the API (…/api/v1), not the web app`, status);
+      }
+      return { status, headers: response.headers, json };
+    }
+    throw this.failure(where, status, response.headers, json, text);
+  }
+
+  private failure(where: string, status: number, headers: Headers, json: unknown, text: string): ProwlerApiError {
+    const errors = z.object({
+      errors: z.array(z.object({
+        detail: z.unknown().optional(), code: z.string().optional(), source: z.object({ pointer: z.string().optional() }).partial().optional(),
+      }).partial()),
+    }).safeParse(json);
+    const first = errors.success ? errors.data.errors[0] : undefined;
+    const detail = this.redact(
+      first ? `${typeof first.detail === 'string' ? first.detail : JSON.stringify(first.detail)}${first.source?.pointer ? ` (${first.source.pointer})` : ''}` : text.slice(0, 200),
+    );
+    const code = first?.code;
+    if (status === 429 || status >= 500) {
+      return new TransientError(`Prowler API ${where}: ${status}${detail ? ` ${detail}` : ''}`, status, retryAfter(headers.get('retry-after'), this.clock.now()));
+    }
+    const fix: Record<number, string> = {
+      401: 'the API key was rejected: put a current Prowler API key (pk_…) for this tenant in the Secrets Manager secret',
+      403: 'the API key is not allowed to do this: its role needs the "Manage Providers" and "Manage Scans" permissions',
+      404: `not found: check that prowlerApiUrl is the API's base URL (${PROWLER_CLOUD_API_URL}, or http://<host>:8080/api/v1 self-hosted)`,
+      409: 'it already exists',
+    };
+    return new ProwlerApiError(`Prowler API ${where}: ${status} ${fix[status] ?? ''}${detail ? `${fix[status] ? ' — ' : ''}Prowler said: ${detail}` : ''}`.trim(), status, code);
+  }
+
+  /** Never let the credential reach a message. */
+  private redact(text: string): string {
+    return this.secret ? text.split(this.secret).join('[redacted]') : text;
+  }
+}
+
+function parse<T extends z.ZodTypeAny>(schema: T, json: unknown, where: string): z.infer<T> {
+  const result = schema.safeParse(json);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    throw new ProwlerApiError(`Prowler API ${where} answered something unexpected (${issue.path.join('.') || 'body'}: ${issue.message}): is this a Prowler API of version 1.x?`);
+  }
+  return result.data;
+}
+
+function taskIdOf(res: RawResponse, where: string): string {
+  const location = res.headers.get('content-location');
+  const fromHeader = location?.match(/\/tasks\/([^/?#]+)/)?.[1];
+  if (fromHeader) return fromHeader;
+  return parse(z.object({ data: taskSchema }), res.json, where).data.id;
+}
+
+/** Retry-After in seconds or as an HTTP date, in ms. */
+export function retryAfter(value: string | null, now: number): number | undefined {
+  if (!value) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(value);
+  return Number.isFinite(date) ? Math.max(0, date - now) : undefined;
+}
+
+function describeNetworkError(error: unknown): string {
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  return cause?.code ? `${cause.code} ${cause.message ?? ''}`.trim() : (error as Error).message ?? String(error);
+}
+
+function decodeJwtClaims(token: string): Record<string, unknown> | undefined {
+  const payload = token.split('.')[1];
+  if (!payload) return undefined;
+  try {
+    return JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
+  } catch {
+    return undefined;
+  }
+}

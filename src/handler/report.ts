@@ -1,0 +1,75 @@
+/**
+ * The report: JSON for machines, and a summary for people — the OU tree with ✓ / ✗ per account,
+ * "X of Y accounts selected", what failed and why.
+ */
+import type { AccountResult, OnboardingReport } from './engine';
+
+/** The report without the in-memory snapshot: what is logged, returned and stored. */
+export function reportJson(report: OnboardingReport) {
+  const { snapshot: _snapshot, ...rest } = report;
+  return rest;
+}
+
+function mark(r: AccountResult): string {
+  if (!r.selected) return '·';
+  if (r.action === 'blocked') return '⊘';
+  if (r.error || (r.connection && !r.connection.connected)) return '✗';
+  if (r.connection?.connected) return '✓';
+  return '○';
+}
+
+function describe(r: AccountResult): string {
+  if (!r.selected) return `not selected: ${r.reason}`;
+  if (r.action === 'blocked') return `blocked: ${r.blockedBy}`;
+  const parts: string[] = [];
+  const verb: Record<string, string> = { create: 'created', link: 'linked (existing provider kept)', update: 'updated', unchanged: 'unchanged' };
+  parts.push(verb[r.action] ?? r.action);
+  if (r.connection?.connected) parts.push(r.connection.tested ? `connected${r.connection.attempts > 1 ? ` (attempt ${r.connection.attempts})` : ''}` : 'connected (already)');
+  else if (r.connection) parts.push(`not connected: ${r.connection.error} — ${r.connection.hint}`);
+  if (r.scan === 'scheduled') parts.push('daily scan scheduled');
+  if (r.scan === 'already-scheduled') parts.push('daily scan already scheduled');
+  if (r.scan === 'started') parts.push('scan started');
+  if (r.error) parts.push(r.error);
+  return parts.join(', ');
+}
+
+/** A summary for people: the tree, the counts, the failure. */
+export function renderSummary(report: OnboardingReport, options: { maxAccountsPerUnit?: number } = {}): string {
+  const { snapshot } = report;
+  const byParent = new Map<string, AccountResult[]>();
+  for (const r of report.accounts) byParent.set(r.parentId, [...(byParent.get(r.parentId) ?? []), r]);
+  const children = new Map<string, string[]>();
+  for (const unit of snapshot.units.values()) {
+    if (unit.parentId) children.set(unit.parentId, [...(children.get(unit.parentId) ?? []), unit.id]);
+  }
+  const max = options.maxAccountsPerUnit ?? Infinity;
+  const lines: string[] = [];
+  const walk = (unitId: string, prefix: string) => {
+    const accounts = (byParent.get(unitId) ?? []).sort((a, b) => a.name.localeCompare(b.name));
+    const units = (children.get(unitId) ?? []).map((id) => snapshot.units.get(id)!).sort((a, b) => a.name.localeCompare(b.name));
+    const items: Array<{ text: string; unitId?: string }> = accounts.slice(0, max)
+      .map((r) => ({ text: `${mark(r)} ${r.accountId} ${r.alias}${r.isManagementAccount ? ' [management]' : ''} — ${describe(r)}` }));
+    if (accounts.length > max) items.push({ text: `… and ${accounts.length - max} more accounts` });
+    items.push(...units.map((u) => ({ text: `${u.name} (${u.id})`, unitId: u.id })));
+    items.forEach((item, i) => {
+      const last = i === items.length - 1;
+      lines.push(`${prefix}${last ? '└─ ' : '├─ '}${item.text}`);
+      if (item.unitId) walk(item.unitId, prefix + (last ? '   ' : '│  '));
+    });
+  };
+  const c = report.counts;
+  lines.push(`Organization ${report.organization.id} (management account ${report.organization.managementAccountId}): ${report.organization.ous} OUs, depth ${report.organization.depth}`);
+  lines.push(`External ID ${report.externalId} (${report.externalIdSource === 'prowler' ? "the API key's Prowler tenant" : 'given'})`);
+  lines.push(`${report.selectionSummary}${report.dryRun ? ' — plan only, nothing changed' : ''}`);
+  for (const w of report.warnings) lines.push(`warning: ${w}`);
+  lines.push('');
+  for (const rootId of snapshot.rootIds) {
+    lines.push(`${snapshot.units.get(rootId)!.name} (${rootId})`);
+    walk(rootId, '');
+  }
+  lines.push('');
+  lines.push(`${c.created} created · ${c.linked} linked · ${c.updated} updated · ${c.unchanged} unchanged · ${c.blocked} blocked · `
+    + `${c.connected} connected · ${c.failed} failed · ${c.scheduled} scans launched`);
+  lines.push(report.outcome === 'succeeded' ? `Onboarding succeeded in ${(report.durationMs / 1000).toFixed(1)} s.` : `Onboarding failed: ${report.failure}`);
+  return lines.join('\n');
+}
