@@ -75,6 +75,13 @@ const API = '/api/v1';
 const PROVIDER_FILTERS = new Set(['provider', 'provider__in', 'uid', 'uid__in', 'id', 'id__in', 'alias', 'provider_groups', 'provider_groups__in', 'connected']);
 const GROUP_FILTERS = new Set(['name', 'name__in', 'id', 'id__in']);
 
+/** What a route answers. */
+interface Answer {
+  status: number;
+  body?: Json;
+  headers?: Record<string, string>;
+}
+
 class HttpError extends Error {
   constructor(public readonly status: number, public readonly detail: string, public readonly pointer?: string, public readonly code?: string) {
     super(detail);
@@ -220,8 +227,9 @@ export class ProwlerApiDouble {
       status = e.status;
       this.requests.push({ method, path, query, status });
       res.writeHead(e.status, { 'Content-Type': JSON_API });
-      const error = { detail: e.detail, status: String(e.status), ...(e.pointer ? { source: { pointer: e.pointer } } : {}), ...(e.code ? { code: e.code } : {}) };
-      res.end(JSON.stringify({ errors: [error] }));
+      const source = e.pointer ? { source: { pointer: e.pointer } } : {};
+      const detail = { detail: e.detail, status: String(e.status), ...source, ...(e.code ? { code: e.code } : {}) };
+      res.end(JSON.stringify({ errors: [detail] }));
     }
   }
 
@@ -230,7 +238,7 @@ export class ProwlerApiDouble {
     if (!key || !this.apiKeys.has(key)) throw new HttpError(401, 'Authentication credentials were not provided or are invalid.', undefined, 'not_authenticated');
   }
 
-  private route(method: string, path: string, query: Record<string, string>, body: Json): { status: number; body?: Json; headers?: Record<string, string> } {
+  private route(method: string, path: string, query: Record<string, string>, body: Json): Answer {
     if (!path.startsWith(API)) throw new HttpError(404, 'Not found.');
     const p = path.slice(API.length);
     if (p.endsWith('/') && p !== '/') throw new HttpError(404, 'Not found.');
@@ -341,7 +349,9 @@ export class ProwlerApiDouble {
       throw new HttpError(400, 'Ensure this field has between 3 and 100 characters.', '/data/attributes/alias', 'min_length');
     }
     if (this.providerByUid(uid)) throw new HttpError(409, 'Provider already exists.', '/data/attributes/uid', 'unique');
-    const stored: StoredProvider = { id: randomUUID(), uid, alias: alias ?? null, connected: null, lastCheckedAt: null, secretId: null, insertedAt: new Date().toISOString() };
+    const stored: StoredProvider = {
+      id: randomUUID(), uid, alias: alias ?? null, connected: null, lastCheckedAt: null, secretId: null, insertedAt: new Date().toISOString(),
+    };
     this.providers.set(stored.id, stored);
     return { status: 201, body: { data: this.providerResource(stored) } };
   }
@@ -374,7 +384,8 @@ export class ProwlerApiDouble {
     if (!provider) throw new HttpError(400, 'Invalid pk - object does not exist.', '/data/relationships/provider');
     this.validateSecret(data.attributes?.secret_type, data.attributes?.secret);
     if (provider.secretId) throw new HttpError(400, 'This provider already has a secret: update it instead.', '/data/relationships/provider', 'unique');
-    const secret: StoredSecret = { id: randomUUID(), providerId: provider.id, secretType: data.attributes.secret_type, secret: data.attributes.secret };
+    const { secret_type: secretType, secret: values } = data.attributes;
+    const secret: StoredSecret = { id: randomUUID(), providerId: provider.id, secretType, secret: values };
     this.secrets.set(secret.id, secret);
     provider.secretId = secret.id;
     provider.connected = null;
