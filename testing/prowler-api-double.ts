@@ -44,8 +44,12 @@ export interface ConnectionOutcome {
 /** Decides a connection test: e.g. "is the role deployed in this account?". */
 export type ConnectionRule = (provider: StoredProvider, secret: StoredSecret | undefined, attempt: number) => ConnectionOutcome;
 
-/** A fault for one request: a status, a dropped connection, or no answer at all. */
-export type Fault = { status: number; retryAfterSeconds?: number } | 'reset' | 'hang' | 'garbage';
+/**
+ * A fault for one request: a status; `reset` drops the connection before the request is served;
+ * `drop-answer` serves it (its effect happens) and drops the connection instead of answering;
+ * `hang` never answers; `garbage` answers HTML.
+ */
+export type Fault = { status: number; retryAfterSeconds?: number } | 'reset' | 'drop-answer' | 'hang' | 'garbage';
 
 export interface RecordedRequest {
   readonly method: string;
@@ -204,7 +208,7 @@ export class ProwlerApiDouble {
       res.writeHead(200, { 'Content-Type': 'text/html' }).end('<html>not the API</html>');
       return;
     }
-    if (fault) {
+    if (fault && fault !== 'drop-answer') {
       const headers: Record<string, string> = { 'Content-Type': JSON_API };
       if (fault.retryAfterSeconds !== undefined) headers['Retry-After'] = String(fault.retryAfterSeconds);
       this.requests.push({ method, path, query, status: fault.status });
@@ -219,6 +223,11 @@ export class ProwlerApiDouble {
       this.authenticate(req.headers.authorization);
       const answer = this.route(method, path, query, body);
       status = answer.status;
+      if (fault === 'drop-answer') {
+        this.requests.push({ method, path, query, body, status: 0 });
+        req.socket.destroy();
+        return;
+      }
       this.requests.push({ method, path, query, body, status });
       res.writeHead(answer.status, { 'Content-Type': JSON_API, ...(answer.headers ?? {}) });
       res.end(answer.body === undefined ? undefined : JSON.stringify(answer.body));

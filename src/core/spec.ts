@@ -179,14 +179,20 @@ export function specProblems(error: z.ZodError, root = ''): SpecProblem[] {
     const path = issue.path.reduce<string>((acc, part) => (typeof part === 'number' ? `${acc}[${part}]` : acc ? `${acc}.${String(part)}` : String(part)), root);
     let message = issue.message;
     if (issue.code === 'unrecognized_keys') message = `unknown ${issue.keys.length === 1 ? 'field' : 'fields'} ${issue.keys.map((k) => `'${k}'`).join(', ')}`;
-    if (issue.code === 'invalid_type' && issue.input === undefined) message = 'is required';
+    if (issue.code === 'invalid_type') {
+      message = issue.input === undefined ? 'is required' : `must be ${article(issue.expected)}, got ${typeName(issue.input)}`;
+    }
+    if (issue.code === 'invalid_key') message = issue.issues[0]?.message ?? message;
     return { path: path || '(top level)', message };
   });
 }
 
+const article = (expected: string) => (/^[aeiou]/.test(expected) ? `an ${expected}` : `a ${expected}`);
+const typeName = (value: unknown) => (value === null ? 'null' : Array.isArray(value) ? 'a list' : typeof value);
+
 /** Parses an account selection, or throws one error listing every problem with its path. */
 export function parseAccountSelection(input: unknown, root = 'selection'): z.infer<typeof accountSelectionSchema> {
-  const result = accountSelectionSchema.safeParse(input);
+  const result = accountSelectionSchema.safeParse(input, { reportInput: true });
   if (!result.success) {
     const problems = specProblems(result.error, root);
     throw new SpecError(problems);

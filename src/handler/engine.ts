@@ -220,9 +220,8 @@ export async function onboard(request: OnboardingRequest, deps: EngineDependenci
     try {
       let provider = existing.get(r.accountId);
       if (!provider) {
-        const created = await deps.prowler.createAwsProvider(r.accountId, r.alias);
-        provider = created.provider;
-        if (!created.created) r.action = 'link'; // it appeared meanwhile: linked, not duplicated
+        // Absent when planned: created by this run (even if its answer was lost and a re-check found it).
+        provider = (await deps.prowler.createAwsProvider(r.accountId, r.alias)).provider;
       } else if (r.action === 'update' || (r.action === 'link' && request.selection.aliases?.[r.accountId] && provider.attributes.alias !== r.alias)) {
         await deps.prowler.updateProviderAlias(provider.id, r.alias);
       }
@@ -247,12 +246,13 @@ export async function onboard(request: OnboardingRequest, deps: EngineDependenci
     if (done % 100 === 0 || done === registrable.length) log.info(`registered ${done} of ${registrable.length} accounts`);
   })));
 
-  // Record the organization's providers in its group (batched).
+  // Record the organization's providers in its group (batched; members already in it are skipped).
   const registered = registrable.filter((r) => r.providerId && !r.error);
-  if (registered.length > 0) {
+  const joining = registered.filter((r) => !(ourGroup && existing.get(r.accountId)?.relationships?.provider_groups?.data.some((g) => g.id === ourGroup!.id)));
+  if (joining.length > 0) {
     ourGroup ??= await deps.prowler.findOrCreateProviderGroup(groupName);
-    for (let i = 0; i < registered.length; i += 100) {
-      await deps.prowler.addToProviderGroup(ourGroup.id, registered.slice(i, i + 100).map((r) => r.providerId!));
+    for (let i = 0; i < joining.length; i += 100) {
+      await deps.prowler.addToProviderGroup(ourGroup.id, joining.slice(i, i + 100).map((r) => r.providerId!));
     }
   }
 

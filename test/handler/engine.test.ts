@@ -1,0 +1,224 @@
+import { OrganizationsClient } from '@aws-sdk/client-organizations';
+import { ConnectionFailurePolicy, ScanMode } from '../../src/core/spec';
+import { onboard, organizationGroupName, type OnboardingRequest } from '../../src/handler/engine';
+import { ProwlerClient, type Clock } from '../../src/handler/prowler-api';
+import { renderSummary, reportJson } from '../../src/handler/report';
+import { generateOrganization, mockOrganizations, type SimOrganization } from '../../testing/organization';
+import { ProwlerApiDouble, type ConnectionRule } from '../../testing/prowler-api-double';
+
+const KEY = 'pk_test.ENGINE-SECRET-KEY';
+
+function fakeClock(): Clock & { slept: number[] } {
+  const slept: number[] = [];
+  let now = 0;
+  return { slept, now: () => now, sleep: async (ms) => { slept.push(ms); now += ms; } };
+}
+
+interface Harness {
+  org: SimOrganization;
+  double: ProwlerApiDouble;
+  clock: ReturnType<typeof fakeClock>;
+  logs: string[];
+  run(request?: Partial<OnboardingRequest>): ReturnType<typeof onboard>;
+  stop(): Promise<void>;
+}
+
+async function harness(options: { connectionRule?: ConnectionRule; org?: SimOrganization } = {}): Promise<Harness> {
+  const org = options.org ?? generateOrganization({ accounts: 20, ous: 6, depth: 3, suspended: 1, closed: 1, seed: 11 });
+  const double = await new ProwlerApiDouble({ apiKeys: [KEY], connectionRule: options.connectionRule }).start();
+  const mock = mockOrganizations(org);
+  const clock = fakeClock();
+  const logs: string[] = [];
+  const log = { info: (m: string, e?: object) => logs.push(`${m} ${JSON.stringify(e ?? {})}`), warn: (m: string, e?: object) => logs.push(`${m} ${JSON.stringify(e ?? {})}`) };
+  return {
+    org,
+    double,
+    clock,
+    logs,
+    run: (request = {}) => onboard({ selection: {}, ...request }, {
+      organizations: new OrganizationsClient({ region: 'us-east-1', credentials: { accessKeyId: 'AKID', secretAccessKey: 's' } }),
+      prowler: new ProwlerClient({ baseUrl: double.url, auth: { apiKey: KEY }, clock }),
+      clock,
+      log,
+    }),
+    stop: async () => {
+      mock.restore();
+      await double.stop();
+    },
+  };
+}
+
+const active = (org: SimOrganization) => org.accounts.filter((a) => a.status === 'ACTIVE');
+
+describe('onboard', () => {
+  let h: Harness;
+  afterEach(() => h.stop());
+
+  test('registers every selected account: provider, role secret with the tenant as External ID, organization group, test, daily scan', async () => {
+    h = await harness();
+    const report = await h.run();
+    const selected = active(h.org);
+    expect(report.outcome).toBe('succeeded');
+    expect(report.selectionSummary).toBe(`${selected.length} of 20 accounts selected`);
+    expect(report.counts).toEqual({
+      discovered: 20, selected: 18, created: 18, linked: 0, updated: 0, unchanged: 0, blocked: 0, connected: 18, failed: 0, scheduled: 18,
+    });
+    expect(report.externalId).toBe(h.double.tenantId);
+    for (const a of selected) {
+      expect(h.double.secretOf(a.id)?.secret).toEqual({ role_arn: `arn:aws:iam::${a.id}:role/ProwlerScan`, external_id: h.double.tenantId });
+      expect(h.double.schedules.has(h.double.providerByUid(a.id)!.id)).toBe(true);
+    }
+    const group = h.double.groupNamed(organizationGroupName(h.org.id));
+    expect(group.providerIds.size).toBe(18);
+    // Suspended and closed accounts are reported, never touched.
+    for (const a of h.org.accounts.filter((x) => x.status !== 'ACTIVE')) expect(h.double.providerByUid(a.id)).toBeUndefined();
+  });
+
+  test('a re-run changes nothing: no duplicate, no rewritten secret, no re-test, schedules already there', async () => {
+    h = await harness();
+    await h.run();
+    const before = h.double.requests.length;
+    const report = await h.run();
+    const writes = h.double.requests.slice(before).filter((r) => r.method !== 'GET');
+    expect(report.counts).toMatchObject({ created: 0, linked: 0, updated: 0, unchanged: 18, connected: 18, scheduled: 18 });
+    // Prowler has no way to read schedules: a 409 answers "already scheduled".
+    expect(writes.map((w) => `${w.method} ${w.path} ${w.status}`)).toEqual(Array(18).fill('POST /api/v1/schedules/daily 409'));
+    expect(report.accounts.filter((a) => a.selected).every((a) => a.scan === 'already-scheduled' && a.connection?.tested === false)).toBe(true);
+    expect(h.double.providers.size).toBe(18);
+    expect(h.double.secrets.size).toBe(18);
+  });
+
+  test('an account already in Prowler is linked: same provider, its alias, its working secret and its history kept', async () => {
+    h = await harness();
+    const [, account] = active(h.org);
+    const mine = h.double.seedProvider(account.id, { alias: 'My production', connected: true, secret: { role_arn: 'arn:aws:iam::1:role/Custom', external_id: 'mine' } });
+    const report = await h.run();
+    const result = report.accounts.find((a) => a.accountId === account.id)!;
+    expect(result).toMatchObject({ action: 'link', providerId: mine.id, alias: 'My production', secret: 'kept' });
+    expect(h.double.providerByUid(account.id)).toMatchObject({ id: mine.id, alias: 'My production' });
+    expect(h.double.secretOf(account.id)?.secret).toEqual({ role_arn: 'arn:aws:iam::1:role/Custom', external_id: 'mine' });
+    expect(h.double.groupNamed(organizationGroupName(h.org.id)).providerIds.has(mine.id)).toBe(true);
+    expect(h.double.requests.some((r) => r.method === 'DELETE')).toBe(false);
+    expect(report.counts.linked).toBe(1);
+  });
+
+  test('a linked provider that does not connect gets the role secret; an explicit alias is applied', async () => {
+    h = await harness();
+    const [, account] = active(h.org);
+    h.double.seedProvider(account.id, { alias: 'old name' });
+    const report = await h.run({ selection: { aliases: { [account.id]: 'Payments prod' } } });
+    expect(report.accounts.find((a) => a.accountId === account.id)).toMatchObject({ action: 'link', secret: 'created', alias: 'Payments prod' });
+    expect(h.double.providerByUid(account.id)?.alias).toBe('Payments prod');
+    expect(h.double.secretOf(account.id)?.secret.role_arn).toBe(`arn:aws:iam::${account.id}:role/ProwlerScan`);
+  });
+
+  test('an account linked to another organization is blocked and never modified', async () => {
+    h = await harness();
+    const [, account] = active(h.org);
+    const other = h.double.seedProvider(account.id, { alias: 'elsewhere', groupName: organizationGroupName('o-other00000') });
+    const report = await h.run();
+    expect(report.accounts.find((a) => a.accountId === account.id)).toMatchObject({
+      action: 'blocked', blockedBy: expect.stringMatching(/^linked_to_other_organization: .*o-other00000/),
+    });
+    expect(report.counts.blocked).toBe(1);
+    const touching = h.double.requests.filter((r) => r.method !== 'GET' && (r.path.includes(other.id) || JSON.stringify(r.body ?? {}).includes(other.id)));
+    expect(touching).toEqual([]);
+    expect(h.double.connectionAttempts.has(account.id)).toBe(false);
+  });
+
+  test('smart retry: only failed accounts are re-tested, after the delay; the rest go on (skip policy)', async () => {
+    const accounts = generateOrganization({ accounts: 20, ous: 6, depth: 3, suspended: 1, closed: 1, seed: 11 });
+    const [, late, missing] = active(accounts);
+    h = await harness({
+      org: accounts,
+      connectionRule: (provider, _secret, attempt) => {
+        if (provider.uid === late.id && attempt < 3) return { connected: false, error: 'AWSAssumeRoleError[1012]: An error occurred (AccessDenied) when calling the AssumeRole operation' };
+        if (provider.uid === missing.id) return { connected: false, error: 'AWSAssumeRoleError[1012]: An error occurred (AccessDenied) when calling the AssumeRole operation' };
+        return { connected: true };
+      },
+    });
+    const report = await h.run({ connection: { retryRounds: 3, retryDelaySeconds: 45 } });
+    expect(report.outcome).toBe('succeeded');
+    expect(report.accounts.find((a) => a.accountId === late.id)!.connection).toEqual({ connected: true, attempts: 3, tested: true });
+    expect(report.accounts.find((a) => a.accountId === missing.id)!.connection).toMatchObject({
+      connected: false, attempts: 4, hint: expect.stringMatching(/check the External ID and the trusted account\/principal/),
+    });
+    // Connected accounts were tested exactly once.
+    const others = active(accounts).filter((a) => a.id !== late.id && a.id !== missing.id);
+    expect(others.every((a) => h.double.connectionAttempts.get(a.id) === 1)).toBe(true);
+    expect(h.clock.slept.filter((ms) => ms === 45_000)).toHaveLength(3);
+    // Scans only for the accounts that connected.
+    expect(report.accounts.find((a) => a.accountId === missing.id)!.scan).toBe('not-connected');
+    expect(h.double.schedules.size).toBe(17);
+    expect(report.counts).toMatchObject({ connected: 17, failed: 1, scheduled: 17 });
+  });
+
+  test('when no account connects, it fails with the wizard\'s message and launches nothing', async () => {
+    h = await harness({ connectionRule: () => ({ connected: false, error: 'An error occurred (InvalidClientTokenId) when calling the AssumeRole operation: The security token included in the request is invalid.' }) });
+    const report = await h.run({ connection: { retryRounds: 1, retryDelaySeconds: 1 } });
+    expect(report.outcome).toBe('failed');
+    expect(report.failure).toMatch(/^No accounts connected successfully\. Fix the connection errors and retry before launching scans\. 18 failed: .*Prowler's own AWS credentials are missing or invalid/);
+    expect(h.double.schedules.size).toBe(0);
+    expect(h.double.scans).toHaveLength(0);
+  });
+
+  test('the fail policy stops on any failure, before any scan', async () => {
+    const org = generateOrganization({ accounts: 6, ous: 2, depth: 1, seed: 5 });
+    h = await harness({ org, connectionRule: (p) => (p.uid === org.accounts[3].id ? { connected: false, error: 'AccessDenied' } : { connected: true }) });
+    const report = await h.run({ connection: { failurePolicy: ConnectionFailurePolicy.FAIL, retryRounds: 0 } });
+    expect(report.outcome).toBe('failed');
+    expect(report.failure).toMatch(/^There was a problem connecting to some accounts: 1 failed: /);
+    expect(h.double.schedules.size).toBe(0);
+  });
+
+  test('scan modes: once starts a scan, none only registers and tests', async () => {
+    h = await harness();
+    const once = await h.run({ scanMode: ScanMode.ONCE });
+    expect(once.accounts.filter((a) => a.selected).every((a) => a.scan === 'started')).toBe(true);
+    expect(h.double.scans).toHaveLength(18);
+    expect(h.double.schedules.size).toBe(0);
+    await h.stop();
+    h = await harness();
+    const none = await h.run({ scanMode: ScanMode.NONE });
+    expect(none.counts.scheduled).toBe(0);
+    expect(h.double.scans).toHaveLength(0);
+  });
+
+  test('a given External ID that differs from the tenant is reported', async () => {
+    h = await harness();
+    const report = await h.run({ externalId: 'not-the-tenant' });
+    expect(report.externalIdSource).toBe('given');
+    expect(report.warnings[0]).toMatch(/externalId 'not-the-tenant' differs from the API key's Prowler tenant/);
+    expect(h.double.secretOf(active(h.org)[1].id)?.secret.external_id).toBe('not-the-tenant');
+  });
+
+  test('fails before any change when the credentials see another organization', async () => {
+    h = await harness();
+    await expect(h.run({ organizationId: 'o-someotherorg' })).rejects.toThrow(/organizationId is 'o-someotherorg' but these credentials see organization 'o-/);
+    expect(h.double.requests).toHaveLength(0);
+  });
+
+  test('a dry run reads and plans, and changes nothing', async () => {
+    h = await harness();
+    const [, linked] = active(h.org);
+    h.double.seedProvider(linked.id);
+    const report = await h.run({ dryRun: true });
+    expect(report.dryRun).toBe(true);
+    expect(report.counts).toMatchObject({ selected: 18, created: 17, linked: 1 });
+    expect(h.double.requests.filter((r) => r.method !== 'GET')).toEqual([]);
+  });
+
+  test('the summary shows the tree with a mark per account; neither report nor logs carry the API key', async () => {
+    h = await harness();
+    const report = await h.run();
+    const summary = renderSummary(report);
+    expect(summary).toMatch(/^Organization o-[a-z0-9]+ \(management account \d{12}\): 6 OUs, depth 3/);
+    expect(summary).toContain('18 of 20 accounts selected');
+    expect(summary).toMatch(/├─ ✓ \d{12} .* — created, connected, daily scan scheduled/);
+    expect(summary).toMatch(/· \d{12} .* — not selected: status SUSPENDED/);
+    expect(summary).toMatch(/18 created · 0 linked · 0 updated · 0 unchanged · 0 blocked · 18 connected · 0 failed · 18 scans launched/);
+    const everything = JSON.stringify(reportJson(report)) + summary + h.logs.join('\n');
+    expect(everything).not.toContain('ENGINE-SECRET-KEY');
+    expect(h.logs.some((l) => l.startsWith('registered 18 of 18 accounts'))).toBe(true);
+  });
+});
