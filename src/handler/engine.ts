@@ -248,7 +248,9 @@ export async function onboard(request: OnboardingRequest, deps: EngineDependenci
 
   // Record the organization's providers in its group (batched; members already in it are skipped).
   const registered = registrable.filter((r) => r.providerId && !r.error);
-  const joining = registered.filter((r) => !(ourGroup && existing.get(r.accountId)?.relationships?.provider_groups?.data.some((g) => g.id === ourGroup!.id)));
+  const inOurGroup = (r: AccountResult) => ourGroup !== undefined
+    && (existing.get(r.accountId)?.relationships?.provider_groups?.data ?? []).some((g) => g.id === ourGroup!.id);
+  const joining = registered.filter((r) => !inOurGroup(r));
   if (joining.length > 0) {
     ourGroup ??= await deps.prowler.findOrCreateProviderGroup(groupName);
     for (let i = 0; i < joining.length; i += 100) {
