@@ -67,6 +67,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
   jestOptions: {
     updateSnapshot: UpdateSnapshot.NEVER,
     jestConfig: {
+      // Nothing reads coverage reports, and instrumenting the engine doubles the suite's time.
+      collectCoverage: false,
       // examples/ import the package by name, as users do.
       moduleNameMapper: { '^prowler-org-onboarding$': '<rootDir>/src/index.ts' },
       reporters: [new javascript.JestReporter('<rootDir>/test/support/summary-reporter.js')],
