@@ -1,8 +1,10 @@
-// The main job, offline: synthesizes examples/cdk/app.ts and prints what it deploys, and where.
+// The main job, offline: (1) synthesizes examples/cdk/app.ts and prints what it deploys, and
+// where; (2) onboards a simulated organization against the Prowler API double.
 import './self-reference';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { onboardingDemo } from './demo-onboarding';
 import { MAX_TEMPLATE_BODY_BYTES } from '../src/core/defaults';
 import { quickCreateLink } from '../src/core/quick-create';
 
@@ -29,8 +31,8 @@ function text(value: Json): string {
 const list = (v: Json) => [v].flat();
 const actionsOf = (doc: Json) => doc.Statement.flatMap((s: Json) => list(s.Action));
 
-console.log('prowler-org-onboarding: offline demo');
-console.log(`Synthesized examples/cdk/app.ts in ${elapsed} ms (no AWS call, no network)\n`);
+console.log('prowler-org-onboarding: offline demo (no AWS account, no network)\n');
+console.log(`1. What the CDK quick start deploys (examples/cdk/app.ts, synthesized in ${elapsed} ms)\n`);
 
 for (const file of templates) {
   const stackName = file.replace('.template.json', '');
@@ -79,3 +81,8 @@ console.log(`  ${quickCreateLink({
   parameters: { ExternalId: '6f1c2d0e-8a4b-4c3d-9e2f-1a2b3c4d5e6f', EnableOrganizations: 'true', DeployStackSet: 'true', AWSOrganizationalUnitId: 'r-ab12' },
 })}`);
 rmSync(outdir, { recursive: true, force: true });
+
+onboardingDemo().then((ok) => process.exit(ok ? 0 : 1), (error) => {
+  console.error(error);
+  process.exit(1);
+});

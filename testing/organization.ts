@@ -110,7 +110,7 @@ export function generateOrganization(o: GenerateOptions): SimOrganization {
       status: 'ACTIVE',
       joinedMethod: i % 7 === 0 ? 'INVITED' : 'CREATED',
       parentId: i === 0 ? root.id : parents[Math.floor(random() * parents.length)],
-      tags: { environment: env, ...(i % 5 === 0 ? { 'prowler-scan': 'false' } : {}) },
+      tags: { environment: env, ...(i > 0 && i % 5 === 0 ? { 'prowler-scan': 'false' } : {}) },
     });
   }
   let next = accounts.length - 1;

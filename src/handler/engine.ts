@@ -354,7 +354,7 @@ async function testConnections(
   for (let round = 1; round <= rounds && pending.length > 0; round++) {
     if (round > 1) {
       const delay = (request.connection?.retryDelaySeconds ?? DEFAULT_RETRY_DELAY_SECONDS) * 1000;
-      log.info(`re-testing ${pending.length} failed accounts in ${delay / 1000} s (round ${round} of ${rounds})`);
+      log.info(`re-testing ${pending.length} failed ${pending.length === 1 ? 'account' : 'accounts'} in ${delay / 1000} s (round ${round} of ${rounds})`);
       await deps.clock.sleep(delay);
     }
     await Promise.all(pending.map((r) => limit(async () => {
@@ -383,8 +383,12 @@ async function testOne(r: AccountResult, request: OnboardingRequest, deps: Engin
     const taskId = await deps.prowler.testConnection(r.providerId!);
     const timeoutMs = (request.connectionTaskTimeoutSeconds ?? 300) * 1000;
     const deadline = deps.clock.now() + timeoutMs;
-    let wait = 500;
+    // A connection check takes at least a second (an STS call from Prowler's worker): look then,
+    // and back off after.
+    let wait = 1000;
     for (;;) {
+      await deps.clock.sleep(wait);
+      wait = Math.min(wait * 1.5, 5000);
       const task = await deps.prowler.getTask(taskId);
       const state = task.attributes.state;
       if (state === 'completed' || state === 'failed' || state === 'cancelled') {
@@ -394,8 +398,6 @@ async function testOne(r: AccountResult, request: OnboardingRequest, deps: Engin
         return fail(error);
       }
       if (deps.clock.now() >= deadline) return fail(`connection test still ${state} after ${timeoutMs / 1000} s`);
-      await deps.clock.sleep(wait);
-      wait = Math.min(wait * 1.5, 5000);
     }
   } catch (error) {
     return fail(messageOf(error));

@@ -1,9 +1,11 @@
 import { OrganizationsClient } from '@aws-sdk/client-organizations';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import { mockClient } from 'aws-sdk-client-mock';
 import { ConnectionFailurePolicy, ScanMode } from '../../src/core/spec';
 import { onboard, organizationGroupName, type OnboardingRequest } from '../../src/handler/engine';
 import { ProwlerClient, type Clock } from '../../src/handler/prowler-api';
 import { renderSummary, reportJson } from '../../src/handler/report';
-import { generateOrganization, mockOrganizations, type SimOrganization } from '../../testing/organization';
+import { awsError, generateOrganization, mockOrganizations, type SimOrganization } from '../../testing/organization';
 import { ProwlerApiDouble, type ConnectionRule } from '../../testing/prowler-api-double';
 
 const KEY = 'pk_test.ENGINE-SECRET-KEY';
@@ -19,7 +21,7 @@ interface Harness {
   double: ProwlerApiDouble;
   clock: ReturnType<typeof fakeClock>;
   logs: string[];
-  run(request?: Partial<OnboardingRequest>): ReturnType<typeof onboard>;
+  run(request?: Partial<OnboardingRequest>, extra?: Partial<Parameters<typeof onboard>[1]>): ReturnType<typeof onboard>;
   stop(): Promise<void>;
 }
 
@@ -35,11 +37,12 @@ async function harness(options: { connectionRule?: ConnectionRule; org?: SimOrga
     double,
     clock,
     logs,
-    run: (request = {}) => onboard({ selection: {}, ...request }, {
+    run: (request = {}, extra = {}) => onboard({ selection: {}, ...request }, {
       organizations: new OrganizationsClient({ region: 'us-east-1', credentials: { accessKeyId: 'AKID', secretAccessKey: 's' } }),
       prowler: new ProwlerClient({ baseUrl: double.url, auth: { apiKey: KEY }, clock }),
       clock,
       log,
+      ...extra,
     }),
     stop: async () => {
       mock.restore();
@@ -220,5 +223,36 @@ describe('onboard', () => {
     const everything = JSON.stringify(reportJson(report)) + summary + h.logs.join('\n');
     expect(everything).not.toContain('ENGINE-SECRET-KEY');
     expect(h.logs.some((l) => l.startsWith('registered 18 of 18 accounts'))).toBe(true);
+  });
+
+  test('the local pre-check assumes each role with the External ID first; a refusal fails the account before Prowler tests it', async () => {
+    h = await harness();
+    const [, refused] = active(h.org);
+    const sts = mockClient(STSClient);
+    sts.on(AssumeRoleCommand).callsFake(async (input) => {
+      if (input.RoleArn === `arn:aws:iam::${refused.id}:role/ProwlerScan`) throw awsError('AccessDenied', `not authorized to perform: sts:AssumeRole on resource: ${input.RoleArn}`);
+      return { Credentials: { AccessKeyId: 'ASIA', SecretAccessKey: 's', SessionToken: 't', Expiration: new Date() } };
+    });
+    try {
+      const report = await h.run({ localPrecheck: true, externalId: h.double.tenantId, connection: { retryRounds: 0 } }, { sts: new STSClient({ region: 'us-east-1' }) });
+      expect(sts.commandCalls(AssumeRoleCommand)).toHaveLength(18);
+      expect(sts.commandCalls(AssumeRoleCommand)[0].args[0].input).toMatchObject({ ExternalId: h.double.tenantId, RoleSessionName: 'prowler-org-onboarding-precheck' });
+      expect(report.accounts.find((a) => a.accountId === refused.id)!.connection).toMatchObject({
+        connected: false, error: expect.stringMatching(/^local sts:AssumeRole pre-check failed: AccessDenied/), hint: expect.stringMatching(/does not trust this Prowler/),
+      });
+      expect(h.double.connectionAttempts.has(refused.id)).toBe(false);
+      expect(report.counts.connected).toBe(17);
+    } finally {
+      sts.restore();
+    }
+  });
+
+  test('a missing role is explained by its StackSet instance status when the caller knows it', async () => {
+    const org = generateOrganization({ accounts: 4, ous: 1, depth: 1, seed: 9 });
+    const lagging = org.accounts[2].id;
+    h = await harness({ org, connectionRule: (p) => (p.uid === lagging ? { connected: false, error: 'AccessDenied' } : { connected: true }) });
+    const report = await h.run({ connection: { retryRounds: 0 } }, { roleStatus: (id) => (id === lagging ? 'OUTDATED (CREATE_IN_PROGRESS)' : undefined) });
+    expect(report.accounts.find((a) => a.accountId === lagging)!.connection?.hint)
+      .toBe('the ProwlerScan role is not deployed there yet (StackSet instance OUTDATED (CREATE_IN_PROGRESS)): wait for the StackSet, or add the account\'s OU to its targets');
   });
 });

@@ -1,0 +1,61 @@
+/**
+ * Secrets read at run time from AWS Secrets Manager: the Prowler API key, and (self-hosted
+ * Prowler without ambient AWS credentials) the static credentials Prowler assumes roles with.
+ * Their values never reach a log line, a report or an error message.
+ */
+import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { z } from 'zod';
+import type { AssumeCredentials } from './engine';
+import type { ProwlerAuth } from './prowler-api';
+
+async function secretString(client: SecretsManagerClient, secretId: string, what: string): Promise<string> {
+  try {
+    const { SecretString } = await client.send(new GetSecretValueCommand({ SecretId: secretId }));
+    if (!SecretString) throw new Error(`the secret ${secretId} has no string value (binary secrets are not supported)`);
+    return SecretString.trim();
+  } catch (error) {
+    const name = (error as { name?: string }).name ?? 'Error';
+    const fix: Record<string, string> = {
+      AccessDeniedException: 'allow secretsmanager:GetSecretValue on it (and kms:Decrypt on its key, if it has its own)',
+      ResourceNotFoundException: 'check the secret ARN and region',
+      DecryptionFailure: 'allow kms:Decrypt on the secret\'s KMS key',
+    };
+    throw new Error(`Could not read the ${what} from Secrets Manager (${secretId}): ${name}${fix[name] ? `: ${fix[name]}` : ''}`);
+  }
+}
+
+/**
+ * The Prowler API key: the secret's whole string (`pk_…`), or the `apiKey` field of a JSON secret.
+ * A JSON secret with `token` holds a JWT instead.
+ */
+export async function readProwlerAuth(client: SecretsManagerClient, secretId: string): Promise<ProwlerAuth> {
+  const value = await secretString(client, secretId, 'Prowler API key');
+  if (!value.startsWith('{')) return { apiKey: value };
+  const parsed = z.union([z.object({ apiKey: z.string().min(1) }), z.object({ token: z.string().min(1) })]).safeParse(safeJson(value));
+  if (!parsed.success) throw new Error(`The Prowler API key secret (${secretId}) is JSON without an "apiKey" (or "token") field: store the key itself, or {"apiKey": "pk_…"}`);
+  return parsed.data;
+}
+
+const credentialsSchema = z.union([
+  z.object({ accessKeyId: z.string().min(16), secretAccessKey: z.string().min(1), sessionToken: z.string().optional() }),
+  z.object({ AWS_ACCESS_KEY_ID: z.string().min(16), AWS_SECRET_ACCESS_KEY: z.string().min(1), AWS_SESSION_TOKEN: z.string().optional() })
+    .transform((c) => ({ accessKeyId: c.AWS_ACCESS_KEY_ID, secretAccessKey: c.AWS_SECRET_ACCESS_KEY, sessionToken: c.AWS_SESSION_TOKEN })),
+]);
+
+/** Static credentials for Prowler's sts:AssumeRole, from a JSON secret. */
+export async function readAssumeCredentials(client: SecretsManagerClient, secretId: string): Promise<AssumeCredentials> {
+  const value = await secretString(client, secretId, 'assume-role credentials');
+  const parsed = credentialsSchema.safeParse(safeJson(value));
+  if (!parsed.success) {
+    throw new Error(`The assume-role credentials secret (${secretId}) must be JSON with accessKeyId and secretAccessKey (optionally sessionToken), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY`);
+  }
+  return parsed.data;
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
