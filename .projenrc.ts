@@ -119,6 +119,9 @@ project.eslint?.addOverride({
   rules: { 'import/no-unresolved': ['error', { ignore: ['^prowler-org-onboarding$'] }] },
 });
 
+// Tests live in test/ only (projen's default also matches src/**/spec.ts, which is src/core/spec.ts).
+project.tryFindObjectFile('package.json')?.addOverride('jest.testMatch', ['<rootDir>/test/**/*.test.ts']);
+
 // One subpath per namespace: `prowler-org-onboarding/cdk` never loads cdktf.
 const subpath = (dir: string) => ({ types: `./lib/${dir}index.d.ts`, default: `./lib/${dir}index.js` });
 project.package.addField('exports', {
