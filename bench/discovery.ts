@@ -8,7 +8,7 @@ const RATE = 10;
 
 async function main() {
   const org = generateOrganization({ accounts: 5000, ous: 600, depth: 5, seed: 5000 });
-  const concurrency = Number(process.env.CONCURRENCY ?? 4);
+  const concurrency = Number(process.env.CONCURRENCY ?? 4); // the engine's default
   const { client, stats } = simulatedOrganizationsClient(org, { latencyMs: 50, ratePerSecond: RATE });
   let peakRss = process.memoryUsage().rss;
   const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
