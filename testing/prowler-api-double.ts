@@ -21,6 +21,12 @@ export interface StoredProvider {
   insertedAt: string;
 }
 
+export interface StoredGroup {
+  id: string;
+  name: string;
+  providerIds: Set<string>;
+}
+
 export interface StoredSecret {
   id: string;
   providerId: string;
@@ -96,7 +102,7 @@ export class ProwlerApiDouble {
   readonly tenantId: string;
   readonly providers = new Map<string, StoredProvider>();
   readonly secrets = new Map<string, StoredSecret>();
-  readonly groups = new Map<string, { id: string; name: string; providerIds: Set<string> }>();
+  readonly groups = new Map<string, StoredGroup>();
   readonly schedules = new Set<string>();
   readonly scans: string[] = [];
   readonly tasks = new Map<string, { id: string; name: string; providerId: string; readyAt: number; outcome?: ConnectionOutcome }>();
@@ -275,6 +281,16 @@ export class ProwlerApiDouble {
     if (method === 'GET' && p === '/provider-groups') return this.listGroups(query);
     if (method === 'POST' && p === '/provider-groups') return this.createGroup(body);
     if ((m = p.match(/^\/provider-groups\/([^/]+)\/relationships\/providers$/)) && method === 'POST') return this.addToGroup(m[1], body);
+    if ((m = p.match(/^\/provider-groups\/([^/]+)\/relationships\/providers$/)) && method === 'PATCH') return this.setGroupMembers(m[1], body);
+    if ((m = p.match(/^\/provider-groups\/([^/]+)$/))) {
+      const group = this.groups.get(m[1]);
+      if (!group) throw new HttpError(404, 'No ProviderGroup matches the given query.');
+      if (method === 'GET') return { status: 200, body: { data: this.groupResource(group) } };
+      if (method === 'DELETE') {
+        this.groups.delete(group.id);
+        return { status: 204 };
+      }
+    }
     throw new HttpError(405, `Method "${method}" not allowed.`);
   }
 
@@ -501,6 +517,17 @@ export class ProwlerApiDouble {
     const group = { id: randomUUID(), name, providerIds: new Set<string>() };
     this.groups.set(group.id, group);
     return { status: 201, body: { data: this.groupResource(group) } };
+  }
+
+  private setGroupMembers(groupId: string, body: Json) {
+    const group = this.groups.get(groupId);
+    if (!group) throw new HttpError(404, 'No ProviderGroup matches the given query.');
+    if (body?.data?.type !== 'provider_groups-provider') throw new HttpError(409, "The resource object's type is not provider_groups-provider.", '/data/type');
+    const ids: string[] = (body.data.attributes?.providers ?? []).map((p: Json) => p.id);
+    const missing = ids.find((id) => !this.providers.has(id));
+    if (missing) throw new HttpError(400, `Invalid pk "${missing}" - object does not exist.`, '/data/attributes/providers');
+    group.providerIds = new Set(ids);
+    return { status: 204 };
   }
 
   private addToGroup(groupId: string, body: Json) {

@@ -91,6 +91,19 @@ export enum ConnectionFailurePolicy {
   FAIL = 'fail',
 }
 
+/**
+ * What happens in Prowler to the providers of accounts that leave the selection (or the
+ * organization), and to all of the organization's providers when the onboarding is deleted.
+ */
+export enum RemovalBehaviour {
+  /** Providers, their credentials and scan history stay in Prowler, untouched (the default). */
+  RETAIN = 'retain',
+  /** Providers stay, with their history; they are only removed from the organization's provider group. */
+  UNLINK = 'unlink',
+  /** Providers are deleted from Prowler, with their scan history. Only when asked for explicitly. */
+  DESTROY = 'destroy',
+}
+
 /** Connection testing (the wizard's "Test Connections"). */
 export interface ConnectionTestOptions {
   /**

@@ -14,6 +14,7 @@ import {
   ConnectionFailurePolicy,
   DEFAULT_RETRY_DELAY_SECONDS,
   DEFAULT_RETRY_ROUNDS,
+  RemovalBehaviour,
   ScanMode,
   type AccountSelection,
   type ConnectionTestOptions,
@@ -51,6 +52,19 @@ export interface OnboardingRequest {
   readonly localPrecheck?: boolean;
   /** Give up polling one connection task after this long. */
   readonly connectionTaskTimeoutSeconds?: number;
+  /** What happens to the providers of accounts that left the selection. Default: retain. */
+  readonly removal?: RemovalBehaviour;
+}
+
+/** A provider of the organization whose account is no longer selected (or no longer in it). */
+export interface Departure {
+  readonly accountId: string;
+  readonly providerId: string;
+  readonly alias?: string;
+  /** Why it left: not selected any more (with the rule), or gone from the organization. */
+  readonly reason: string;
+  outcome: 'retained' | 'unlinked' | 'destroyed' | 'failed';
+  error?: string;
 }
 
 export interface Logger {
@@ -111,6 +125,8 @@ export interface OnboardingReport {
   readonly selectionSummary: string;
   readonly counts: OnboardingCounts;
   readonly accounts: AccountResult[];
+  /** Providers of the organization whose accounts left the selection, and what was done. */
+  readonly departures: Departure[];
   readonly outcome: 'succeeded' | 'failed';
   readonly failure?: string;
   readonly dryRun: boolean;
@@ -158,6 +174,22 @@ export async function onboard(request: OnboardingRequest, deps: EngineDependenci
   let ourGroup = groups.find((g) => g.attributes.name === groupName);
   const existing = await deps.prowler.findAwsProviders(chosen.map((r) => r.accountId));
 
+  // Providers recorded for this organization whose account is no longer selected.
+  const removal = request.removal ?? RemovalBehaviour.RETAIN;
+  const chosenIds = new Set(chosen.map((r) => r.accountId));
+  const decisionOf = new Map(results.map((r) => [r.accountId, r]));
+  const departures: Departure[] = ourGroup
+    ? (await deps.prowler.providersInGroup(ourGroup.id))
+      .filter((p) => !chosenIds.has(p.attributes.uid))
+      .map((p) => ({
+        accountId: p.attributes.uid,
+        providerId: p.id,
+        alias: p.attributes.alias ?? undefined,
+        reason: decisionOf.get(p.attributes.uid) ? `not selected: ${decisionOf.get(p.attributes.uid)!.reason}` : 'no longer in the organization',
+        outcome: 'retained' as const,
+      }))
+    : [];
+
   // 4. Plan each selected account.
   for (const r of chosen) {
     const provider = existing.get(r.accountId);
@@ -199,6 +231,7 @@ export async function onboard(request: OnboardingRequest, deps: EngineDependenci
     selectionSummary: selection.summary,
     counts: count(results),
     accounts: results,
+    departures,
     outcome,
     failure,
     dryRun: request.dryRun ?? false,
@@ -207,7 +240,16 @@ export async function onboard(request: OnboardingRequest, deps: EngineDependenci
     snapshot,
   });
 
-  if (request.dryRun) return report('succeeded');
+  if (request.dryRun) {
+    for (const d of departures) d.outcome = removal === RemovalBehaviour.RETAIN ? 'retained' : removal === RemovalBehaviour.UNLINK ? 'unlinked' : 'destroyed';
+    return report('succeeded');
+  }
+
+  // Accounts that left: retained (default), unlinked from the group, or destroyed if asked.
+  if (departures.length > 0 && removal !== RemovalBehaviour.RETAIN) {
+    await removeProviders(deps.prowler, ourGroup!.id, departures, removal);
+    log.info(`${departures.length} providers left the selection: ${removal}`, { accounts: departures.map((d) => d.accountId) });
+  }
 
   // 5. Register (bounded concurrency): provider, alias, role secret, organization group.
   const limit = pLimit(request.concurrency ?? 10);
@@ -304,6 +346,66 @@ export async function onboard(request: OnboardingRequest, deps: EngineDependenci
   }
   log.info(`onboarded ${connected.length} of ${chosen.length} selected accounts`, { failed: failed.length });
   return report('succeeded');
+}
+
+async function removeProviders(prowler: ProwlerClient, groupId: string, departures: Departure[], removal: RemovalBehaviour): Promise<void> {
+  if (removal === RemovalBehaviour.UNLINK) {
+    try {
+      await prowler.removeFromProviderGroup(groupId, departures.map((d) => d.providerId));
+      for (const d of departures) d.outcome = 'unlinked';
+    } catch (error) {
+      for (const d of departures) Object.assign(d, { outcome: 'failed', error: messageOf(error) });
+    }
+    return;
+  }
+  for (const d of departures) {
+    try {
+      await prowler.deleteProvider(d.providerId); // tolerates "already gone"
+      d.outcome = 'destroyed';
+    } catch (error) {
+      Object.assign(d, { outcome: 'failed', error: messageOf(error) });
+    }
+  }
+}
+
+export interface OffboardingReport {
+  readonly organizationId: string;
+  readonly removal: RemovalBehaviour;
+  readonly providers: Departure[];
+  readonly outcome: 'succeeded' | 'failed';
+  readonly failure?: string;
+}
+
+/**
+ * Ends the onboarding of an organization (its custom resource is deleted): by default retains
+ * every provider, its credentials and scan history; `unlink` empties and removes the
+ * organization's provider group; `destroy` deletes the providers. Tolerates everything being gone.
+ */
+export async function offboard(
+  organizationId: string,
+  removal: RemovalBehaviour,
+  prowler: ProwlerClient,
+  log: Logger = silentLogger,
+): Promise<OffboardingReport> {
+  const group = (await prowler.listProviderGroups()).find((g) => g.attributes.name === organizationGroupName(organizationId));
+  const providers: Departure[] = group
+    ? (await prowler.providersInGroup(group.id)).map((p) => ({
+      accountId: p.attributes.uid, providerId: p.id, alias: p.attributes.alias ?? undefined, reason: 'the onboarding was deleted', outcome: 'retained' as const,
+    }))
+    : [];
+  if (group && removal !== RemovalBehaviour.RETAIN) {
+    await removeProviders(prowler, group.id, providers, removal);
+    if (providers.every((p) => p.outcome !== 'failed')) await prowler.deleteProviderGroup(group.id);
+  }
+  const failed = providers.filter((p) => p.outcome === 'failed');
+  log.info(`offboarded organization ${organizationId}: ${providers.length} providers ${removal === RemovalBehaviour.RETAIN ? 'retained' : removal === RemovalBehaviour.UNLINK ? 'unlinked' : 'destroyed'}`);
+  return {
+    organizationId,
+    removal,
+    providers,
+    outcome: failed.length ? 'failed' : 'succeeded',
+    failure: failed.length ? `${failed.length} providers could not be ${removal === RemovalBehaviour.UNLINK ? 'unlinked' : 'deleted'}: ${failed[0].error}` : undefined,
+  };
 }
 
 /** A failure of the whole run, with what to fix. */

@@ -323,6 +323,30 @@ export class ProwlerClient {
     });
   }
 
+  /** The providers of a group. */
+  async providersInGroup(groupId: string): Promise<Provider[]> {
+    return this.listAll('/providers', providerSchema, { 'filter[provider_groups]': groupId });
+  }
+
+  /** Removes providers from a group (the providers and their history stay). */
+  async removeFromProviderGroup(groupId: string, providerIds: readonly string[]): Promise<void> {
+    if (providerIds.length === 0) return;
+    const leaving = new Set(providerIds);
+    const res = await this.request('GET', `/provider-groups/${encodeURIComponent(groupId)}`, { retry: true, tolerate: [404] });
+    if (res.status === 404) return; // already gone
+    const group = parse(z.object({ data: providerGroupSchema }), res.json, 'GET /provider-groups/{id}').data;
+    const staying = (group.relationships?.providers?.data ?? []).filter((p) => !leaving.has(p.id)).map((p) => ({ type: 'providers', id: p.id }));
+    // PATCH sets the whole membership.
+    await this.request('PATCH', `/provider-groups/${encodeURIComponent(groupId)}/relationships/providers`, {
+      body: { data: { type: 'provider_groups-provider', id: groupId, attributes: { providers: staying } } },
+      retry: true,
+    });
+  }
+
+  async deleteProviderGroup(groupId: string): Promise<void> {
+    await this.request('DELETE', `/provider-groups/${encodeURIComponent(groupId)}`, { retry: true, tolerate: [404] });
+  }
+
   // ---- Plumbing ----
 
   private async listAll<T extends z.ZodTypeAny>(path: string, item: T, query: Record<string, string>): Promise<z.infer<T>[]> {

@@ -67,6 +67,13 @@ export function renderSummary(report: OnboardingReport, options: { maxAccountsPe
     lines.push(`${snapshot.units.get(rootId)!.name} (${rootId})`);
     walk(rootId, '');
   }
+  if (report.departures.length > 0) {
+    lines.push('');
+    lines.push('Left the selection:');
+    for (const d of report.departures) {
+      lines.push(`  ${d.accountId} ${d.alias ?? ''} — ${d.reason}: provider ${d.outcome}${d.error ? ` (${d.error})` : ''}`.replace('  —', ' —'));
+    }
+  }
   lines.push('');
   lines.push(`${c.created} created · ${c.linked} linked · ${c.updated} updated · ${c.unchanged} unchanged · ${c.blocked} blocked · `
     + `${c.connected} connected · ${c.failed} failed · ${c.scheduled} scans launched`);

@@ -1,57 +1,12 @@
-import { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import { ConnectionFailurePolicy, ScanMode } from '../../src/core/spec';
-import { onboard, organizationGroupName, type OnboardingRequest } from '../../src/handler/engine';
-import { ProwlerClient, type Clock } from '../../src/handler/prowler-api';
+import { organizationGroupName } from '../../src/handler/engine';
 import { renderSummary, reportJson } from '../../src/handler/report';
-import { awsError, generateOrganization, mockOrganizations, type SimOrganization } from '../../testing/organization';
-import { ProwlerApiDouble, type ConnectionRule } from '../../testing/prowler-api-double';
+import { activeAccounts, harness, type Harness } from '../../testing/harness';
+import { awsError, generateOrganization } from '../../testing/organization';
 
-const KEY = 'pk_test.ENGINE-SECRET-KEY';
-
-function fakeClock(): Clock & { slept: number[] } {
-  const slept: number[] = [];
-  let now = 0;
-  return { slept, now: () => now, sleep: async (ms) => { slept.push(ms); now += ms; } };
-}
-
-interface Harness {
-  org: SimOrganization;
-  double: ProwlerApiDouble;
-  clock: ReturnType<typeof fakeClock>;
-  logs: string[];
-  run(request?: Partial<OnboardingRequest>, extra?: Partial<Parameters<typeof onboard>[1]>): ReturnType<typeof onboard>;
-  stop(): Promise<void>;
-}
-
-async function harness(options: { connectionRule?: ConnectionRule; org?: SimOrganization } = {}): Promise<Harness> {
-  const org = options.org ?? generateOrganization({ accounts: 20, ous: 6, depth: 3, suspended: 1, closed: 1, seed: 11 });
-  const double = await new ProwlerApiDouble({ apiKeys: [KEY], connectionRule: options.connectionRule }).start();
-  const mock = mockOrganizations(org);
-  const clock = fakeClock();
-  const logs: string[] = [];
-  const log = { info: (m: string, e?: object) => logs.push(`${m} ${JSON.stringify(e ?? {})}`), warn: (m: string, e?: object) => logs.push(`${m} ${JSON.stringify(e ?? {})}`) };
-  return {
-    org,
-    double,
-    clock,
-    logs,
-    run: (request = {}, extra = {}) => onboard({ selection: {}, ...request }, {
-      organizations: new OrganizationsClient({ region: 'us-east-1', credentials: { accessKeyId: 'AKID', secretAccessKey: 's' } }),
-      prowler: new ProwlerClient({ baseUrl: double.url, auth: { apiKey: KEY }, clock }),
-      clock,
-      log,
-      ...extra,
-    }),
-    stop: async () => {
-      mock.restore();
-      await double.stop();
-    },
-  };
-}
-
-const active = (org: SimOrganization) => org.accounts.filter((a) => a.status === 'ACTIVE');
+const active = activeAccounts;
 
 describe('onboard', () => {
   let h: Harness;

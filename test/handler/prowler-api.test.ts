@@ -1,14 +1,8 @@
-import { ProwlerApiError, ProwlerClient, retryAfter, type Clock } from '../../src/handler/prowler-api';
+import { ProwlerApiError, ProwlerClient, retryAfter } from '../../src/handler/prowler-api';
+import { fakeClock } from '../../testing/harness';
 import { ProwlerApiDouble, type Fault } from '../../testing/prowler-api-double';
 
 const KEY = 'pk_test.double-key';
-
-/** A clock whose sleeps return at once and are recorded. */
-function fakeClock(): Clock & { slept: number[] } {
-  const slept: number[] = [];
-  let now = 0;
-  return { slept, now: () => now, sleep: async (ms) => { slept.push(ms); now += ms; } };
-}
 
 describe('ProwlerClient against the API double', () => {
   let double: ProwlerApiDouble;

@@ -1,0 +1,59 @@
+/**
+ * Test harness: the engine wired to a simulated organization (aws-sdk-client-mock) and the
+ * Prowler API double, with a clock whose sleeps return at once.
+ */
+import { OrganizationsClient } from '@aws-sdk/client-organizations';
+import { generateOrganization, mockOrganizations, type SimOrganization } from './organization';
+import { ProwlerApiDouble, type ConnectionRule } from './prowler-api-double';
+import { onboard, type OnboardingRequest } from '../src/handler/engine';
+import { ProwlerClient, type Clock } from '../src/handler/prowler-api';
+
+export const HARNESS_API_KEY = 'pk_test.ENGINE-SECRET-KEY';
+
+/** A clock whose sleeps return at once and are recorded; `now` advances by what was slept. */
+export function fakeClock(): Clock & { slept: number[] } {
+  const slept: number[] = [];
+  let now = 0;
+  return { slept, now: () => now, sleep: async (ms) => { slept.push(ms); now += ms; } };
+}
+
+export interface Harness {
+  org: SimOrganization;
+  double: ProwlerApiDouble;
+  clock: ReturnType<typeof fakeClock>;
+  logs: string[];
+  prowler: ProwlerClient;
+  run(request?: Partial<OnboardingRequest>, extra?: Partial<Parameters<typeof onboard>[1]>): ReturnType<typeof onboard>;
+  stop(): Promise<void>;
+}
+
+export async function harness(options: { connectionRule?: ConnectionRule; org?: SimOrganization } = {}): Promise<Harness> {
+  const org = options.org ?? generateOrganization({ accounts: 20, ous: 6, depth: 3, suspended: 1, closed: 1, seed: 11 });
+  const double = await new ProwlerApiDouble({ apiKeys: [HARNESS_API_KEY], connectionRule: options.connectionRule }).start();
+  const mock = mockOrganizations(org);
+  const clock = fakeClock();
+  const logs: string[] = [];
+  const record = (m: string, e?: object) => logs.push(`${m} ${JSON.stringify(e ?? {})}`);
+  const prowler = new ProwlerClient({ baseUrl: double.url, auth: { apiKey: HARNESS_API_KEY }, clock });
+  return {
+    org,
+    double,
+    clock,
+    logs,
+    prowler,
+    run: (request = {}, extra = {}) => onboard({ selection: {}, ...request }, {
+      organizations: new OrganizationsClient({ region: 'us-east-1', credentials: { accessKeyId: 'AKID', secretAccessKey: 's' } }),
+      prowler,
+      clock,
+      log: { info: record, warn: record },
+      ...extra,
+    }),
+    stop: async () => {
+      mock.restore();
+      await double.stop();
+    },
+  };
+}
+
+/** The ACTIVE accounts of a simulated organization. */
+export const activeAccounts = (org: SimOrganization) => org.accounts.filter((a) => a.status === 'ACTIVE');
