@@ -6,7 +6,7 @@
 import type { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { AssumeRoleCommand, type STSClient } from '@aws-sdk/client-sts';
 import pLimit from 'p-limit';
-import { discoverOrganization, type OrganizationSnapshot } from './organizations';
+import { discoverOrganization, type OrgUnit } from './organizations';
 import { ProwlerApiError, type Clock, type Provider, type ProwlerClient, type RoleSecret } from './prowler-api';
 import { needsTags, selectAccounts, type AccountDecision } from './selection';
 import { SCAN_ROLE_NAME } from '../core/defaults';
@@ -93,11 +93,17 @@ export interface AccountResult {
   readonly parentId: string;
   readonly selected: boolean;
   readonly reason: string;
-  readonly alias: string;
+  alias: string;
   readonly isManagementAccount: boolean;
   action: RegistrationAction;
   providerId?: string;
+  /** The provider existed with a secret and was connected when planned. */
+  wasConnected?: boolean;
+  /** The provider had a secret when planned. */
+  hadSecret?: boolean;
   secret?: 'created' | 'updated' | 'kept';
+  /** In the organization's provider group. */
+  grouped?: boolean;
   blockedBy?: string;
   connection?: { connected: boolean; error?: string; hint?: string; attempts: number; tested: boolean };
   scan?: 'scheduled' | 'already-scheduled' | 'started' | 'none' | 'not-connected';
@@ -117,8 +123,44 @@ export interface OnboardingCounts {
   scheduled: number;
 }
 
-export interface OnboardingReport {
+/** The OU tree, as data (for the summary). */
+export interface OrganizationTree {
+  readonly rootIds: string[];
+  readonly units: OrgUnit[];
+}
+
+export type RunPhase = 'depart' | 'register' | 'group' | 'test' | 'launch' | 'done';
+
+/**
+ * Everything a run knows, as plain JSON: a run can stop at any point between two steps (a
+ * deadline, a Lambda invocation ending) and continue from a saved state.
+ */
+export interface RunState {
+  readonly version: 1;
+  readonly startedAt: number;
+  phase: RunPhase;
   readonly organization: { id: string; managementAccountId: string; roots: number; ous: number; depth: number };
+  readonly tree: OrganizationTree;
+  readonly externalId: string;
+  readonly externalIdSource: 'given' | 'prowler';
+  readonly warnings: string[];
+  readonly selectionSummary: string;
+  readonly accounts: AccountResult[];
+  readonly departures: Departure[];
+  groupId?: string;
+  /** Connection-test round (1 = first test). */
+  round: number;
+  /** Not before this time (epoch ms) does the next re-test round start. */
+  nextRoundAt?: number;
+  outcome?: 'succeeded' | 'failed';
+  failure?: string;
+  calls: { organizations: number; prowler: number };
+  invocations: number;
+}
+
+export interface OnboardingReport {
+  readonly organization: RunState['organization'];
+  readonly tree: OrganizationTree;
   readonly externalId: string;
   readonly externalIdSource: 'given' | 'prowler';
   readonly warnings: string[];
@@ -132,18 +174,45 @@ export interface OnboardingReport {
   readonly dryRun: boolean;
   readonly durationMs: number;
   readonly calls: { organizations: number; prowler: number };
-  /** The snapshot, for rendering the tree (not serialised). */
-  readonly snapshot: OrganizationSnapshot;
 }
 
 /** Runs a whole onboarding. Never throws for per-account problems: they are in the report. */
 export async function onboard(request: OnboardingRequest, deps: EngineDependencies): Promise<OnboardingReport> {
+  const state = await startRun(request, deps);
+  if (!request.dryRun) await continueRun(state, request, deps);
+  return toReport(state, deps.clock.now(), request.dryRun ?? false);
+}
+
+/** The report of a run (finished, or so far). */
+export function toReport(state: RunState, now: number, dryRun = false): OnboardingReport {
+  return {
+    organization: state.organization,
+    tree: state.tree,
+    externalId: state.externalId,
+    externalIdSource: state.externalIdSource,
+    warnings: state.warnings,
+    selectionSummary: state.selectionSummary,
+    counts: count(state.accounts),
+    accounts: state.accounts,
+    departures: state.departures,
+    outcome: state.outcome ?? (state.phase === 'done' || dryRun ? 'succeeded' : 'failed'),
+    failure: state.failure,
+    dryRun,
+    durationMs: now - state.startedAt,
+    calls: state.calls,
+  };
+}
+
+/**
+ * Starts a run: discovers the organization, selects, and reads Prowler's side to plan every
+ * account (create, link, update, unchanged, blocked) and every departure. Writes nothing.
+ */
+export async function startRun(request: OnboardingRequest, deps: EngineDependencies): Promise<RunState> {
   const log = deps.log ?? silentLogger;
   const started = deps.clock.now();
   const prowlerRequestsBefore = deps.prowler.requests;
   const warnings: string[] = [];
 
-  // 1. Discover.
   const snapshot = await discoverOrganization(deps.organizations, {
     withTags: needsTags(request.selection),
     onProgress: (m) => log.info(m),
@@ -154,13 +223,12 @@ export async function onboard(request: OnboardingRequest, deps: EngineDependenci
     );
   }
 
-  // 2. Select.
   const selection = selectAccounts(snapshot, request.selection);
   log.info(selection.summary, { organizationId: snapshot.organization.id });
   const results = selection.decisions.map(toResult);
   const chosen = results.filter((r) => r.selected);
 
-  // 3. Prowler's side: tenant (External ID), the organization's group, existing providers.
+  // Prowler's side: tenant (External ID), the organization's group, existing providers.
   const tenant = await deps.prowler.tenantId();
   const externalId = request.externalId ?? tenant;
   if (request.externalId && request.externalId !== tenant) {
@@ -171,8 +239,36 @@ export async function onboard(request: OnboardingRequest, deps: EngineDependenci
   const otherOrganizations = new Map(groups
     .filter((g) => g.attributes.name.startsWith(ORGANIZATION_GROUP_PREFIX) && g.attributes.name !== groupName)
     .map((g) => [g.id, g.attributes.name.slice(ORGANIZATION_GROUP_PREFIX.length)]));
-  let ourGroup = groups.find((g) => g.attributes.name === groupName);
+  const ourGroup = groups.find((g) => g.attributes.name === groupName);
   const existing = await deps.prowler.findAwsProviders(chosen.map((r) => r.accountId));
+
+  for (const r of chosen) {
+    const provider = existing.get(r.accountId);
+    if (!provider) {
+      r.action = 'create';
+      continue;
+    }
+    r.providerId = provider.id;
+    r.hadSecret = Boolean(provider.relationships?.secret?.data?.id);
+    r.wasConnected = provider.attributes.connection?.connected === true;
+    const memberOf = provider.relationships?.provider_groups?.data.map((g) => g.id) ?? [];
+    const other = memberOf.map((id) => otherOrganizations.get(id)).find((o) => o !== undefined);
+    if (other) {
+      r.action = 'blocked';
+      r.blockedBy = `linked_to_other_organization: the provider belongs to organization ${other} in Prowler`;
+      continue;
+    }
+    r.grouped = ourGroup !== undefined && memberOf.includes(ourGroup.id);
+    const explicitAlias = request.selection.aliases?.[r.accountId];
+    const currentAlias = provider.attributes.alias ?? undefined;
+    if (!r.grouped) {
+      r.action = 'link';
+      if (explicitAlias === undefined) r.alias = currentAlias ?? r.alias; // keep the user's alias
+    } else {
+      const wanted = explicitAlias ?? r.alias;
+      r.action = wanted !== currentAlias ? 'update' : 'unchanged';
+    }
+  }
 
   // Providers recorded for this organization whose account is no longer selected.
   const removal = request.removal ?? RemovalBehaviour.RETAIN;
@@ -189,35 +285,14 @@ export async function onboard(request: OnboardingRequest, deps: EngineDependenci
         outcome: 'retained' as const,
       }))
     : [];
-
-  // 4. Plan each selected account.
-  for (const r of chosen) {
-    const provider = existing.get(r.accountId);
-    if (!provider) {
-      r.action = 'create';
-      continue;
-    }
-    r.providerId = provider.id;
-    const memberOf = provider.relationships?.provider_groups?.data.map((g) => g.id) ?? [];
-    const other = memberOf.map((id) => otherOrganizations.get(id)).find((o) => o !== undefined);
-    if (other) {
-      r.action = 'blocked';
-      r.blockedBy = `linked_to_other_organization: the provider belongs to organization ${other} in Prowler`;
-      continue;
-    }
-    const ours = ourGroup !== undefined && memberOf.includes(ourGroup.id);
-    const explicitAlias = request.selection.aliases?.[r.accountId];
-    const wantedAlias = ours ? r.alias : explicitAlias;
-    const currentAlias = provider.attributes.alias ?? undefined;
-    if (!ours) {
-      r.action = 'link';
-      if (wantedAlias === undefined) (r as { alias: string }).alias = currentAlias ?? r.alias; // keep the user's alias
-    } else {
-      r.action = wantedAlias !== undefined && wantedAlias !== currentAlias ? 'update' : 'unchanged';
-    }
+  if (request.dryRun) {
+    for (const d of departures) d.outcome = removal === RemovalBehaviour.RETAIN ? 'retained' : removal === RemovalBehaviour.UNLINK ? 'unlinked' : 'destroyed';
   }
 
-  const report = (outcome: 'succeeded' | 'failed', failure?: string): OnboardingReport => ({
+  return {
+    version: 1,
+    startedAt: started,
+    phase: 'depart',
     organization: {
       id: snapshot.organization.id,
       managementAccountId: snapshot.organization.managementAccountId,
@@ -225,127 +300,216 @@ export async function onboard(request: OnboardingRequest, deps: EngineDependenci
       ous: snapshot.units.size - snapshot.rootIds.length,
       depth: snapshot.depth,
     },
+    tree: { rootIds: [...snapshot.rootIds], units: [...snapshot.units.values()] },
     externalId,
     externalIdSource: request.externalId ? 'given' : 'prowler',
     warnings,
     selectionSummary: selection.summary,
-    counts: count(results),
     accounts: results,
     departures,
-    outcome,
-    failure,
-    dryRun: request.dryRun ?? false,
-    durationMs: deps.clock.now() - started,
+    groupId: ourGroup?.id,
+    round: 1,
     calls: { organizations: snapshot.calls, prowler: deps.prowler.requests - prowlerRequestsBefore },
-    snapshot,
-  });
+    invocations: 1,
+  };
+}
 
-  if (request.dryRun) {
-    for (const d of departures) d.outcome = removal === RemovalBehaviour.RETAIN ? 'retained' : removal === RemovalBehaviour.UNLINK ? 'unlinked' : 'destroyed';
-    return report('succeeded');
+export interface ContinueOptions {
+  /** Stop starting new work at this time (epoch ms, the deps clock); work in flight finishes. */
+  readonly deadline?: number;
+  /**
+   * Between re-test rounds: `sleep` (the default) waits in-process; `return` hands the state
+   * back so the caller can come back later (a Lambda invocation should not sleep).
+   */
+  readonly whileWaiting?: 'sleep' | 'return';
+}
+
+/**
+ * Advances a run through its phases until it is done, its deadline comes, or (with
+ * `whileWaiting: 'return'`) it has to wait for the next re-test round. Mutates and returns the
+ * state; `state.phase === 'done'` when finished.
+ */
+export async function continueRun(
+  state: RunState,
+  request: OnboardingRequest,
+  deps: EngineDependencies,
+  options: ContinueOptions = {},
+): Promise<RunState> {
+  const log = deps.log ?? silentLogger;
+  const prowlerRequestsBefore = deps.prowler.requests;
+  const concurrency = request.concurrency ?? 10;
+  const outOfTime = () => options.deadline !== undefined && deps.clock.now() >= options.deadline;
+  const registrable = () => state.accounts.filter((r) => r.selected && r.action !== 'blocked');
+  const finish = (outcome: 'succeeded' | 'failed', failure?: string) => {
+    state.phase = 'done';
+    state.outcome = outcome;
+    state.failure = failure;
+  };
+
+  try {
+    while (state.phase !== 'done' && !outOfTime()) {
+      switch (state.phase) {
+        case 'depart': {
+          const removal = request.removal ?? RemovalBehaviour.RETAIN;
+          const pending = state.departures.filter((d) => d.outcome === 'retained');
+          if (pending.length > 0 && removal !== RemovalBehaviour.RETAIN && state.groupId) {
+            await removeProviders(deps.prowler, state.groupId, pending, removal);
+            log.info(`${pending.length} providers left the selection: ${removal}`, { accounts: pending.map((d) => d.accountId) });
+          }
+          state.phase = 'register';
+          break;
+        }
+        case 'register': {
+          const all = registrable();
+          const pending = all.filter((r) => r.secret === undefined && r.error === undefined);
+          await forEachUntil(pending, concurrency, outOfTime, (r) => register(r, state, request, deps));
+          const done = all.filter((r) => r.secret !== undefined || r.error !== undefined).length;
+          log.info(`registered ${done} of ${all.length} accounts`);
+          if (all.some((r) => r.secret === undefined && r.error === undefined)) break; // out of time
+          const failures = all.filter((r) => r.error);
+          if (all.length > 0 && failures.length === all.length) {
+            finish('failed', `No account could be registered with Prowler: ${failures[0].error}`);
+            break;
+          }
+          state.phase = 'group';
+          break;
+        }
+        case 'group': {
+          const joining = registrable().filter((r) => r.providerId && !r.error && !r.grouped);
+          if (joining.length > 0) {
+            const group = state.groupId
+              ? { id: state.groupId }
+              : await deps.prowler.findOrCreateProviderGroup(organizationGroupName(state.organization.id));
+            state.groupId = group.id;
+            for (let i = 0; i < joining.length; i += 100) {
+              const batch = joining.slice(i, i + 100);
+              await deps.prowler.addToProviderGroup(group.id, batch.map((r) => r.providerId!));
+              for (const r of batch) r.grouped = true;
+            }
+          }
+          state.phase = 'test';
+          break;
+        }
+        case 'test': {
+          if (state.nextRoundAt !== undefined && deps.clock.now() < state.nextRoundAt) {
+            if (options.whileWaiting === 'return') return state;
+            await deps.clock.sleep(state.nextRoundAt - deps.clock.now());
+          }
+          const registered = registrable().filter((r) => r.providerId && !r.error);
+          for (const r of registered) {
+            // Already connected and left as it was: no need to test again.
+            if (!r.connection && r.secret === 'kept' && r.wasConnected) r.connection = { connected: true, attempts: 0, tested: false };
+          }
+          const pending = registered.filter((r) => !r.connection?.connected && (r.connection?.attempts ?? 0) < state.round);
+          if (state.round > 1 && pending.length > 0) log.info(`re-testing ${pending.length} failed ${pending.length === 1 ? 'account' : 'accounts'} (round ${state.round})`);
+          await forEachUntil(pending, concurrency, outOfTime, async (r) => {
+            const outcome = await testOne(r, request, state.externalId, deps);
+            r.connection = { ...outcome, attempts: (r.connection?.attempts ?? 0) + 1, tested: true };
+          });
+          if (pending.some((r) => (r.connection?.attempts ?? 0) < state.round)) break; // out of time
+          state.nextRoundAt = undefined;
+          const failed = registered.filter((r) => !r.connection?.connected);
+          log.info(`connection tests, round ${state.round}: ${registered.length - failed.length} of ${registered.length} connected`);
+          const rounds = 1 + (request.connection?.retryRounds ?? DEFAULT_RETRY_ROUNDS);
+          if (failed.length > 0 && state.round < rounds) {
+            const delay = (request.connection?.retryDelaySeconds ?? DEFAULT_RETRY_DELAY_SECONDS) * 1000;
+            log.info(`re-testing ${failed.length} failed ${failed.length === 1 ? 'account' : 'accounts'} in ${delay / 1000} s (round ${state.round + 1} of ${rounds})`);
+            state.round++;
+            state.nextRoundAt = deps.clock.now() + delay;
+            break;
+          }
+          const policy = request.connection?.failurePolicy ?? ConnectionFailurePolicy.SKIP;
+          if (failed.length > 0 && policy === ConnectionFailurePolicy.FAIL) {
+            for (const r of registered) r.scan = 'none';
+            finish('failed', `There was a problem connecting to some accounts: ${describeFailures(failed)}`);
+          } else if (registered.length > 0 && failed.length === registered.length) {
+            for (const r of registered) r.scan = 'none';
+            finish('failed', `No accounts connected successfully. Fix the connection errors and retry before launching scans. ${describeFailures(failed)}`);
+          } else {
+            state.phase = 'launch';
+          }
+          break;
+        }
+        case 'launch': {
+          const registered = registrable().filter((r) => r.providerId && !r.error);
+          for (const r of registered) if (!r.connection?.connected && r.scan === undefined) r.scan = 'not-connected';
+          const pending = registered.filter((r) => r.connection?.connected && r.scan === undefined);
+          await forEachUntil(pending, concurrency, outOfTime, (r) => launch(r, request, deps));
+          if (pending.some((r) => r.scan === undefined && !r.error)) break; // out of time
+          const scanFailures = registered.filter((r) => r.error?.startsWith('scan launch'));
+          const registrationFailures = registrable().filter((r) => r.error?.startsWith('registration'));
+          if (scanFailures.length > 0) {
+            finish('failed', `Scans could not be launched for ${scanFailures.length} accounts: ${scanFailures[0].error}`);
+          } else if (registrationFailures.length > 0) {
+            finish('failed', `${registrationFailures.length} accounts could not be registered (the others were onboarded): ${registrationFailures.slice(0, 3).map((r) => `${r.accountId} ${r.error}`).join('; ')}`);
+          } else {
+            const connected = registered.filter((r) => r.connection?.connected).length;
+            log.info(`onboarded ${connected} of ${state.accounts.filter((r) => r.selected).length} selected accounts`);
+            finish('succeeded');
+          }
+          break;
+        }
+      }
+    }
+  } finally {
+    state.calls.prowler += deps.prowler.requests - prowlerRequestsBefore;
   }
+  return state;
+}
 
-  // Accounts that left: retained (default), unlinked from the group, or destroyed if asked.
-  if (departures.length > 0 && removal !== RemovalBehaviour.RETAIN) {
-    await removeProviders(deps.prowler, ourGroup!.id, departures, removal);
-    log.info(`${departures.length} providers left the selection: ${removal}`, { accounts: departures.map((d) => d.accountId) });
-  }
+/** Runs `fn` over items with bounded concurrency, starting none once `stop()` says so. */
+async function forEachUntil<T>(items: T[], concurrency: number, stop: () => boolean, fn: (item: T) => Promise<void>): Promise<void> {
+  const limit = pLimit(concurrency);
+  await Promise.all(items.map((item) => limit(async () => {
+    if (!stop()) await fn(item);
+  })));
+}
 
-  // 5. Register (bounded concurrency): provider, alias, role secret, organization group.
-  const limit = pLimit(request.concurrency ?? 10);
-  const registrable = chosen.filter((r) => r.action !== 'blocked');
-  const roleName = request.roleName ?? SCAN_ROLE_NAME;
-  const partition = request.partition ?? 'aws';
-  let done = 0;
-  const providers = new Map<string, Provider>();
-  await Promise.all(registrable.map((r) => limit(async () => {
-    try {
-      let provider = existing.get(r.accountId);
-      if (!provider) {
-        // Absent when planned: created by this run (even if its answer was lost and a re-check found it).
-        provider = (await deps.prowler.createAwsProvider(r.accountId, r.alias)).provider;
-      } else if (r.action === 'update' || (r.action === 'link' && request.selection.aliases?.[r.accountId] && provider.attributes.alias !== r.alias)) {
+/** Provider (created, or its alias updated) and role secret of one account. */
+async function register(r: AccountResult, state: RunState, request: OnboardingRequest, deps: EngineDependencies): Promise<void> {
+  try {
+    let provider: Provider;
+    if (!r.providerId) {
+      // Absent when planned: created by this run (even if its answer was lost and a re-check found it).
+      provider = (await deps.prowler.createAwsProvider(r.accountId, r.alias)).provider;
+      r.providerId = provider.id;
+      r.hadSecret = Boolean(provider.relationships?.secret?.data?.id);
+    } else {
+      provider = await deps.prowler.getProvider(r.providerId);
+      const explicitAlias = request.selection.aliases?.[r.accountId];
+      if (r.action === 'update' || (r.action === 'link' && explicitAlias && provider.attributes.alias !== r.alias)) {
         await deps.prowler.updateProviderAlias(provider.id, r.alias);
       }
-      r.providerId = provider.id;
-      providers.set(r.accountId, provider);
-      r.secret = await putSecret(deps.prowler, provider, {
-        role_arn: `arn:${partition}:iam::${r.accountId}:role/${roleName}`,
-        external_id: externalId,
-        ...(request.roleSessionName ? { role_session_name: request.roleSessionName } : {}),
-        ...(request.sessionDurationSeconds ? { session_duration: request.sessionDurationSeconds } : {}),
-        ...(request.assumeCredentials ? {
-          aws_access_key_id: request.assumeCredentials.accessKeyId,
-          aws_secret_access_key: request.assumeCredentials.secretAccessKey,
-          ...(request.assumeCredentials.sessionToken ? { aws_session_token: request.assumeCredentials.sessionToken } : {}),
-        } : {}),
-      });
-      if (r.secret === 'updated' && r.action === 'unchanged') r.action = 'update';
-    } catch (error) {
-      r.error = `registration failed: ${messageOf(error)}`;
     }
-    done++;
-    if (done % 100 === 0 || done === registrable.length) log.info(`registered ${done} of ${registrable.length} accounts`);
-  })));
-
-  // Record the organization's providers in its group (batched; members already in it are skipped).
-  const registered = registrable.filter((r) => r.providerId && !r.error);
-  const inOurGroup = (r: AccountResult) => ourGroup !== undefined
-    && (existing.get(r.accountId)?.relationships?.provider_groups?.data ?? []).some((g) => g.id === ourGroup!.id);
-  const joining = registered.filter((r) => !inOurGroup(r));
-  if (joining.length > 0) {
-    ourGroup ??= await deps.prowler.findOrCreateProviderGroup(groupName);
-    for (let i = 0; i < joining.length; i += 100) {
-      await deps.prowler.addToProviderGroup(ourGroup.id, joining.slice(i, i + 100).map((r) => r.providerId!));
-    }
+    const partition = request.partition ?? 'aws';
+    const roleName = request.roleName ?? SCAN_ROLE_NAME;
+    r.secret = await putSecret(deps.prowler, provider, r.wasConnected ?? false, {
+      role_arn: `arn:${partition}:iam::${r.accountId}:role/${roleName}`,
+      external_id: state.externalId,
+      ...(request.roleSessionName ? { role_session_name: request.roleSessionName } : {}),
+      ...(request.sessionDurationSeconds ? { session_duration: request.sessionDurationSeconds } : {}),
+      ...(request.assumeCredentials ? {
+        aws_access_key_id: request.assumeCredentials.accessKeyId,
+        aws_secret_access_key: request.assumeCredentials.secretAccessKey,
+        ...(request.assumeCredentials.sessionToken ? { aws_session_token: request.assumeCredentials.sessionToken } : {}),
+      } : {}),
+    });
+    if (r.secret === 'updated' && r.action === 'unchanged') r.action = 'update';
+  } catch (error) {
+    r.error = `registration failed: ${messageOf(error)}`;
   }
+}
 
-  const registrationFailures = registrable.filter((r) => r.error);
-  if (registrationFailures.length > 0 && registered.length === 0) {
-    return report('failed', `No account could be registered with Prowler: ${registrationFailures[0].error}`);
-  }
-
-  // 6. Test connections, re-testing only the failures (smart retry).
-  await testConnections(registered, providers, request, deps, log);
-  const connected = registered.filter((r) => r.connection?.connected);
-  const failed = registered.filter((r) => !r.connection?.connected);
-  const policy = request.connection?.failurePolicy ?? ConnectionFailurePolicy.SKIP;
-  let failure: string | undefined;
-  if (failed.length > 0 && policy === ConnectionFailurePolicy.FAIL) {
-    failure = `There was a problem connecting to some accounts: ${describeFailures(failed)}`;
-  } else if (registered.length > 0 && connected.length === 0) {
-    failure = `No accounts connected successfully. Fix the connection errors and retry before launching scans. ${describeFailures(failed)}`;
-  }
-  if (failure) {
-    for (const r of registered) r.scan = 'none';
-    return report('failed', failure);
-  }
-
-  // 7. Launch scans for the selected accounts that connected.
+async function launch(r: AccountResult, request: OnboardingRequest, deps: EngineDependencies): Promise<void> {
   const mode = request.scanMode ?? ScanMode.DAILY;
-  await Promise.all(registered.map((r) => limit(async () => {
-    if (!r.connection?.connected) {
-      r.scan = 'not-connected';
-      return;
-    }
-    try {
-      if (mode === ScanMode.DAILY) {r.scan = (await deps.prowler.scheduleDaily(r.providerId!)) === 'exists' ? 'already-scheduled' : 'scheduled';} else if (mode === ScanMode.ONCE) {
-        await deps.prowler.startScan(r.providerId!);
-        r.scan = 'started';
-      } else {r.scan = 'none';}
-    } catch (error) {
-      r.error = `scan launch failed: ${messageOf(error)}`;
-    }
-  })));
-  const scanFailures = registered.filter((r) => r.error?.startsWith('scan launch'));
-  if (scanFailures.length > 0) {
-    return report('failed', `Scans could not be launched for ${scanFailures.length} accounts: ${scanFailures[0].error}`);
+  try {
+    if (mode === ScanMode.DAILY) {r.scan = (await deps.prowler.scheduleDaily(r.providerId!)) === 'exists' ? 'already-scheduled' : 'scheduled';} else if (mode === ScanMode.ONCE) {
+      await deps.prowler.startScan(r.providerId!);
+      r.scan = 'started';
+    } else {r.scan = 'none';}
+  } catch (error) {
+    r.error = `scan launch failed: ${messageOf(error)}`;
   }
-  if (registrationFailures.length > 0) {
-    return report('failed', `${registrationFailures.length} accounts could not be registered (the others were onboarded): ${registrationFailures.slice(0, 3).map((r) => `${r.accountId} ${r.error}`).join('; ')}`);
-  }
-  log.info(`onboarded ${connected.length} of ${chosen.length} selected accounts`, { failed: failed.length });
-  return report('succeeded');
 }
 
 async function removeProviders(prowler: ProwlerClient, groupId: string, departures: Departure[], removal: RemovalBehaviour): Promise<void> {
@@ -431,52 +595,20 @@ function toResult(d: AccountDecision): AccountResult {
 }
 
 /** A connected provider keeps the secret it has; a missing or failing one gets ours. */
-async function putSecret(prowler: ProwlerClient, provider: Provider, secret: RoleSecret): Promise<'created' | 'updated' | 'kept'> {
+async function putSecret(prowler: ProwlerClient, provider: Provider, wasConnected: boolean, secret: RoleSecret): Promise<'created' | 'updated' | 'kept'> {
   const hasSecret = Boolean(provider.relationships?.secret?.data?.id);
-  if (hasSecret && provider.attributes.connection?.connected === true) return 'kept';
+  if (hasSecret && wasConnected) return 'kept';
   return prowler.putRoleSecret(provider, secret);
-}
-
-async function testConnections(
-  accounts: AccountResult[],
-  providers: Map<string, Provider>,
-  request: OnboardingRequest,
-  deps: EngineDependencies,
-  log: Logger,
-): Promise<void> {
-  const limit = pLimit(request.concurrency ?? 10);
-  // Already connected and unchanged: no need to test again.
-  let pending = accounts.filter((r) => {
-    const provider = providers.get(r.accountId);
-    const known = r.secret === 'kept' && provider?.attributes.connection?.connected === true;
-    if (known) r.connection = { connected: true, attempts: 0, tested: false };
-    return !known;
-  });
-  const rounds = 1 + (request.connection?.retryRounds ?? DEFAULT_RETRY_ROUNDS);
-  for (let round = 1; round <= rounds && pending.length > 0; round++) {
-    if (round > 1) {
-      const delay = (request.connection?.retryDelaySeconds ?? DEFAULT_RETRY_DELAY_SECONDS) * 1000;
-      log.info(`re-testing ${pending.length} failed ${pending.length === 1 ? 'account' : 'accounts'} in ${delay / 1000} s (round ${round} of ${rounds})`);
-      await deps.clock.sleep(delay);
-    }
-    await Promise.all(pending.map((r) => limit(async () => {
-      const attempts = (r.connection?.attempts ?? 0) + 1;
-      const outcome = await testOne(r, request, deps);
-      r.connection = { ...outcome, attempts, tested: true };
-    })));
-    pending = pending.filter((r) => !r.connection?.connected);
-    log.info(`connection tests, round ${round}: ${accounts.length - pending.length} of ${accounts.length} connected`);
-  }
 }
 
 type TestOutcome = { connected: boolean; error?: string; hint?: string };
 
-async function testOne(r: AccountResult, request: OnboardingRequest, deps: EngineDependencies): Promise<TestOutcome> {
+async function testOne(r: AccountResult, request: OnboardingRequest, externalId: string, deps: EngineDependencies): Promise<TestOutcome> {
   const fail = (error: string) => ({ connected: false, error, hint: hintFor(error, deps.roleStatus?.(r.accountId)) });
   if (request.localPrecheck && deps.sts) {
     try {
       const roleArn = `arn:${request.partition ?? 'aws'}:iam::${r.accountId}:role/${request.roleName ?? SCAN_ROLE_NAME}`;
-      await deps.sts.send(new AssumeRoleCommand({ RoleArn: roleArn, ExternalId: request.externalId, RoleSessionName: 'prowler-org-onboarding-precheck', DurationSeconds: 900 }));
+      await deps.sts.send(new AssumeRoleCommand({ RoleArn: roleArn, ExternalId: externalId, RoleSessionName: 'prowler-org-onboarding-precheck', DurationSeconds: 900 }));
     } catch (error) {
       return fail(`local sts:AssumeRole pre-check failed: ${(error as { name?: string }).name ?? ''} ${messageOf(error)}`.trim());
     }

@@ -4,9 +4,9 @@
  */
 import type { AccountResult, OnboardingReport } from './engine';
 
-/** The report without the in-memory snapshot: what is logged, returned and stored. */
+/** The report as JSON for machines: everything but the OU tree, which is for the summary. */
 export function reportJson(report: OnboardingReport) {
-  const { snapshot: _snapshot, ...rest } = report;
+  const { tree: _tree, ...rest } = report;
   return rest;
 }
 
@@ -35,7 +35,7 @@ function describe(r: AccountResult): string {
 
 /** A summary for people: the tree, the counts, the failure. */
 export function renderSummary(report: OnboardingReport, options: { maxAccountsPerUnit?: number } = {}): string {
-  const { snapshot } = report;
+  const snapshot = { rootIds: report.tree.rootIds, units: new Map(report.tree.units.map((u) => [u.id, u])) };
   const byParent = new Map<string, AccountResult[]>();
   for (const r of report.accounts) byParent.set(r.parentId, [...(byParent.get(r.parentId) ?? []), r]);
   const children = new Map<string, string[]>();

@@ -1,0 +1,64 @@
+import { OrganizationsClient } from '@aws-sdk/client-organizations';
+import { continueRun, startRun, toReport, type RunState } from '../../src/handler/engine';
+import { activeAccounts, harness, type Harness } from '../../testing/harness';
+import { generateOrganization } from '../../testing/organization';
+
+/** A JSON round trip, as between two Lambda invocations. */
+const persisted = (state: RunState): RunState => JSON.parse(JSON.stringify(state));
+
+describe('a run in steps (resumable)', () => {
+  let h: Harness;
+  afterEach(() => h.stop());
+
+  const deps = () => ({
+    organizations: new OrganizationsClient({ region: 'us-east-1', credentials: { accessKeyId: 'AKID', secretAccessKey: 's' } }),
+    prowler: h.prowler,
+    clock: h.clock,
+  });
+
+  test('cut by deadlines into many steps, with its state saved as JSON between them, ends as a one-shot run does', async () => {
+    const org = generateOrganization({ accounts: 20, ous: 6, depth: 3, suspended: 1, closed: 1, seed: 11 });
+    const [, late] = activeAccounts(org);
+    h = await harness({ org, connectionRule: (p, _s, attempt) => (p.uid === late.id && attempt < 2 ? { connected: false, error: 'AccessDenied' } : { connected: true }) });
+    const request = { selection: {}, concurrency: 3, connection: { retryRounds: 2, retryDelaySeconds: 60 } };
+    let state = persisted(await startRun(request, deps()));
+    let steps = 0;
+    while (state.phase !== 'done') {
+      // Each step may only start work for 1.5 s of the (fake) clock: the test task polls use it up.
+      state = persisted(await continueRun(state, request, deps(), { deadline: h.clock.now() + 1500, whileWaiting: 'return' }));
+      if (state.nextRoundAt !== undefined && h.clock.now() < state.nextRoundAt) await h.clock.sleep(state.nextRoundAt - h.clock.now());
+      steps++;
+      expect(steps).toBeLessThan(100);
+    }
+    const report = toReport(state, h.clock.now());
+    expect(steps).toBeGreaterThan(5);
+    expect(report.outcome).toBe('succeeded');
+    expect(report.counts).toMatchObject({ selected: 18, created: 18, connected: 18, scheduled: 18 });
+    expect(report.accounts.find((a) => a.accountId === late.id)!.connection).toEqual({ connected: true, attempts: 2, tested: true });
+    // Nothing was done twice.
+    expect(h.double.providers.size).toBe(18);
+    expect(h.double.requests.filter((r) => r.method === 'POST' && r.path === '/api/v1/providers')).toHaveLength(18);
+    expect(h.double.requests.filter((r) => r.method === 'POST' && r.path === '/api/v1/schedules/daily')).toHaveLength(18);
+    expect([...h.double.connectionAttempts.values()].reduce((a, b) => a + b, 0)).toBe(19);
+  });
+
+  test('waiting for a re-test round hands the state back instead of sleeping', async () => {
+    h = await harness({ connectionRule: (p) => (p.uid === activeAccounts(h.org)[1].id ? { connected: false, error: 'AccessDenied' } : { connected: true }) });
+    const request = { selection: {}, connection: { retryRounds: 1, retryDelaySeconds: 120 } };
+    const state = await startRun(request, deps());
+    await continueRun(state, request, deps(), { whileWaiting: 'return' });
+    expect(state.phase).toBe('test');
+    expect(state.round).toBe(2);
+    expect(state.nextRoundAt).toBe(h.clock.now() + 120_000);
+    expect(h.clock.slept.some((ms) => ms === 120_000)).toBe(false);
+    // Too early: still waiting, nothing re-tested.
+    const attempts = h.double.connectionAttempts.get(activeAccounts(h.org)[1].id);
+    await continueRun(state, request, deps(), { whileWaiting: 'return' });
+    expect(h.double.connectionAttempts.get(activeAccounts(h.org)[1].id)).toBe(attempts);
+    await h.clock.sleep(120_000);
+    await continueRun(state, request, deps(), { whileWaiting: 'return' });
+    expect(state.phase).toBe('done');
+    expect(state.outcome).toBe('succeeded');
+    expect(h.double.connectionAttempts.get(activeAccounts(h.org)[1].id)).toBe(2);
+  });
+});
