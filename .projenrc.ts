@@ -40,6 +40,9 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@aws-sdk/client-organizations@^3.1162.0',
     '@aws-sdk/client-sts@^3.1162.0',
     '@aws-sdk/client-secrets-manager@^3.1162.0',
+    '@aws-sdk/client-s3@^3.1162.0', // the run state between Provider-framework polls
+    '@aws-lambda-powertools/logger@^2.36.0', // structured JSON logs in Lambda
+    '@types/aws-lambda@^8.10.0',
     'p-limit@^3.1.0', // v3 is the last CommonJS major: jest and the jsii build load it as is
     // Tests: AWS clients mocked at the SDK (aws-sdk-client-mock) or transport (@smithy/protocol-http) level.
     'aws-sdk-client-mock@^4.1.0',

@@ -227,3 +227,37 @@ const _sameShape: (s: AccountSelection) => SchemaShape = (s) => s;
 const _sameShapeBack: (s: SchemaShape) => AccountSelection = (s) => s;
 void _sameShape;
 void _sameShapeBack;
+
+export const connectionTestSchema = z.strictObject({
+  failurePolicy: z.enum(['skip', 'fail']).optional(),
+  retryRounds: z.number().int().min(0, 'must be 0–10 rounds').max(10, 'must be 0–10 rounds').optional(),
+  retryDelaySeconds: z.number().int().min(0, 'must be 0–900 seconds').max(900, 'must be 0–900 seconds').optional(),
+});
+
+/**
+ * Everything one onboarding needs besides credentials: which accounts, and how. What a custom
+ * resource carries (as one JSON property: CloudFormation turns every other value into a string),
+ * what the Terraform invocation carries, and what a spec file holds.
+ */
+export const onboardingSpecSchema = z.strictObject({
+  selection: accountSelectionSchema.default({}),
+  organizationId: formatted('organizationId').optional(),
+  externalId: formatted('externalId').optional(),
+  roleName: formatted('roleName').optional(),
+  scanMode: z.enum(['daily', 'once', 'none']).optional(),
+  connection: connectionTestSchema.optional(),
+  removal: z.enum(['retain', 'unlink', 'destroy']).optional(),
+  concurrency: z.number().int().min(1, 'must be 1–100').max(100, 'must be 1–100').optional(),
+  roleSessionName: z.string().regex(/^[\w+=,.@-]{2,64}$/, 'must be 2–64 characters of letters, digits and _+=,.@-').optional(),
+  sessionDurationSeconds: z.number().int().min(900, 'must be 900–43200 seconds').max(43200, 'must be 900–43200 seconds').optional(),
+  localPrecheck: z.boolean().optional(),
+});
+
+export type OnboardingSpec = z.infer<typeof onboardingSpecSchema>;
+
+/** Parses an onboarding spec, or throws one error listing every problem with its path. */
+export function parseOnboardingSpec(input: unknown, root = ''): OnboardingSpec {
+  const result = onboardingSpecSchema.safeParse(input, { reportInput: true });
+  if (!result.success) throw new SpecError(specProblems(result.error, root));
+  return result.data;
+}

@@ -143,6 +143,8 @@ export interface RunState {
   readonly tree: OrganizationTree;
   readonly externalId: string;
   readonly externalIdSource: 'given' | 'prowler';
+  /** The Prowler tenant of the API key. */
+  readonly tenantId: string;
   readonly warnings: string[];
   readonly selectionSummary: string;
   readonly accounts: AccountResult[];
@@ -303,6 +305,7 @@ export async function startRun(request: OnboardingRequest, deps: EngineDependenc
     tree: { rootIds: [...snapshot.rootIds], units: [...snapshot.units.values()] },
     externalId,
     externalIdSource: request.externalId ? 'given' : 'prowler',
+    tenantId: tenant,
     warnings,
     selectionSummary: selection.summary,
     accounts: results,

@@ -1,0 +1,270 @@
+/**
+ * The Lambda entry points, thin adapters over the engine:
+ * - `onEvent` / `isComplete`: the custom resource, served by the CDK Provider framework. The first
+ *   call discovers and plans; each poll continues the run for a few minutes at most, its state in
+ *   S3, so a large organization onboards within CloudFormation's hour without any invocation near
+ *   Lambda's 15 minutes.
+ * - `sync`: the same onboarding on a schedule and on AWS Organizations events, with the spec of
+ *   the last successful deployment.
+ */
+import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
+import { OrganizationsClient } from '@aws-sdk/client-organizations';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { STSClient } from '@aws-sdk/client-sts';
+import type { CloudFormationCustomResourceEvent, Context } from 'aws-lambda';
+import {
+  continueRun, offboard, startRun, toReport,
+  type AssumeCredentials, type EngineDependencies, type Logger, type OnboardingRequest, type RunState,
+} from './engine';
+import { organizationsRegion } from './organizations';
+import { ProwlerClient, realClock, type Clock } from './prowler-api';
+import { reportJson } from './report';
+import { readAssumeCredentials, readProwlerAuth } from './secrets';
+import { S3JsonStore, type JsonStore } from './store';
+import { ConnectionFailurePolicy, RemovalBehaviour, ScanMode, parseOnboardingSpec, SpecError, type OnboardingSpec } from '../core/spec';
+
+/** Everything the handlers need from outside, injectable for tests. */
+export interface LambdaEnvironment {
+  readonly prowlerApiUrl: string;
+  readonly apiKeySecretArn: string;
+  readonly assumeCredentialsSecretArn?: string;
+  readonly partition: string;
+  readonly store: JsonStore;
+  readonly organizations: OrganizationsClient;
+  readonly secrets: SecretsManagerClient;
+  readonly sts?: STSClient;
+  readonly clock: Clock;
+  readonly log: Logger;
+}
+
+/** Time kept back from an invocation's remaining time for the work in flight at the deadline. */
+export const IN_FLIGHT_MARGIN_MS = 150_000;
+/** Connection tasks are polled at most this long inside a Lambda (must fit the margin). */
+const TASK_TIMEOUT_SECONDS = 120;
+
+export const CURRENT_SPEC_KEY = 'onboarding/current.json';
+export const LATEST_REPORT_KEY = 'reports/latest.json';
+const SYNC_RUN_KEY = 'runs/sync.json';
+const runKey = (requestId: string) => `runs/${requestId}.json`;
+
+const PHYSICAL_ID_PREFIX = 'prowler-org-onboarding';
+export const physicalIdOf = (organizationId: string, tenantId: string) => `${PHYSICAL_ID_PREFIX}/${organizationId}/${tenantId}`;
+function parsePhysicalId(id: string | undefined): { organizationId: string; tenantId: string } | undefined {
+  const m = id?.match(/^prowler-org-onboarding\/(o-[a-z0-9]{10,32})\/(.+)$/);
+  return m ? { organizationId: m[1], tenantId: m[2] } : undefined;
+}
+
+export interface OnEventResponse {
+  PhysicalResourceId?: string;
+  Data?: Record<string, string>;
+}
+
+export interface IsCompleteResponse {
+  IsComplete: boolean;
+  Data?: Record<string, string>;
+}
+
+/** The custom resource's properties: the onboarding spec as one JSON string. */
+function specOf(properties: Record<string, unknown>): OnboardingSpec {
+  const raw = properties.Spec;
+  if (typeof raw !== 'string') throw new Error('The custom resource has no Spec property: deploy it with the ProwlerOrganizationOnboarding construct');
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    throw new Error('The custom resource\'s Spec property is not JSON');
+  }
+  try {
+    return parseOnboardingSpec(json);
+  } catch (error) {
+    if (error instanceof SpecError) throw new Error(`Invalid onboarding spec: ${error.message}`);
+    throw error;
+  }
+}
+
+function requestOf(spec: OnboardingSpec, env: LambdaEnvironment, assumeCredentials?: AssumeCredentials): OnboardingRequest {
+  return {
+    selection: spec.selection,
+    organizationId: spec.organizationId,
+    externalId: spec.externalId,
+    roleName: spec.roleName,
+    partition: env.partition,
+    scanMode: spec.scanMode as ScanMode | undefined,
+    connection: spec.connection && { ...spec.connection, failurePolicy: spec.connection.failurePolicy as ConnectionFailurePolicy | undefined },
+    removal: spec.removal as RemovalBehaviour | undefined,
+    concurrency: spec.concurrency,
+    roleSessionName: spec.roleSessionName,
+    sessionDurationSeconds: spec.sessionDurationSeconds,
+    localPrecheck: spec.localPrecheck,
+    assumeCredentials,
+    connectionTaskTimeoutSeconds: TASK_TIMEOUT_SECONDS,
+  };
+}
+
+async function dependencies(env: LambdaEnvironment): Promise<{ deps: EngineDependencies; assumeCredentials?: AssumeCredentials }> {
+  const auth = await readProwlerAuth(env.secrets, env.apiKeySecretArn);
+  const assumeCredentials = env.assumeCredentialsSecretArn ? await readAssumeCredentials(env.secrets, env.assumeCredentialsSecretArn) : undefined;
+  const prowler = new ProwlerClient({ baseUrl: env.prowlerApiUrl, auth, clock: env.clock });
+  return { deps: { organizations: env.organizations, prowler, clock: env.clock, log: env.log, sts: env.sts }, assumeCredentials };
+}
+
+/** What the custom resource exposes (Fn::GetAtt): counts and the External ID used. */
+function attributes(state: RunState): Record<string, string> {
+  const report = toReport(state, state.startedAt);
+  return {
+    ExternalId: state.externalId,
+    OrganizationId: state.organization.id,
+    Selected: String(report.counts.selected),
+    Registered: String(report.counts.created + report.counts.linked + report.counts.updated + report.counts.unchanged),
+    Connected: String(report.counts.connected),
+    Failed: String(report.counts.failed),
+    Blocked: String(report.counts.blocked),
+  };
+}
+
+/** The custom resource's first call: validate, discover, plan; the polls do the work. */
+export async function handleOnEvent(event: CloudFormationCustomResourceEvent, env: LambdaEnvironment): Promise<OnEventResponse> {
+  env.log.info(`${event.RequestType} ${event.LogicalResourceId}`, { requestId: event.RequestId });
+  if (event.RequestType === 'Delete') return handleDelete(event, env);
+
+  const spec = specOf(event.ResourceProperties);
+  const { deps, assumeCredentials } = await dependencies(env);
+  const state = await startRun(requestOf(spec, env, assumeCredentials), deps);
+  await env.store.save(runKey(event.RequestId), state);
+  const physicalId = physicalIdOf(state.organization.id, state.tenantId);
+  if (event.RequestType === 'Update' && event.PhysicalResourceId !== physicalId) {
+    env.log.info(`the organization or the Prowler tenant changed: ${event.PhysicalResourceId} → ${physicalId} (CloudFormation deletes the old one)`);
+  }
+  env.log.info(state.selectionSummary, { organizationId: state.organization.id, physicalId });
+  return { PhysicalResourceId: physicalId };
+}
+
+async function handleDelete(event: CloudFormationCustomResourceEvent & { RequestType: 'Delete' }, env: LambdaEnvironment): Promise<OnEventResponse> {
+  const ours = parsePhysicalId(event.PhysicalResourceId);
+  if (!ours) {
+    env.log.info(`nothing to remove: ${event.PhysicalResourceId} was never an onboarding (its creation failed)`);
+    return { PhysicalResourceId: event.PhysicalResourceId };
+  }
+  let removal: RemovalBehaviour = RemovalBehaviour.RETAIN;
+  try {
+    removal = (specOf(event.ResourceProperties).removal as RemovalBehaviour | undefined) ?? RemovalBehaviour.RETAIN;
+  } catch (error) {
+    env.log.warn(`the deleted resource's spec does not parse, so its providers are retained: ${(error as Error).message}`);
+  }
+  const current = await env.store.load<{ physicalId: string }>(CURRENT_SPEC_KEY);
+  if (current?.physicalId === event.PhysicalResourceId) await env.store.delete(CURRENT_SPEC_KEY); // the sync stops
+  if (removal === RemovalBehaviour.RETAIN) {
+    env.log.info(`onboarding of ${ours.organizationId} deleted: its providers, credentials and scan history stay in Prowler (removal: retain)`);
+    return { PhysicalResourceId: event.PhysicalResourceId };
+  }
+  const { deps } = await dependencies(env);
+  const tenant = await deps.prowler.tenantId();
+  if (tenant !== ours.tenantId) {
+    env.log.warn(`not removing anything: this resource onboarded Prowler tenant ${ours.tenantId}, the API key now belongs to ${tenant}`);
+    return { PhysicalResourceId: event.PhysicalResourceId };
+  }
+  const report = await offboard(ours.organizationId, removal, deps.prowler, env.log);
+  if (report.outcome === 'failed') throw new Error(`${report.failure}. Retry the deletion, or set removal to retain`);
+  return { PhysicalResourceId: event.PhysicalResourceId };
+}
+
+/** A poll: continue the run until shortly before this invocation's end. */
+export async function handleIsComplete(
+  event: CloudFormationCustomResourceEvent & { PhysicalResourceId?: string },
+  remainingMs: number,
+  env: LambdaEnvironment,
+): Promise<IsCompleteResponse> {
+  if (event.RequestType === 'Delete') return { IsComplete: true };
+  const key = runKey(event.RequestId);
+  const state = await env.store.load<RunState>(key);
+  if (!state) throw new Error(`The onboarding run's state is missing from the state bucket (${key}): retry the deployment`);
+  const spec = specOf(event.ResourceProperties);
+  const { deps, assumeCredentials } = await dependencies(env);
+  state.invocations++;
+  await continueRun(state, requestOf(spec, env, assumeCredentials), deps, {
+    deadline: env.clock.now() + Math.max(30_000, remainingMs - IN_FLIGHT_MARGIN_MS),
+    whileWaiting: 'return',
+  });
+  await env.store.save(key, state);
+  if (state.phase !== 'done') {
+    env.log.info(`onboarding in progress (${state.phase})`, { invocation: state.invocations });
+    return { IsComplete: false };
+  }
+  const report = toReport(state, env.clock.now());
+  await env.store.save(LATEST_REPORT_KEY, reportJson(report));
+  env.log.info(`onboarding ${report.outcome}`, { counts: report.counts, invocations: state.invocations, durationMs: report.durationMs });
+  if (report.outcome === 'failed') throw new Error(truncate(report.failure ?? 'the onboarding failed', 3000));
+  await env.store.save(CURRENT_SPEC_KEY, { physicalId: event.PhysicalResourceId ?? physicalIdOf(state.organization.id, state.tenantId), spec });
+  await env.store.delete(key);
+  return { IsComplete: true, Data: attributes(state) };
+}
+
+/** A scheduled or Organizations-event sync with the last deployed spec. */
+export async function handleSync(event: { 'source'?: string; 'detail-type'?: string; 'detail'?: { eventName?: string } }, remainingMs: number, env: LambdaEnvironment): Promise<void> {
+  const trigger = event.source === 'aws.organizations' ? `Organizations event ${event.detail?.eventName}` : 'schedule';
+  const current = await env.store.load<{ physicalId: string; spec: unknown }>(CURRENT_SPEC_KEY);
+  if (!current) {
+    env.log.info(`sync (${trigger}): no onboarding is deployed yet, nothing to do`);
+    return;
+  }
+  const spec = parseOnboardingSpec(current.spec);
+  const { deps, assumeCredentials } = await dependencies(env);
+  const request = requestOf(spec, env, assumeCredentials);
+  let state = await env.store.load<RunState & { physicalId?: string }>(SYNC_RUN_KEY);
+  if (!state || state.phase === 'done' || state.physicalId !== current.physicalId) {
+    state = Object.assign(await startRun(request, deps), { physicalId: current.physicalId });
+  } else {
+    state.invocations++;
+  }
+  env.log.info(`sync (${trigger}): ${state.selectionSummary}`);
+  await continueRun(state, request, deps, { deadline: env.clock.now() + Math.max(30_000, remainingMs - IN_FLIGHT_MARGIN_MS), whileWaiting: 'sleep' });
+  if (state.phase !== 'done') {
+    await env.store.save(SYNC_RUN_KEY, state);
+    env.log.info('sync paused at its deadline: the next trigger continues it');
+    return;
+  }
+  await env.store.delete(SYNC_RUN_KEY);
+  const report = toReport(state, env.clock.now());
+  await env.store.save(LATEST_REPORT_KEY, reportJson(report));
+  env.log.info(`sync ${report.outcome}`, { counts: report.counts, departures: report.departures.length, failure: report.failure });
+}
+
+function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+// ---- The Lambda runtime's entry points ----
+
+let cached: LambdaEnvironment | undefined;
+
+/** The environment the construct configures (environment variables) and real AWS clients. */
+export function environmentFromProcess(invokedFunctionArn: string): LambdaEnvironment {
+  const partition = invokedFunctionArn.split(':')[1] ?? 'aws';
+  const required = (name: string) => {
+    const value = process.env[name];
+    if (!value) throw new Error(`The function's environment lacks ${name}: deploy it with the ProwlerOrganizationOnboarding construct`);
+    return value;
+  };
+  const logger = new PowertoolsLogger({ serviceName: 'prowler-org-onboarding' });
+  return {
+    prowlerApiUrl: required('PROWLER_API_URL'),
+    apiKeySecretArn: required('PROWLER_API_KEY_SECRET_ARN'),
+    assumeCredentialsSecretArn: process.env.ASSUME_CREDENTIALS_SECRET_ARN || undefined,
+    partition,
+    store: new S3JsonStore(new S3Client({}), required('STATE_BUCKET')),
+    organizations: new OrganizationsClient({ region: organizationsRegion(partition), retryMode: 'adaptive', maxAttempts: 12 }),
+    secrets: new SecretsManagerClient({}),
+    sts: process.env.LOCAL_PRECHECK === 'true' ? new STSClient({}) : undefined,
+    clock: realClock,
+    log: { info: (m, e) => logger.info(m, e ?? {}), warn: (m, e) => logger.warn(m, e ?? {}) },
+  };
+}
+
+const env = (context: Context) => (cached ??= environmentFromProcess(context.invokedFunctionArn));
+
+export const onEvent = (event: CloudFormationCustomResourceEvent, context: Context) => handleOnEvent(event, env(context));
+export const isComplete = (event: CloudFormationCustomResourceEvent, context: Context) =>
+  handleIsComplete(event, context.getRemainingTimeInMillis(), env(context));
+export const sync = (event: Parameters<typeof handleSync>[0], context: Context) =>
+  handleSync(event, context.getRemainingTimeInMillis(), env(context));

@@ -1,0 +1,202 @@
+import { OrganizationsClient } from '@aws-sdk/client-organizations';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { organizationGroupName } from '../../src/handler/engine';
+import {
+  CURRENT_SPEC_KEY, handleIsComplete, handleOnEvent, handleSync, LATEST_REPORT_KEY, physicalIdOf, type LambdaEnvironment,
+} from '../../src/handler/lambda';
+import { MemoryJsonStore } from '../../src/handler/store';
+import { fakeClock } from '../../testing/harness';
+import { generateOrganization, mockOrganizations, type SimOrganization } from '../../testing/organization';
+import { ProwlerApiDouble, type ConnectionRule } from '../../testing/prowler-api-double';
+
+const KEY = 'pk_live.LAMBDA-SECRET-KEY';
+const SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:111111111111:secret:prowler-AbCdEf';
+
+interface Setup {
+  org: SimOrganization;
+  double: ProwlerApiDouble;
+  env: LambdaEnvironment;
+  store: MemoryJsonStore;
+  logs: string[];
+  stop(): Promise<void>;
+}
+
+async function setup(options: { connectionRule?: ConnectionRule } = {}): Promise<Setup> {
+  const org = generateOrganization({ accounts: 12, ous: 4, depth: 2, suspended: 1, seed: 31 });
+  const double = await new ProwlerApiDouble({ apiKeys: [KEY], connectionRule: options.connectionRule }).start();
+  const orgMock = mockOrganizations(org);
+  const sm = mockClient(SecretsManagerClient);
+  sm.on(GetSecretValueCommand, { SecretId: SECRET_ARN }).resolves({ SecretString: KEY });
+  const store = new MemoryJsonStore();
+  const logs: string[] = [];
+  const record = (m: string, e?: object) => logs.push(`${m} ${JSON.stringify(e ?? {})}`);
+  const env: LambdaEnvironment = {
+    prowlerApiUrl: double.url,
+    apiKeySecretArn: SECRET_ARN,
+    partition: 'aws',
+    store,
+    organizations: new OrganizationsClient({ region: 'us-east-1', credentials: { accessKeyId: 'AKID', secretAccessKey: 's' } }),
+    secrets: new SecretsManagerClient({ region: 'us-east-1' }),
+    clock: fakeClock(),
+    log: { info: record, warn: record },
+  };
+  return {
+    org,
+    double,
+    env,
+    store,
+    logs,
+    stop: async () => {
+      orgMock.restore();
+      sm.restore();
+      await double.stop();
+    },
+  };
+}
+
+function cfnEvent(requestType: 'Create' | 'Update' | 'Delete', spec: unknown, extra: Record<string, unknown> = {}): CloudFormationCustomResourceEvent {
+  return {
+    RequestType: requestType,
+    ServiceToken: 'arn:aws:lambda:us-east-1:111111111111:function:provider',
+    ResponseURL: 'https://cloudformation-custom-resource-response.example/',
+    StackId: 'arn:aws:cloudformation:us-east-1:111111111111:stack/Prowler/1',
+    RequestId: `req-${Math.random().toString(36).slice(2)}`,
+    LogicalResourceId: 'Onboarding',
+    ResourceType: 'Custom::ProwlerOrganizationOnboarding',
+    ResourceProperties: { ServiceToken: 'arn:aws:lambda:us-east-1:111111111111:function:provider', Spec: JSON.stringify(spec) },
+    ...extra,
+  } as CloudFormationCustomResourceEvent;
+}
+
+/** What the Provider framework does: onEvent, then isComplete until complete (each poll a 5-minute Lambda). */
+async function deploy(s: Setup, event: CloudFormationCustomResourceEvent) {
+  const first = await handleOnEvent(event, s.env);
+  const pollEvent = { ...event, PhysicalResourceId: first.PhysicalResourceId } as CloudFormationCustomResourceEvent;
+  for (let poll = 1; poll <= 50; poll++) {
+    const answer = await handleIsComplete(pollEvent, 5 * 60_000, s.env);
+    if (answer.IsComplete) return { physicalId: first.PhysicalResourceId!, data: answer.Data!, polls: poll };
+    await s.env.clock.sleep(30_000); // the Provider framework's query interval
+  }
+  throw new Error('never completed');
+}
+
+describe('the custom resource (Provider framework onEvent / isComplete)', () => {
+  let s: Setup;
+  afterEach(() => s.stop());
+
+  test('Create onboards the organization; the physical id names the organization and the Prowler tenant', async () => {
+    s = await setup();
+    const { physicalId, data } = await deploy(s, cfnEvent('Create', { selection: {}, connection: { retryRounds: 0 } }));
+    expect(physicalId).toBe(physicalIdOf(s.org.id, s.double.tenantId));
+    expect(data).toEqual({
+      ExternalId: s.double.tenantId, OrganizationId: s.org.id, Selected: '11', Registered: '11', Connected: '11', Failed: '0', Blocked: '0',
+    });
+    expect(s.double.providers.size).toBe(11);
+    expect(await s.store.load(CURRENT_SPEC_KEY)).toEqual({ physicalId, spec: expect.objectContaining({ selection: {} }) });
+    expect(await s.store.load(LATEST_REPORT_KEY)).toMatchObject({ outcome: 'succeeded', counts: { selected: 11 } });
+    // The run's own state is cleaned up.
+    expect([...s.store.objects.keys()].filter((k) => k.startsWith('runs/'))).toEqual([]);
+  });
+
+  test('Update reconciles and keeps the physical id while the organization and tenant stay', async () => {
+    s = await setup();
+    const created = await deploy(s, cfnEvent('Create', { selection: {} }));
+    const leaving = s.org.accounts.filter((a) => a.status === 'ACTIVE')[3].id;
+    const updated = await deploy(s, cfnEvent('Update', { selection: { excludeAccounts: [leaving] }, removal: 'unlink' }, { PhysicalResourceId: created.physicalId, OldResourceProperties: {} }));
+    expect(updated.physicalId).toBe(created.physicalId);
+    expect(updated.data.Selected).toBe('10');
+    expect(s.double.groupNamed(organizationGroupName(s.org.id)).providerIds.has(s.double.providerByUid(leaving)!.id)).toBe(false);
+    expect(s.double.providerByUid(leaving)).toBeDefined();
+  });
+
+  test('a bad spec fails with every problem named, before anything is done', async () => {
+    s = await setup();
+    const error: Error = await handleOnEvent(cfnEvent('Create', { selection: { targets: ['Production'] }, scanMode: 'weekly' }), s.env).catch((e) => e);
+    expect(error.message).toMatch(/^Invalid onboarding spec: 2 invalid fields:/);
+    expect(error.message).toMatch(/selection.targets\[0\]: Must be an OU id or a root id.*looks like an OU name/);
+    expect(error.message).toMatch(/scanMode: /);
+    expect(s.double.requests).toHaveLength(0);
+  });
+
+  test('when no account connects, the deployment fails with the wizard\'s message and the hint', async () => {
+    s = await setup({ connectionRule: () => ({ connected: false, error: 'An error occurred (AccessDenied) when calling the AssumeRole operation' }) });
+    await expect(deploy(s, cfnEvent('Create', { selection: {}, connection: { retryRounds: 1, retryDelaySeconds: 60 } })))
+      .rejects.toThrow(/^No accounts connected successfully\. Fix the connection errors and retry before launching scans\. 11 failed: .*the role does not trust this Prowler/);
+    expect(s.double.schedules.size).toBe(0);
+  });
+
+  test('waiting for a re-test round ends the poll; later polls continue the run', async () => {
+    s = await setup({ connectionRule: (p, _s, attempt) => (p.uid === s.org.accounts[2].id && attempt < 3 ? { connected: false, error: 'AccessDenied' } : { connected: true }) });
+    const { polls, data } = await deploy(s, cfnEvent('Create', { selection: {}, connection: { retryRounds: 3, retryDelaySeconds: 60 } }));
+    // Poll 1 tests everyone; the re-test rounds come 60 s apart, polls 30 s apart.
+    expect(polls).toBeGreaterThanOrEqual(5);
+    expect(data.Connected).toBe('11');
+    expect(s.double.connectionAttempts.get(s.org.accounts[2].id)).toBe(3);
+  });
+
+  test('Delete retains everything by default, without calling Prowler at all', async () => {
+    s = await setup();
+    const { physicalId } = await deploy(s, cfnEvent('Create', { selection: {} }));
+    const before = s.double.requests.length;
+    expect(await handleOnEvent(cfnEvent('Delete', { selection: {} }, { PhysicalResourceId: physicalId }), s.env)).toEqual({ PhysicalResourceId: physicalId });
+    expect(s.double.requests.length).toBe(before);
+    expect(s.double.providers.size).toBe(11);
+    expect(await s.store.load(CURRENT_SPEC_KEY)).toBeUndefined(); // the sync stops
+  });
+
+  test('Delete with removal destroy deletes the organization\'s providers, and tolerates a second delete', async () => {
+    s = await setup();
+    const { physicalId } = await deploy(s, cfnEvent('Create', { selection: {} }));
+    await handleOnEvent(cfnEvent('Delete', { selection: {}, removal: 'destroy' }, { PhysicalResourceId: physicalId }), s.env);
+    expect(s.double.providers.size).toBe(0);
+    await expect(handleOnEvent(cfnEvent('Delete', { selection: {}, removal: 'destroy' }, { PhysicalResourceId: physicalId }), s.env)).resolves.toBeDefined();
+  });
+
+  test('Delete never touches another Prowler tenant than the one the resource onboarded', async () => {
+    s = await setup();
+    await deploy(s, cfnEvent('Create', { selection: {} }));
+    const oldTenant = physicalIdOf(s.org.id, 'another-tenant');
+    await handleOnEvent(cfnEvent('Delete', { selection: {}, removal: 'destroy' }, { PhysicalResourceId: oldTenant }), s.env);
+    expect(s.double.providers.size).toBe(11);
+    expect(s.logs.some((l) => l.startsWith('not removing anything: this resource onboarded Prowler tenant another-tenant'))).toBe(true);
+  });
+
+  test('Delete of a resource whose creation failed succeeds without doing anything', async () => {
+    s = await setup();
+    await expect(handleOnEvent(cfnEvent('Delete', { selection: {} }, { PhysicalResourceId: 'req-failed-create' }), s.env)).resolves.toEqual({ PhysicalResourceId: 'req-failed-create' });
+    expect(s.double.requests).toHaveLength(0);
+  });
+
+  test('the API key appears in no response, state, report or log line', async () => {
+    s = await setup();
+    const result = await deploy(s, cfnEvent('Create', { selection: {} }));
+    const everything = JSON.stringify(result) + [...s.store.objects.values()].join('') + s.logs.join('\n');
+    expect(everything).not.toContain('LAMBDA-SECRET-KEY');
+  });
+});
+
+describe('sync (schedule and Organizations events)', () => {
+  let s: Setup;
+  afterEach(() => s.stop());
+
+  test('does nothing before a deployment completed', async () => {
+    s = await setup();
+    await handleSync({ 'source': 'aws.events', 'detail-type': 'Scheduled Event' }, 600_000, s.env);
+    expect(s.double.requests).toHaveLength(0);
+    expect(s.logs[0]).toMatch(/no onboarding is deployed yet/);
+  });
+
+  test('onboards an account that joined, with the deployed spec, on an Organizations event', async () => {
+    s = await setup();
+    await deploy(s, cfnEvent('Create', { selection: {} }));
+    const joined = { ...s.org.accounts[1], id: '999999999991', name: 'new-account', email: 'new@example.com' };
+    s.org.accounts.push(joined);
+    await handleSync({ 'source': 'aws.organizations', 'detail-type': 'AWS API Call via CloudTrail', 'detail': { eventName: 'CreateAccountResult' } }, 600_000, s.env);
+    expect(s.double.providerByUid('999999999991')).toBeDefined();
+    expect(s.double.schedules.has(s.double.providerByUid('999999999991')!.id)).toBe(true);
+    expect(s.logs.some((l) => l.startsWith('sync (Organizations event CreateAccountResult): 12 of 13 accounts selected'))).toBe(true);
+    expect(await s.store.load(LATEST_REPORT_KEY)).toMatchObject({ outcome: 'succeeded', counts: { created: 1, unchanged: 11 } });
+  });
+});
