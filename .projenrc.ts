@@ -43,6 +43,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@aws-sdk/client-s3@^3.1162.0', // the run state between Provider-framework polls
     '@aws-lambda-powertools/logger@^2.36.0', // structured JSON logs in Lambda
     '@types/aws-lambda@^8.10.0',
+    'esbuild@^0.28.0', // bundles the handler at build time: no Docker or esbuild in a user's synth
     'p-limit@^3.1.0', // v3 is the last CommonJS major: jest and the jsii build load it as is
     // Tests: AWS clients mocked at the SDK (aws-sdk-client-mock) or transport (@smithy/protocol-http) level.
     'aws-sdk-client-mock@^4.1.0',
@@ -86,6 +87,14 @@ const project = new awscdk.AwsCdkConstructLibrary({
 // CI and a user's clone package JavaScript only; the release pipeline runs package-all.
 project.tasks.tryFind('package')!.reset();
 project.tasks.tryFind('package')!.spawn(project.tasks.tryFind('package:js')!);
+
+// The handler is bundled at build time and shipped in lib/: users' synths never build it.
+const bundle = project.addTask('bundle:handler', {
+  description: 'Bundle the onboarding Lambda (src/handler/lambda.ts) into lib/handler-bundle',
+  exec: 'esbuild src/handler/lambda.ts --bundle --platform=node --target=node22 --format=cjs --minify '
+    + '--outfile=lib/handler-bundle/index.js --log-level=warning --legal-comments=none',
+});
+project.preCompileTask.spawn(bundle);
 
 // templates/ is rendered from src/core; a test fails when the committed files drift.
 const templates = project.addTask('templates', {

@@ -41,7 +41,7 @@ for (const file of templates) {
   const resources = Object.values<Json>(template.Resources);
   console.log(`Stack ${stackName} → ${env.replace('aws://', 'account/region ')}`);
 
-  for (const role of resources.filter((r) => r.Type === 'AWS::IAM::Role')) {
+  for (const role of resources.filter((r) => r.Type === 'AWS::IAM::Role' && r.Properties.RoleName === 'ProwlerScan')) {
     const p = role.Properties;
     const trust = p.AssumeRolePolicyDocument.Statement[0];
     console.log(`\n  In this account (management): IAM role ${p.RoleName}`);
@@ -69,6 +69,15 @@ for (const file of templates) {
     console.log(`    role:      ProwlerScan with ${memberActions.length} scan actions, ${memberActions.filter((a: string) => a.startsWith('organizations:')).length} Organizations actions`);
     console.log(`    options:   failure tolerance ${p.OperationPreferences.FailureTolerancePercentage}%, retain on removal ${p.AutoDeployment.RetainStacksOnAccountRemoval}, managed execution ${p.ManagedExecution.Active}`);
     console.log(`    template:  ${(bytes / 1024).toFixed(1)} KiB inline (limit ${MAX_TEMPLATE_BODY_BYTES / 1024} KiB)`);
+  }
+  for (const onboarding of resources.filter((r) => r.Type === 'Custom::ProwlerOrganizationOnboarding')) {
+    const spec = JSON.parse(typeof onboarding.Properties.Spec === 'string' ? onboarding.Properties.Spec : '{}');
+    const functions = resources.filter((r) => r.Type === 'AWS::Lambda::Function' && String(r.Properties.Description ?? '').startsWith('prowler-org-onboarding'));
+    const rules = resources.filter((r) => r.Type === 'AWS::Events::Rule');
+    console.log('\n  In this account: the onboarding (custom resource, run on every deploy)');
+    console.log(`    functions: ${functions.map((f) => `${f.Properties.Handler} (${f.Properties.Runtime}, ${f.Properties.Architectures.join()}, ${f.Properties.Timeout} s)`).join(', ')}`);
+    console.log(`    spec:      ${JSON.stringify(spec)}`);
+    console.log(`    sync:      ${rules.map((r) => r.Properties.ScheduleExpression ?? 'on Organizations events').join(', ')}`);
   }
   console.log('');
 }

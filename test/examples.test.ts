@@ -28,7 +28,7 @@ describe('README and examples/', () => {
     expect(block('CDK quick start', 'ts')).toBe(readFileSync(join(ROOT, 'examples', 'cdk', 'app.ts'), 'utf8'));
   });
 
-  test('examples/cdk/app.ts synthesizes the management role and the member StackSet', () => {
+  test('examples/cdk/app.ts synthesizes the management role, the member StackSet and the onboarding', () => {
     const outdir = mkdtempSync(join(tmpdir(), 'example-'));
     const before = process.env.CDK_OUTDIR;
     process.env.CDK_OUTDIR = outdir;
@@ -38,7 +38,8 @@ describe('README and examples/', () => {
       jest.isolateModules(() => require('../examples/cdk/app'));
       const template = JSON.parse(readFileSync(join(outdir, 'ProwlerOrganization.template.json'), 'utf8'));
       const types = Object.values<any>(template.Resources).map((r) => r.Type).sort();
-      expect(types).toEqual(['AWS::CloudFormation::StackSet', 'AWS::IAM::Role']);
+      expect(types).toEqual(expect.arrayContaining(['AWS::CloudFormation::StackSet', 'AWS::IAM::Role', 'Custom::ProwlerOrganizationOnboarding', 'AWS::Events::Rule']));
+      expect(Object.values<any>(template.Resources).filter((r) => r.Properties?.RoleName === 'ProwlerScan')).toHaveLength(1);
     } finally {
       process.env.CDK_OUTDIR = before;
       rmSync(outdir, { recursive: true, force: true });

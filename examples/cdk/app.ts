@@ -1,4 +1,5 @@
 import { App, Stack } from 'aws-cdk-lib';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { cdk } from 'prowler-org-onboarding';
 
 const app = new App();
@@ -8,10 +9,12 @@ const stack = new Stack(app, 'ProwlerOrganization', {
   env: { account: '111111111111', region: 'us-east-1' },
 });
 
-new cdk.ProwlerOrganizationRoles(stack, 'Prowler', {
+new cdk.ProwlerOrganization(stack, 'Prowler', {
   externalId: '6f1c2d0e-8a4b-4c3d-9e2f-1a2b3c4d5e6f', // your Prowler tenant id (the wizard's External ID)
   organizationId: 'o-abc123def4',
   targets: ['r-ab12'], // the root: every account, new ones included
+  // A Prowler API key (pk_…) you stored in Secrets Manager: read at run time, never in the template.
+  apiKeySecret: secretsmanager.Secret.fromSecretNameV2(stack, 'ProwlerApiKey', 'prowler/api-key'),
 });
 
 app.synth();

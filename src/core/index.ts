@@ -14,6 +14,7 @@ import { quickCreateLink } from './quick-create';
 import { validateMemberStackSet, validateScanRole } from './validate';
 
 export * from './options';
+export * from './onboarding-types';
 
 /** Names and defaults every flavour of this package uses. */
 export class ProwlerDefaults {

@@ -1,0 +1,121 @@
+/**
+ * The onboarding spec's public types (jsii structs and enums), shared by the CDK and CDKTF
+ * constructs; spec.ts parses the same shape from outside with zod.
+ */
+
+/** A tag rule: an account tag key, and optionally the value it must have. */
+export interface TagRule {
+  /** The tag key. */
+  readonly key: string;
+  /**
+   * The tag value.
+   * @default - any value of that key
+   */
+  readonly value?: string;
+}
+
+/**
+ * Which accounts to onboard, as in the Prowler wizard's tree: roots or OUs select every account
+ * below them, with exclusions and individual additions on top. Only ACTIVE accounts are
+ * selectable. Rules apply in this order, the first that decides wins: excludeAccounts,
+ * includeAccounts, excludeTags, includeTags, includeManagementAccount, excludeOus, targets.
+ */
+export interface AccountSelection {
+  /**
+   * Root (`r-…`) or OU (`ou-…`) ids: every account below them, at any depth.
+   * @default - every root: the whole organization
+   */
+  readonly targets?: string[];
+  /**
+   * OUs whose accounts (at any depth) are left out even though a target contains them.
+   * @default - none
+   */
+  readonly excludeOus?: string[];
+  /**
+   * Accounts added individually, wherever they are.
+   * @default - none
+   */
+  readonly includeAccounts?: string[];
+  /**
+   * Accounts left out, wherever they are (wins over every other rule).
+   * @default - none
+   */
+  readonly excludeAccounts?: string[];
+  /**
+   * Only accounts with at least one of these tags are selected.
+   * @default - tags do not restrict the selection
+   */
+  readonly includeTags?: TagRule[];
+  /**
+   * Accounts with any of these tags are left out.
+   * @default - none
+   */
+  readonly excludeTags?: TagRule[];
+  /**
+   * Onboard the management account (it has its own ProwlerScan role, not a StackSet one).
+   * @default true
+   */
+  readonly includeManagementAccount?: boolean;
+  /**
+   * Prowler aliases by account id (3–100 characters).
+   * @default - from `aliasPattern`
+   */
+  readonly aliases?: Record<string, string>;
+  /**
+   * The alias of accounts without one in `aliases`: `{name}` is the account name, `{id}` its id,
+   * `{ou}` the name of its parent OU (or root).
+   * @default '{name}'
+   */
+  readonly aliasPattern?: string;
+}
+
+/** How scans start for onboarded accounts (the wizard's last step). */
+export enum ScanMode {
+  /** A daily scan schedule, which also starts a first scan now. */
+  DAILY = 'daily',
+  /** One scan now, no schedule. */
+  ONCE = 'once',
+  /** Register and test only. */
+  NONE = 'none',
+}
+
+/** What to do when some connection tests fail (the wizard's "Skip Connection Validation"). */
+export enum ConnectionFailurePolicy {
+  /** Go on with the accounts that connected, when at least one did. */
+  SKIP = 'skip',
+  /** Fail the whole run if any account did not connect. */
+  FAIL = 'fail',
+}
+
+/**
+ * What happens in Prowler to the providers of accounts that leave the selection (or the
+ * organization), and to all of the organization's providers when the onboarding is deleted.
+ */
+export enum RemovalBehaviour {
+  /** Providers, their credentials and scan history stay in Prowler, untouched (the default). */
+  RETAIN = 'retain',
+  /** Providers stay, with their history; they are only removed from the organization's provider group. */
+  UNLINK = 'unlink',
+  /** Providers are deleted from Prowler, with their scan history. Only when asked for explicitly. */
+  DESTROY = 'destroy',
+}
+
+/** Connection testing (the wizard's "Test Connections"). */
+export interface ConnectionTestOptions {
+  /**
+   * What to do when some accounts do not connect.
+   * @default ConnectionFailurePolicy.SKIP
+   */
+  readonly failurePolicy?: ConnectionFailurePolicy;
+  /**
+   * Re-test rounds for the accounts that failed (smart retry: connected accounts are not re-tested).
+   * New roles take up to a minute to be assumable, StackSet instances may still be deploying.
+   * @default 3
+   */
+  readonly retryRounds?: number;
+  /**
+   * Seconds to wait before each re-test round.
+   * @default 30
+   */
+  readonly retryDelaySeconds?: number;
+}

@@ -1,0 +1,131 @@
+import { App, Duration, Stack } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { core } from '../../src';
+import { ProwlerOrganization, ProwlerOrganizationOnboarding, type ProwlerOrganizationOnboardingProps } from '../../src/cdk';
+
+const SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:111111111111:secret:prowler/api-key-AbCdEf';
+
+function synth(props: Partial<ProwlerOrganizationOnboardingProps> = {}, region = 'us-east-1') {
+  const stack = new Stack(new App(), 'Stack', { env: { account: '111111111111', region } });
+  const apiKeySecret = secretsmanager.Secret.fromSecretCompleteArn(stack, 'ApiKey', SECRET_ARN);
+  const onboarding = new ProwlerOrganizationOnboarding(stack, 'Onboarding', { apiKeySecret, ...props });
+  return { stack, onboarding, template: Template.fromStack(stack) };
+}
+
+const ours = (template: Template) => Object.values(template.findResources('AWS::Lambda::Function'))
+  .filter((f: any) => String(f.Properties.Description ?? '').startsWith('prowler-org-onboarding'));
+
+describe('ProwlerOrganizationOnboarding', () => {
+  test('three functions from the prebuilt bundle: nodejs22.x, arm64, JSON logs, bounded timeouts', () => {
+    const { template } = synth();
+    const functions = ours(template);
+    expect(functions.map((f: any) => [f.Properties.Handler, f.Properties.Timeout]).sort()).toEqual([
+      ['index.isComplete', 600], ['index.onEvent', 600], ['index.sync', 900],
+    ]);
+    for (const f of functions) {
+      expect(f.Properties).toMatchObject({
+        Runtime: 'nodejs22.x',
+        Architectures: ['arm64'],
+        LoggingConfig: { LogFormat: 'JSON', LogGroup: expect.anything() },
+        Environment: { Variables: { PROWLER_API_URL: 'https://api.prowler.com/api/v1', PROWLER_API_KEY_SECRET_ARN: SECRET_ARN, STATE_BUCKET: expect.anything() } },
+      });
+    }
+    template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 30 }, 3);
+  });
+
+  test('the custom resource carries the spec as JSON, with a service timeout under the hour', () => {
+    const { template } = synth({ selection: { targets: ['ou-ab12-abcdefgh'], excludeAccounts: ['123456789012'] }, scanMode: core.ScanMode.ONCE, removal: core.RemovalBehaviour.UNLINK });
+    const resource = Object.values(template.findResources('Custom::ProwlerOrganizationOnboarding'))[0];
+    expect(JSON.parse(resource.Properties.Spec)).toEqual({
+      selection: { targets: ['ou-ab12-abcdefgh'], excludeAccounts: ['123456789012'] }, scanMode: 'once', removal: 'unlink',
+    });
+    expect(resource.Properties.ServiceTimeout).toBe('3480');
+  });
+
+  test('the Provider framework polls isComplete (a state machine) within 55 minutes', () => {
+    const { template } = synth();
+    template.resourceCountIs('AWS::StepFunctions::StateMachine', 1);
+    const definition = JSON.stringify(Object.values(template.findResources('AWS::StepFunctions::StateMachine'))[0].Properties.DefinitionString);
+    expect(definition).toContain('\\"IntervalSeconds\\":30');
+    expect(definition).toContain('\\"MaxAttempts\\":110');
+  });
+
+  test('least privilege: Organizations reads, the state bucket, the API key secret; no AssumeRole without the pre-check', () => {
+    const { template } = synth();
+    const policies = JSON.stringify(template.findResources('AWS::IAM::Policy'));
+    expect(policies).toContain('organizations:ListAccountsForParent');
+    expect(policies).not.toContain('sts:AssumeRole');
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'], Resource: SECRET_ARN })]) },
+    });
+    expect(policies).not.toMatch(/"secretsmanager:GetSecretValue"[^}]*"Resource":"\*"/);
+  });
+
+  test('the local pre-check adds sts:AssumeRole on ProwlerScan roles only', () => {
+    const { template } = synth({ localPrecheck: true });
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: { Statement: Match.arrayWith([{ Sid: 'LocalPrecheck', Effect: 'Allow', Action: 'sts:AssumeRole', Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::*:role/ProwlerScan']] } }]) },
+    });
+  });
+
+  test('syncs every 6 hours and on Organizations events', () => {
+    const { template } = synth();
+    template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(6 hours)' });
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        'source': ['aws.organizations'],
+        'detail-type': ['AWS API Call via CloudTrail', 'AWS Service Event via CloudTrail'],
+        'detail': { eventSource: ['organizations.amazonaws.com'], eventName: ['CreateAccountResult', 'MoveAccount', 'InviteAccountToOrganization', 'AcceptHandshake', 'RemoveAccountFromOrganization', 'CloseAccount'] },
+      },
+    });
+  });
+
+  test('a custom schedule, no event rule when disabled', () => {
+    const { template } = synth({ syncSchedule: events.Schedule.rate(Duration.hours(1)), syncOnOrganizationEvents: false });
+    template.resourceCountIs('AWS::Events::Rule', 1);
+    template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 hour)' });
+  });
+
+  test('warns that Organizations events only reach us-east-1 when the stack is elsewhere', () => {
+    const { stack } = synth({}, 'eu-west-1');
+    Annotations.fromStack(stack).hasWarning('/Stack/Onboarding', Match.stringLikeRegexp('Organizations events reach EventBridge in us-east-1 only'));
+    const { stack: east } = synth({}, 'us-east-1');
+    Annotations.fromStack(east).hasNoWarning('/Stack/Onboarding', Match.anyValue());
+  });
+
+  test('the API key is in no template: only the secret\'s ARN is', () => {
+    const { template } = synth();
+    const text = JSON.stringify(template.toJSON());
+    expect(text).not.toMatch(/pk_[A-Za-z0-9]/);
+    expect(text).toContain(SECRET_ARN);
+  });
+
+  test('bad props fail synth with every problem listed', () => {
+    expect(() => synth({
+      selection: { targets: ['Production'], aliasPattern: 'fixed' },
+      prowlerApiUrl: 'https://api.prowler.com/api/v1/',
+      connection: { retryRounds: 50 },
+      concurrency: 0,
+    })).toThrow(/ProwlerOrganizationOnboarding at 'Stack\/Onboarding': 5 invalid properties:[\s\S]*selection.targets\[0\]: Must be an OU id[\s\S]*selection.aliasPattern[\s\S]*connection.retryRounds: must be 0–10 rounds[\s\S]*concurrency: must be 1–100[\s\S]*prowlerApiUrl must not end with a slash/);
+  });
+});
+
+describe('ProwlerOrganization (the one-liner)', () => {
+  test('roles, StackSet and onboarding with one External ID, the onboarding after the roles', () => {
+    const stack = new Stack(new App(), 'Stack', { env: { account: '111111111111', region: 'us-east-1' } });
+    new ProwlerOrganization(stack, 'Prowler', {
+      externalId: '6f1c2d0e-8a4b-4c3d-9e2f-1a2b3c4d5e6f',
+      organizationId: 'o-abc123def4',
+      targets: ['r-ab12'],
+      apiKeySecret: secretsmanager.Secret.fromSecretCompleteArn(stack, 'ApiKey', SECRET_ARN),
+    });
+    const template = Template.fromStack(stack);
+    const resource = Object.entries(template.findResources('Custom::ProwlerOrganizationOnboarding'))[0][1];
+    expect(JSON.parse(resource.Properties.Spec)).toMatchObject({ externalId: '6f1c2d0e-8a4b-4c3d-9e2f-1a2b3c4d5e6f', organizationId: 'o-abc123def4' });
+    const stackSetId = Object.keys(template.findResources('AWS::CloudFormation::StackSet'))[0];
+    const roleId = Object.keys(template.findResources('AWS::IAM::Role', { Properties: { RoleName: 'ProwlerScan' } }))[0];
+    expect(resource.DependsOn).toEqual(expect.arrayContaining([stackSetId, roleId]));
+  });
+});
