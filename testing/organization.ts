@@ -187,11 +187,19 @@ const COMMANDS = [
  * Mocks every OrganizationsClient (aws-sdk-client-mock) with the simulated organization.
  * `intercept` may answer (or throw) instead, e.g. to deny an operation.
  */
-export function mockOrganizations(org: SimOrganization, intercept?: (operation: string, input: Json) => Json | undefined) {
+export function mockOrganizations(
+  org: SimOrganization,
+  intercept?: (operation: string, input: Json) => Json | undefined,
+  /** Awaited before each call (latency, a rate limit). */
+  before?: (operation: string) => Promise<void>,
+) {
   const api = organizationsApi(org);
   const mock = mockClient(OrganizationsClient);
   for (const [name, command] of COMMANDS) {
-    mock.on(command as any).callsFake(async (input: Json) => intercept?.(name, input) ?? api(name, input));
+    mock.on(command as any).callsFake(async (input: Json) => {
+      await before?.(name);
+      return intercept?.(name, input) ?? api(name, input);
+    });
   }
   return mock;
 }

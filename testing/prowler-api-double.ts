@@ -76,6 +76,15 @@ export interface ProwlerApiDoubleOptions {
   readonly connectionRule?: ConnectionRule;
   /** Called for every request; a returned fault is served instead of the real answer. */
   readonly fault?: (request: { method: string; path: string; index: number }) => Fault | undefined;
+  /** The double's clock (task completion); a virtual one for simulations. */
+  readonly now?: () => number;
+}
+
+/** An answer of the API, as the HTTP server writes it (or an in-process fetch returns it). */
+export interface DispatchedAnswer {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly body?: string;
 }
 
 const JSON_API = 'application/vnd.api+json';
@@ -222,29 +231,54 @@ export class ProwlerApiDouble {
       return;
     }
 
-    let status = 500;
+    const answer = this.dispatch(method, url, { authorization: req.headers.authorization, contentType: req.headers['content-type'] }, raw);
+    if (fault === 'drop-answer') {
+      this.requests[this.requests.length - 1] = { ...this.requests[this.requests.length - 1], status: 0 };
+      req.socket.destroy();
+      return;
+    }
+    res.writeHead(answer.status, answer.headers);
+    res.end(answer.body);
+  }
+
+  /** Serves one request in-process (the HTTP server calls this; so can a simulation's fetch). */
+  dispatch(method: string, url: URL, headers: { authorization?: string; contentType?: string }, raw: string): DispatchedAnswer {
+    const query = Object.fromEntries(url.searchParams.entries());
+    const path = url.pathname;
+    this.settleTasks();
     try {
       const body = raw ? parseBody(raw) : undefined;
-      if (raw && req.headers['content-type'] !== JSON_API) throw new HttpError(415, `Unsupported media type "${req.headers['content-type']}" in request.`);
-      this.authenticate(req.headers.authorization);
+      if (raw && headers.contentType !== JSON_API) throw new HttpError(415, `Unsupported media type "${headers.contentType}" in request.`);
+      this.authenticate(headers.authorization);
       const answer = this.route(method, path, query, body);
-      status = answer.status;
-      if (fault === 'drop-answer') {
-        this.requests.push({ method, path, query, body, status: 0 });
-        req.socket.destroy();
-        return;
-      }
-      this.requests.push({ method, path, query, body, status });
-      res.writeHead(answer.status, { 'Content-Type': JSON_API, ...(answer.headers ?? {}) });
-      res.end(answer.body === undefined ? undefined : JSON.stringify(answer.body));
+      this.requests.push({ method, path, query, body, status: answer.status });
+      return {
+        status: answer.status,
+        headers: { 'Content-Type': JSON_API, ...(answer.headers ?? {}) },
+        body: answer.body === undefined ? undefined : JSON.stringify(answer.body),
+      };
     } catch (error) {
       const e = error instanceof HttpError ? error : new HttpError(500, (error as Error).message);
-      status = e.status;
-      this.requests.push({ method, path, query, status });
-      res.writeHead(e.status, { 'Content-Type': JSON_API });
+      this.requests.push({ method, path, query, status: e.status });
       const source = e.pointer ? { source: { pointer: e.pointer } } : {};
       const detail = { detail: e.detail, status: String(e.status), ...source, ...(e.code ? { code: e.code } : {}) };
-      res.end(JSON.stringify({ errors: [detail] }));
+      return { status: e.status, headers: { 'Content-Type': JSON_API }, body: JSON.stringify({ errors: [detail] }) };
+    }
+  }
+
+  private now(): number {
+    return (this.options.now ?? Date.now)();
+  }
+
+  /** Connection tasks change their provider's state when they complete. */
+  private readonly settlements: Array<{ at: number; apply: () => void }> = [];
+  private settleTasks(): void {
+    const now = this.now();
+    for (let i = this.settlements.length - 1; i >= 0; i--) {
+      if (this.settlements[i].at <= now) {
+        this.settlements[i].apply();
+        this.settlements.splice(i, 1);
+      }
     }
   }
 
@@ -429,13 +463,13 @@ export class ProwlerApiDouble {
   }
 
   private newTask(name: string, providerId: string, durationMs: number, outcome?: ConnectionOutcome) {
-    const task = { id: randomUUID(), name, providerId, readyAt: Date.now() + durationMs, outcome };
+    const task = { id: randomUUID(), name, providerId, readyAt: this.now() + durationMs, outcome };
     this.tasks.set(task.id, task);
     return this.taskResource(task);
   }
 
   private taskResource(task: { id: string; name: string; readyAt: number; outcome?: ConnectionOutcome }) {
-    const done = Date.now() >= task.readyAt;
+    const done = this.now() >= task.readyAt;
     return {
       type: 'tasks',
       id: task.id,
@@ -462,10 +496,10 @@ export class ProwlerApiDouble {
     // The provider's connection state changes when the task completes.
     const settle = () => {
       provider.connected = outcome.connected;
-      provider.lastCheckedAt = new Date().toISOString();
+      provider.lastCheckedAt = new Date(this.now()).toISOString();
     };
     if (!this.options.connectionTaskMs) settle();
-    else setTimeout(settle, this.options.connectionTaskMs).unref();
+    else this.settlements.push({ at: this.now() + this.options.connectionTaskMs, apply: settle });
     return { status: 202, body: { data: task }, headers: { 'Content-Location': `${API}/tasks/${task.id}` } };
   }
 

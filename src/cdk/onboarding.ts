@@ -70,8 +70,8 @@ export interface OnboardingOptions {
   readonly assumeCredentialsSecret?: secretsmanager.ISecret;
 
   /**
-   * Prowler API requests in flight at once.
-   * @default 10
+   * Prowler API requests (and connection tests) in flight at once.
+   * @default 20
    */
   readonly concurrency?: number;
 

@@ -36,6 +36,8 @@ export interface LambdaEnvironment {
   readonly sts?: STSClient;
   readonly clock: Clock;
   readonly log: Logger;
+  /** The HTTP client for the Prowler API (default: the global fetch). */
+  readonly fetch?: typeof fetch;
 }
 
 /** Time kept back from an invocation's remaining time for the work in flight at the deadline. */
@@ -105,7 +107,7 @@ function requestOf(spec: OnboardingSpec, env: LambdaEnvironment, assumeCredentia
 async function dependencies(env: LambdaEnvironment): Promise<{ deps: EngineDependencies; assumeCredentials?: AssumeCredentials }> {
   const auth = await readProwlerAuth(env.secrets, env.apiKeySecretArn);
   const assumeCredentials = env.assumeCredentialsSecretArn ? await readAssumeCredentials(env.secrets, env.assumeCredentialsSecretArn) : undefined;
-  const prowler = new ProwlerClient({ baseUrl: env.prowlerApiUrl, auth, clock: env.clock });
+  const prowler = new ProwlerClient({ baseUrl: env.prowlerApiUrl, auth, clock: env.clock, fetch: env.fetch });
   return { deps: { organizations: env.organizations, prowler, clock: env.clock, log: env.log, sts: env.sts }, assumeCredentials };
 }
 
