@@ -119,6 +119,8 @@ export class ProwlerApiDouble {
   /** Connection tests per provider. */
   readonly connectionAttempts = new Map<string, number>();
   private readonly apiKeys: Set<string>;
+  /** Provider state changes due when their connection task completes. */
+  private readonly settlements: Array<{ at: number; apply: () => void }> = [];
   private server?: Server;
   private readonly sockets = new Set<Socket>();
   private index = 0;
@@ -271,7 +273,6 @@ export class ProwlerApiDouble {
   }
 
   /** Connection tasks change their provider's state when they complete. */
-  private readonly settlements: Array<{ at: number; apply: () => void }> = [];
   private settleTasks(): void {
     const now = this.now();
     for (let i = this.settlements.length - 1; i >= 0; i--) {
