@@ -199,4 +199,25 @@ describe('sync (schedule and Organizations events)', () => {
     expect(s.logs.some((l) => l.startsWith('sync (Organizations event CreateAccountResult): 12 of 13 accounts selected'))).toBe(true);
     expect(await s.store.load(LATEST_REPORT_KEY)).toMatchObject({ outcome: 'succeeded', counts: { created: 1, unchanged: 11 } });
   });
+
+  test.each(['CreateAccountResult', 'MoveAccount', 'InviteAccountToOrganization', 'AcceptHandshake', 'RemoveAccountFromOrganization', 'CloseAccount'])(
+    'a %s event re-runs the onboarding with the deployed spec', async (eventName) => {
+      s = await setup();
+      await deploy(s, cfnEvent('Create', { selection: {}, removal: 'unlink' }));
+      const leaving = s.org.accounts.filter((a) => a.status === 'ACTIVE')[4];
+      s.org.accounts.splice(s.org.accounts.indexOf(leaving), 1); // it left (or moved out of reach)
+      await handleSync({ 'source': 'aws.organizations', 'detail-type': 'AWS API Call via CloudTrail', 'detail': { eventName } }, 600_000, s.env);
+      expect(s.logs.some((l) => l.startsWith(`sync (Organizations event ${eventName}): 10 of 11 accounts selected`))).toBe(true);
+      expect(await s.store.load(LATEST_REPORT_KEY)).toMatchObject({ departures: [expect.objectContaining({ accountId: leaving.id, outcome: 'unlinked' })] });
+    });
+
+  test('a scheduled sync with nothing new changes nothing', async () => {
+    s = await setup();
+    await deploy(s, cfnEvent('Create', { selection: {} }));
+    const before = s.double.requests.length;
+    await handleSync({ 'source': 'aws.events', 'detail-type': 'Scheduled Event' }, 600_000, s.env);
+    const writes = s.double.requests.slice(before).filter((r) => r.method !== 'GET' && !(r.path === '/api/v1/schedules/daily' && r.status === 409));
+    expect(writes).toEqual([]);
+    expect(await s.store.load(LATEST_REPORT_KEY)).toMatchObject({ outcome: 'succeeded', counts: { unchanged: 11, created: 0 } });
+  });
 });
