@@ -17,8 +17,10 @@ export interface ProwlerMemberRoleStackSetProps extends MemberStackSetOptions {}
 export class ProwlerMemberRoleStackSet extends Construct {
   /** The underlying StackSet resource. */
   public readonly stackSet: CfnStackSet;
-  /** The StackSet's id. */
+  /** The StackSet's id (`name:uuid`). */
   public readonly stackSetId: string;
+  /** Who deploys it: `SELF` or `DELEGATED_ADMIN`. */
+  public readonly callAs: string;
 
   constructor(scope: Construct, id: string, props: ProwlerMemberRoleStackSetProps) {
     super(scope, id);
@@ -54,5 +56,6 @@ export class ProwlerMemberRoleStackSet extends Construct {
       templateBody: model.templateBody,
     });
     this.stackSetId = this.stackSet.attrStackSetId;
+    this.callAs = model.callAs;
   }
 }

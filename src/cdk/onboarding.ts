@@ -9,6 +9,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
+import type { ProwlerMemberRoleStackSet } from './member-stackset';
 import { throwIfInvalid } from './validation';
 import { SCAN_ROLE_NAME } from '../core/defaults';
 import type { AccountSelection, ConnectionFailurePolicy, ConnectionTestOptions, RemovalBehaviour, ScanMode } from '../core/onboarding-types';
@@ -94,6 +95,13 @@ export interface OnboardingOptions {
    * @default true
    */
   readonly syncOnOrganizationEvents?: boolean;
+
+  /**
+   * The member-role StackSet: connection tests wait (up to 10 minutes) for its instances to be
+   * CURRENT in the selected accounts, and failures name an instance's status.
+   * @default - no waiting; a failed test may mean the role is not deployed yet
+   */
+  readonly memberStackSet?: ProwlerMemberRoleStackSet;
 
   /**
    * How long the function logs are kept.
@@ -186,6 +194,7 @@ export class ProwlerOrganizationOnboarding extends Construct {
       STATE_BUCKET: this.stateBucket.bucketName,
       ...(props.assumeCredentialsSecret ? { ASSUME_CREDENTIALS_SECRET_ARN: props.assumeCredentialsSecret.secretArn } : {}),
       ...(props.localPrecheck ? { LOCAL_PRECHECK: 'true' } : {}),
+      ...(props.memberStackSet ? { STACKSET_NAME: props.memberStackSet.stackSetId, STACKSET_CALL_AS: props.memberStackSet.callAs } : {}),
     };
     const role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
@@ -229,6 +238,13 @@ export class ProwlerOrganizationOnboarding extends Construct {
     this.stateBucket.grantReadWrite(role);
     props.apiKeySecret.grantRead(role);
     props.assumeCredentialsSecret?.grantRead(role);
+    if (props.memberStackSet) {
+      role.addToPrincipalPolicy(new iam.PolicyStatement({
+        sid: 'MemberStackSetStatus',
+        actions: ['cloudformation:ListStackInstances'],
+        resources: [`arn:${Aws.PARTITION}:cloudformation:${Aws.REGION}:${Aws.ACCOUNT_ID}:stackset/${props.memberStackSet.stackSetId}`],
+      }));
+    }
     if (props.localPrecheck) {
       role.addToPrincipalPolicy(new iam.PolicyStatement({
         sid: 'LocalPrecheck',

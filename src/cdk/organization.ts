@@ -25,6 +25,7 @@ export class ProwlerOrganization extends Construct {
       externalId: props.externalId,
       organizationId: props.organizationId,
       roleName: props.roleName,
+      memberStackSet: this.roles.memberStackSet,
     });
     // Connection tests need the roles: the management role and the member StackSet first.
     this.onboarding.node.addDependency(this.roles);

@@ -60,6 +60,8 @@ export interface OnboardingRequest {
   readonly connectionTaskTimeoutSeconds?: number;
   /** What happens to the providers of accounts that left the selection. Default: retain. */
   readonly removal?: RemovalBehaviour;
+  /** How long connection tests wait for the member StackSet's instances to be CURRENT. Default: 10 minutes. */
+  readonly stackSetWaitSeconds?: number;
 }
 
 /** A provider of the organization whose account is no longer selected (or no longer in it). */
@@ -86,8 +88,11 @@ export interface EngineDependencies {
   readonly clock: Clock;
   readonly log?: Logger;
   readonly sts?: STSClient;
-  /** Why the role may be missing in an account (e.g. its StackSet instance status), for hints. */
-  readonly roleStatus?: (accountId: string) => string | undefined;
+  /**
+   * The member StackSet's instance status per account ('CURRENT', or what it is instead):
+   * connection tests wait for CURRENT (bounded), and failures name the status.
+   */
+  readonly stackInstances?: () => Promise<Map<string, string>>;
 }
 
 export type RegistrationAction = 'create' | 'link' | 'update' | 'unchanged' | 'blocked' | 'not-selected';
@@ -110,6 +115,8 @@ export interface AccountResult {
   secret?: 'created' | 'updated' | 'kept';
   /** In the organization's provider group. */
   grouped?: boolean;
+  /** The member StackSet's instance status in this account, when known and not CURRENT. */
+  stackInstance?: string;
   blockedBy?: string;
   connection?: { connected: boolean; error?: string; hint?: string; attempts: number; tested: boolean };
   scan?: 'scheduled' | 'already-scheduled' | 'started' | 'none' | 'not-connected';
@@ -160,6 +167,8 @@ export interface RunState {
   round: number;
   /** Not before this time (epoch ms) does the next re-test round start. */
   nextRoundAt?: number;
+  /** When connection tests started waiting for StackSet instances. */
+  stackSetWaitSince?: number;
   outcome?: 'succeeded' | 'failed';
   failure?: string;
   calls: { organizations: number; prowler: number };
@@ -400,6 +409,11 @@ export async function continueRun(
           break;
         }
         case 'test': {
+          if (state.round === 1 && deps.stackInstances && !(await stackSetReady(state, request, deps, log))) {
+            if (options.whileWaiting === 'return') return state;
+            await deps.clock.sleep(STACKSET_POLL_MS);
+            break;
+          }
           if (state.nextRoundAt !== undefined && deps.clock.now() < state.nextRoundAt) {
             if (options.whileWaiting === 'return') return state;
             await deps.clock.sleep(state.nextRoundAt - deps.clock.now());
@@ -464,6 +478,31 @@ export async function continueRun(
     state.calls.prowler += deps.prowler.requests - prowlerRequestsBefore;
   }
   return state;
+}
+
+const STACKSET_POLL_MS = 30_000;
+
+/**
+ * Whether the member StackSet has deployed the role to every selected member account (the
+ * management account has its own role), or the wait is over. Records each account's status.
+ */
+async function stackSetReady(state: RunState, request: OnboardingRequest, deps: EngineDependencies, log: Logger): Promise<boolean> {
+  const statuses = await deps.stackInstances!();
+  const members = state.accounts.filter((r) => r.selected && r.action !== 'blocked' && !r.isManagementAccount && r.providerId && !r.error);
+  for (const r of members) {
+    const status = statuses.get(r.accountId) ?? 'no stack instance (is the account below the StackSet\'s targets?)';
+    r.stackInstance = status === 'CURRENT' ? undefined : status;
+  }
+  const waiting = members.filter((r) => r.stackInstance);
+  if (waiting.length === 0) return true;
+  state.stackSetWaitSince ??= deps.clock.now();
+  const limit = (request.stackSetWaitSeconds ?? 600) * 1000;
+  if (deps.clock.now() - state.stackSetWaitSince >= limit) {
+    log.warn(`testing connections although ${waiting.length} StackSet instances are not CURRENT after ${limit / 1000} s`);
+    return true;
+  }
+  log.info(`waiting for the member StackSet in ${waiting.length} accounts (e.g. ${waiting[0].accountId}: ${waiting[0].stackInstance})`);
+  return false;
 }
 
 /** Runs `fn` over items with bounded concurrency, starting none once `stop()` says so. */
@@ -613,7 +652,7 @@ async function putSecret(prowler: ProwlerClient, provider: Provider, wasConnecte
 type TestOutcome = { connected: boolean; error?: string; hint?: string };
 
 async function testOne(r: AccountResult, request: OnboardingRequest, externalId: string, deps: EngineDependencies): Promise<TestOutcome> {
-  const fail = (error: string) => ({ connected: false, error, hint: hintFor(error, deps.roleStatus?.(r.accountId)) });
+  const fail = (error: string) => ({ connected: false, error, hint: hintFor(error, r.stackInstance) });
   if (request.localPrecheck && deps.sts) {
     try {
       const roleArn = `arn:${request.partition ?? 'aws'}:iam::${r.accountId}:role/${request.roleName ?? SCAN_ROLE_NAME}`;
@@ -649,7 +688,7 @@ async function testOne(r: AccountResult, request: OnboardingRequest, externalId:
 
 /** What to fix, from Prowler's (or STS's) error text. */
 export function hintFor(error: string, roleStatus?: string): string {
-  if (roleStatus) return `the ProwlerScan role is not deployed there yet (StackSet instance ${roleStatus}): wait for the StackSet, or add the account's OU to its targets`;
+  if (roleStatus) return `the ProwlerScan role may not be deployed there (StackSet instance ${roleStatus}): wait for the StackSet, or add the account's OU to its targets`;
   if (/InvalidClientTokenId|security token included in the request is invalid/i.test(error)) {
     return "Prowler's own AWS credentials are missing or invalid (self-hosted: give the API and worker containers credentials, or an assume-credentials secret)";
   }

@@ -8,6 +8,7 @@
  *   the last successful deployment.
  */
 import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -21,6 +22,7 @@ import { organizationsRegion } from './organizations';
 import { ProwlerClient, realClock, type Clock } from './prowler-api';
 import { reportJson } from './report';
 import { readAssumeCredentials, readProwlerAuth } from './secrets';
+import { stackInstanceStatuses } from './stackset';
 import { S3JsonStore, type JsonStore } from './store';
 import { ConnectionFailurePolicy, RemovalBehaviour, ScanMode, parseOnboardingSpec, SpecError, type OnboardingSpec } from '../core/spec';
 
@@ -38,6 +40,8 @@ export interface LambdaEnvironment {
   readonly log: Logger;
   /** The HTTP client for the Prowler API (default: the global fetch). */
   readonly fetch?: typeof fetch;
+  /** The member StackSet whose instances connection tests wait for. */
+  readonly stackSet?: { readonly name: string; readonly callAs: 'SELF' | 'DELEGATED_ADMIN'; readonly client: CloudFormationClient };
 }
 
 /** Time kept back from an invocation's remaining time for the work in flight at the deadline. */
@@ -108,7 +112,9 @@ async function dependencies(env: LambdaEnvironment): Promise<{ deps: EngineDepen
   const auth = await readProwlerAuth(env.secrets, env.apiKeySecretArn);
   const assumeCredentials = env.assumeCredentialsSecretArn ? await readAssumeCredentials(env.secrets, env.assumeCredentialsSecretArn) : undefined;
   const prowler = new ProwlerClient({ baseUrl: env.prowlerApiUrl, auth, clock: env.clock, fetch: env.fetch });
-  return { deps: { organizations: env.organizations, prowler, clock: env.clock, log: env.log, sts: env.sts }, assumeCredentials };
+  const stackSet = env.stackSet;
+  const stackInstances = stackSet ? () => stackInstanceStatuses(stackSet.client, stackSet.name, stackSet.callAs) : undefined;
+  return { deps: { organizations: env.organizations, prowler, clock: env.clock, log: env.log, sts: env.sts, stackInstances }, assumeCredentials };
 }
 
 /** What the custom resource exposes (Fn::GetAtt): counts and the External ID used. */
@@ -260,6 +266,9 @@ export function environmentFromProcess(invokedFunctionArn: string): LambdaEnviro
     sts: process.env.LOCAL_PRECHECK === 'true' ? new STSClient({}) : undefined,
     clock: realClock,
     log: { info: (m, e) => logger.info(m, e ?? {}), warn: (m, e) => logger.warn(m, e ?? {}) },
+    stackSet: process.env.STACKSET_NAME
+      ? { name: process.env.STACKSET_NAME, callAs: process.env.STACKSET_CALL_AS === 'DELEGATED_ADMIN' ? 'DELEGATED_ADMIN' : 'SELF', client: new CloudFormationClient({}) }
+      : undefined,
   };
 }
 

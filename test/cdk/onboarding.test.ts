@@ -127,5 +127,19 @@ describe('ProwlerOrganization (the one-liner)', () => {
     const stackSetId = Object.keys(template.findResources('AWS::CloudFormation::StackSet'))[0];
     const roleId = Object.keys(template.findResources('AWS::IAM::Role', { Properties: { RoleName: 'ProwlerScan' } }))[0];
     expect(resource.DependsOn).toEqual(expect.arrayContaining([stackSetId, roleId]));
+    // The onboarding waits for the StackSet's instances, and may read only those.
+    for (const f of ours(template)) {
+      expect(f.Properties.Environment.Variables).toMatchObject({ STACKSET_NAME: { 'Fn::GetAtt': [stackSetId, 'StackSetId'] }, STACKSET_CALL_AS: 'SELF' });
+    }
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([{
+          Sid: 'MemberStackSetStatus',
+          Effect: 'Allow',
+          Action: 'cloudformation:ListStackInstances',
+          Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':cloudformation:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':stackset/', { 'Fn::GetAtt': [stackSetId, 'StackSetId'] }]] },
+        }]),
+      },
+    });
   });
 });

@@ -202,12 +202,30 @@ describe('onboard', () => {
     }
   });
 
-  test('a missing role is explained by its StackSet instance status when the caller knows it', async () => {
+  test('connection tests wait for the member StackSet to be CURRENT, then go on; the management account is not waited for', async () => {
+    const org = generateOrganization({ accounts: 4, ous: 1, depth: 1, seed: 9 });
+    const [management, , , later] = org.accounts;
+    h = await harness({ org });
+    let checks = 0;
+    const stackInstances = async () => {
+      checks++;
+      return new Map(org.accounts.filter((a) => a !== management).map((a) => [a.id, a === later && checks < 3 ? 'OUTDATED (RUNNING)' : 'CURRENT']));
+    };
+    const report = await h.run({}, { stackInstances });
+    expect(checks).toBe(3);
+    expect(h.clock.slept.filter((ms) => ms === 30_000)).toHaveLength(2);
+    expect(report.counts.connected).toBe(4);
+    expect(h.logs.some((l) => l.startsWith(`waiting for the member StackSet in 1 accounts (e.g. ${later.id}: OUTDATED (RUNNING))`))).toBe(true);
+  });
+
+  test('after the bounded wait, tests go on and a failure names the StackSet instance status', async () => {
     const org = generateOrganization({ accounts: 4, ous: 1, depth: 1, seed: 9 });
     const lagging = org.accounts[2].id;
     h = await harness({ org, connectionRule: (p) => (p.uid === lagging ? { connected: false, error: 'AccessDenied' } : { connected: true }) });
-    const report = await h.run({ connection: { retryRounds: 0 } }, { roleStatus: (id) => (id === lagging ? 'OUTDATED (CREATE_IN_PROGRESS)' : undefined) });
+    const stackInstances = async () => new Map([[lagging, 'INOPERABLE (FAILED: Account is suspended)']]);
+    const report = await h.run({ connection: { retryRounds: 0 }, stackSetWaitSeconds: 60 }, { stackInstances });
     expect(report.accounts.find((a) => a.accountId === lagging)!.connection?.hint)
-      .toBe('the ProwlerScan role is not deployed there yet (StackSet instance OUTDATED (CREATE_IN_PROGRESS)): wait for the StackSet, or add the account\'s OU to its targets');
+      .toBe('the ProwlerScan role may not be deployed there (StackSet instance INOPERABLE (FAILED: Account is suspended)): wait for the StackSet, or add the account\'s OU to its targets');
+    expect(report.counts.connected).toBe(3);
   });
 });
