@@ -15,6 +15,13 @@ import { SCAN_ROLE_NAME } from '../core/defaults';
 import type { AccountSelection, ConnectionFailurePolicy, ConnectionTestOptions, RemovalBehaviour, ScanMode } from '../core/onboarding-types';
 import { onboardingSpecSchema, specProblems } from '../core/spec';
 
+/** Where Organizations events reach EventBridge: the Organizations endpoint region of the region's partition. */
+function organizationsEventsRegion(region: string): string {
+  if (region.startsWith('us-gov-')) return 'us-gov-west-1';
+  if (region.startsWith('cn-')) return 'cn-northwest-1';
+  return 'us-east-1';
+}
+
 /** Prowler Cloud's API. */
 export const PROWLER_CLOUD_API_URL = 'https://api.prowler.com/api/v1';
 
@@ -277,19 +284,68 @@ export class ProwlerOrganizationOnboarding extends Construct {
       targets: [new targets.LambdaFunction(sync, { retryAttempts: 2 })],
     });
     if (props.syncOnOrganizationEvents ?? true) {
+      const eventPattern = {
+        source: ['aws.organizations'],
+        detailType: ['AWS API Call via CloudTrail', 'AWS Service Event via CloudTrail'],
+        detail: { eventSource: ['organizations.amazonaws.com'], eventName: ORGANIZATIONS_EVENT_NAMES },
+      };
       new events.Rule(this, 'SyncOnOrganizationEvents', {
         description: 'prowler-org-onboarding: onboard accounts as they join, move or leave',
-        eventPattern: {
-          source: ['aws.organizations'],
-          detailType: ['AWS API Call via CloudTrail', 'AWS Service Event via CloudTrail'],
-          detail: { eventSource: ['organizations.amazonaws.com'], eventName: ORGANIZATIONS_EVENT_NAMES },
-        },
+        eventPattern,
         targets: [new targets.LambdaFunction(sync, { retryAttempts: 2 })],
       });
-      if (!Token.isUnresolved(stack.region) && stack.region !== 'us-east-1') {
+      if (Token.isUnresolved(stack.region)) {
         Annotations.of(this).addWarningV2('prowler-org-onboarding:organizationEvents',
-          `Organizations events reach EventBridge in us-east-1 only, and this stack is in ${stack.region}: new accounts are onboarded by the schedule instead. Deploy in us-east-1 for event-driven sync.`);
+          'Organizations events reach EventBridge only in the Organizations region (us-east-1 in the aws partition): give this stack an explicit region, so that a forwarding rule is added when it is elsewhere.');
+      } else if (stack.region !== organizationsEventsRegion(stack.region)) {
+        const home = organizationsEventsRegion(stack.region);
+        this.forwardOrganizationEvents(home, eventPattern);
       }
     }
+  }
+
+  /**
+   * Organizations events reach EventBridge only in the partition's Organizations region: a rule
+   * there (made with two SDK calls, as a stack cannot hold resources of another region) sends
+   * them to this region's default event bus, where the sync rule picks them up.
+   */
+  private forwardOrganizationEvents(home: string, eventPattern: Record<string, unknown>): void {
+    const stack = Stack.of(this);
+    const ruleName = `prowler-org-onboarding-${stack.region}-${this.node.addr.slice(0, 8)}`;
+    const bus = `arn:${Aws.PARTITION}:events:${stack.region}:${stack.account}:event-bus/default`;
+    const forwarder = new iam.Role(this, 'OrganizationEventsForwarder', {
+      assumedBy: new iam.ServicePrincipal('events.amazonaws.com'),
+      description: `prowler-org-onboarding: forwards Organizations events from ${home} to ${stack.region}`,
+    });
+    forwarder.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['events:PutEvents'], resources: [bus] }));
+    const ruleArn = `arn:${Aws.PARTITION}:events:${home}:${stack.account}:rule/${ruleName}`;
+    const rule = new cr.AwsCustomResource(this, 'OrganizationEventsRule', {
+      onUpdate: {
+        service: 'EventBridge',
+        action: 'putRule',
+        region: home,
+        parameters: { Name: ruleName, EventPattern: JSON.stringify({ 'source': eventPattern.source, 'detail-type': eventPattern.detailType, 'detail': eventPattern.detail }), State: 'ENABLED', Description: `prowler-org-onboarding: to ${stack.region}` },
+        physicalResourceId: cr.PhysicalResourceId.of(ruleArn),
+      },
+      onDelete: { service: 'EventBridge', action: 'deleteRule', region: home, parameters: { Name: ruleName }, ignoreErrorCodesMatching: 'ResourceNotFoundException' },
+      policy: cr.AwsCustomResourcePolicy.fromStatements([new iam.PolicyStatement({ actions: ['events:PutRule', 'events:DeleteRule'], resources: [ruleArn] })]),
+      installLatestAwsSdk: false,
+    });
+    const target = new cr.AwsCustomResource(this, 'OrganizationEventsTarget', {
+      onUpdate: {
+        service: 'EventBridge',
+        action: 'putTargets',
+        region: home,
+        parameters: { Rule: ruleName, Targets: [{ Id: 'to-stack-region', Arn: bus, RoleArn: forwarder.roleArn }] },
+        physicalResourceId: cr.PhysicalResourceId.of(`${ruleArn}/to-stack-region`),
+      },
+      onDelete: { service: 'EventBridge', action: 'removeTargets', region: home, parameters: { Rule: ruleName, Ids: ['to-stack-region'] }, ignoreErrorCodesMatching: 'ResourceNotFoundException' },
+      policy: cr.AwsCustomResourcePolicy.fromStatements([
+        new iam.PolicyStatement({ actions: ['events:PutTargets', 'events:RemoveTargets'], resources: [ruleArn] }),
+        new iam.PolicyStatement({ actions: ['iam:PassRole'], resources: [forwarder.roleArn] }),
+      ]),
+      installLatestAwsSdk: false,
+    });
+    target.node.addDependency(rule);
   }
 }

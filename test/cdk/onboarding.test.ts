@@ -88,11 +88,27 @@ describe('ProwlerOrganizationOnboarding', () => {
     template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 hour)' });
   });
 
-  test('warns that Organizations events only reach us-east-1 when the stack is elsewhere', () => {
-    const { stack } = synth({}, 'eu-west-1');
-    Annotations.fromStack(stack).hasWarning('/Stack/Onboarding', Match.stringLikeRegexp('Organizations events reach EventBridge in us-east-1 only'));
-    const { stack: east } = synth({}, 'us-east-1');
-    Annotations.fromStack(east).hasNoWarning('/Stack/Onboarding', Match.anyValue());
+  test('in another region, a rule in us-east-1 forwards the Organizations events to this region\'s default bus', () => {
+    const { template } = synth({}, 'eu-west-1');
+    const calls = Object.values(template.findResources('Custom::AWS')).map((r: any) => JSON.parse(JSON.stringify(r.Properties.Create)));
+    const joined = JSON.stringify(calls);
+    expect(joined).toContain('\\"action\\":\\"putRule\\"');
+    expect(joined).toContain('\\"region\\":\\"us-east-1\\"');
+    expect(joined).toContain('\\"action\\":\\"putTargets\\"');
+    expect(joined).toContain(':events:eu-west-1:111111111111:event-bus/default');
+    template.hasResourceProperties('AWS::IAM::Role', { AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'events.amazonaws.com' } })] } });
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: { Statement: [{ Action: 'events:PutEvents', Effect: 'Allow', Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':events:eu-west-1:111111111111:event-bus/default']] } }] },
+    });
+    // The local rule still picks them up.
+    template.hasResourceProperties('AWS::Events::Rule', { EventPattern: Match.objectLike({ source: ['aws.organizations'] }) });
+  });
+
+  test('in us-east-1 no forwarding is needed; without an explicit region, a warning says why', () => {
+    expect(Object.keys(synth({}, 'us-east-1').template.findResources('Custom::AWS'))).toEqual([]);
+    const stack = new Stack(new App(), 'Agnostic');
+    new ProwlerOrganizationOnboarding(stack, 'Onboarding', { apiKeySecret: secretsmanager.Secret.fromSecretCompleteArn(stack, 'ApiKey', SECRET_ARN) });
+    Annotations.fromStack(stack).hasWarning('/Agnostic/Onboarding', Match.stringLikeRegexp('Organizations events reach EventBridge only in the Organizations region'));
   });
 
   test('the API key is in no template: only the secret\'s ARN is', () => {

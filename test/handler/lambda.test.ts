@@ -111,6 +111,15 @@ describe('the custom resource (Provider framework onEvent / isComplete)', () => 
     expect(s.double.providerByUid(leaving)).toBeDefined();
   });
 
+  test('Update in another organization returns a new physical id (CloudFormation then deletes the old one)', async () => {
+    s = await setup();
+    const created = await deploy(s, cfnEvent('Create', { selection: {} }));
+    s.org.id = 'o-neworg00001';
+    const updated = await handleOnEvent(cfnEvent('Update', { selection: {} }, { PhysicalResourceId: created.physicalId, OldResourceProperties: {} }), s.env);
+    expect(updated.PhysicalResourceId).toBe(physicalIdOf('o-neworg00001', s.double.tenantId));
+    expect(s.logs.some((l) => l.startsWith(`the organization or the Prowler tenant changed: ${created.physicalId} →`))).toBe(true);
+  });
+
   test('a bad spec fails with every problem named, before anything is done', async () => {
     s = await setup();
     const error: Error = await handleOnEvent(cfnEvent('Create', { selection: { targets: ['Production'] }, scanMode: 'weekly' }), s.env).catch((e) => e);
