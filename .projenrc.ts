@@ -96,6 +96,14 @@ const bundle = project.addTask('bundle:handler', {
     + '--outfile=lib/handler-bundle/index.js --log-level=warning --legal-comments=none',
 });
 project.preCompileTask.spawn(bundle);
+// The prowler-org command, bundled the same way (its dependencies are the handler's).
+const bundleCli = project.addTask('bundle:cli', {
+  description: 'Bundle the prowler-org command (src/cli/main.ts) into lib/cli/prowler-org.js',
+  exec: 'esbuild src/cli/main.ts --bundle --platform=node --target=node20 --format=cjs --minify '
+    + '--outfile=lib/cli/prowler-org.js --log-level=warning --legal-comments=none --banner:js="#!/usr/bin/env node"',
+});
+project.preCompileTask.spawn(bundleCli);
+project.addBins({ 'prowler-org': 'lib/cli/prowler-org.js' });
 
 // templates/ is rendered from src/core; a test fails when the committed files drift.
 const templates = project.addTask('templates', {
@@ -148,7 +156,7 @@ project.package.addField('exports', {
 
 // The handler's dependencies are bundled into its Lambda asset at build time (dev dependencies).
 project.eslint?.addOverride({
-  files: ['src/handler/**/*.ts'],
+  files: ['src/handler/**/*.ts', 'src/cli/**/*.ts'],
   rules: { 'import/no-extraneous-dependencies': ['error', { devDependencies: true, optionalDependencies: false, peerDependencies: true }] },
 });
 

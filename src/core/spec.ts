@@ -147,3 +147,22 @@ export function parseOnboardingSpec(input: unknown, root = ''): OnboardingSpec {
   if (!result.success) throw new SpecError(specProblems(result.error, root));
   return result.data;
 }
+
+/**
+ * A spec file (`prowler-onboarding.yaml` or `.json`): the onboarding spec, where the Prowler API
+ * is and where its key comes from (never the key itself), and the trust values for templates.
+ */
+export const specFileSchema = onboardingSpecSchema.extend({
+  $schema: z.string().optional(),
+  prowlerApiUrl: z.string().regex(/^https?:\/\/[^\s/]+(\/\S*[^/])?$/, 'must be an http(s) URL without a trailing slash, such as https://api.prowler.com/api/v1').optional(),
+  apiKey: z.union([
+    z.strictObject({ secretArn: z.string().regex(/^arn:aws(-cn|-us-gov)?:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/, 'must be a Secrets Manager secret ARN') }),
+    z.strictObject({ env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name such as PROWLER_API_KEY') }),
+  ], { error: 'must be {secretArn: <Secrets Manager ARN>} or {env: <VARIABLE>} (the key itself never goes in the file)' }).optional(),
+  trust: z.strictObject({
+    accountId: formatted('accountId').optional(),
+    principal: formatted('trustedPrincipal').optional(),
+  }).optional(),
+});
+
+export type SpecFile = z.infer<typeof specFileSchema>;

@@ -6,7 +6,7 @@
 import type { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { AssumeRoleCommand, type STSClient } from '@aws-sdk/client-sts';
 import pLimit from 'p-limit';
-import { discoverOrganization, type OrgUnit } from './organizations';
+import { discoverOrganization, type OrganizationSnapshot, type OrgUnit } from './organizations';
 import { ProwlerApiError, type Clock, type Provider, type ProwlerClient, type RoleSecret } from './prowler-api';
 import { needsTags, selectAccounts, type AccountDecision } from './selection';
 import { SCAN_ROLE_NAME } from '../core/defaults';
@@ -93,6 +93,8 @@ export interface EngineDependencies {
    * connection tests wait for CURRENT (bounded), and failures name the status.
    */
   readonly stackInstances?: () => Promise<Map<string, string>>;
+  /** Discovery from elsewhere than the Organizations API (a simulated organization, the CLI's --simulate). */
+  readonly discover?: () => Promise<OrganizationSnapshot>;
 }
 
 export type RegistrationAction = 'create' | 'link' | 'update' | 'unchanged' | 'blocked' | 'not-selected';
@@ -230,7 +232,7 @@ export async function startRun(request: OnboardingRequest, deps: EngineDependenc
   const prowlerRequestsBefore = deps.prowler.requests;
   const warnings: string[] = [];
 
-  const snapshot = await discoverOrganization(deps.organizations, {
+  const snapshot = deps.discover ? await deps.discover() : await discoverOrganization(deps.organizations, {
     withTags: needsTags(request.selection),
     onProgress: (m) => log.info(m),
   });

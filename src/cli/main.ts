@@ -1,0 +1,301 @@
+/**
+ * `prowler-org`: the onboarding from a spec file, for GitOps: validate it, plan (what apply would
+ * do, for a pull request), apply (on merge), or print the standalone CloudFormation template.
+ * The API key comes from Secrets Manager or an environment variable; never from the command line,
+ * never printed.
+ */
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline/promises';
+import { parseArgs } from 'node:util';
+import { OrganizationsClient } from '@aws-sdk/client-organizations';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { z } from 'zod';
+import { quickCreateLink } from '../core/quick-create';
+import {
+  ConnectionFailurePolicy, RemovalBehaviour, ScanMode, specFileSchema, specProblems, type SpecFile, type SpecProblem,
+} from '../core/spec';
+import { standaloneTemplateYaml } from '../core/templates';
+import { onboard, type OnboardingReport, type OnboardingRequest } from '../handler/engine';
+import { organizationsRegion, type OrganizationSnapshot } from '../handler/organizations';
+import { PROWLER_CLOUD_API_URL, ProwlerClient, realClock, type ProwlerAuth } from '../handler/prowler-api';
+import { renderSummary, reportJson } from '../handler/report';
+import { readProwlerAuth } from '../handler/secrets';
+
+export const EXIT = { OK: 0, FAILED: 1, CHANGES: 2 } as const;
+
+interface Io {
+  out: (text: string) => void;
+  err: (text: string) => void;
+  env: NodeJS.ProcessEnv;
+  isTty: boolean;
+}
+
+const USAGE = `Usage:
+  prowler-org validate <spec-file>
+  prowler-org plan <spec-file> [--format table|markdown|json] [--simulate <organization.json>]
+  prowler-org apply <spec-file> [--yes] [--simulate <organization.json>]
+  prowler-org template [--template-url <https://…> --region <region> [--stack-name <name>] [--external-id <id>]]
+
+The Prowler API key is read from the Secrets Manager secret (apiKey.secretArn) or the environment
+variable (apiKey.env, default PROWLER_API_KEY) the spec file names.
+
+Exit codes: 0 success (plan: no changes), 1 failure or invalid spec, 2 plan has changes.`;
+
+/** A spec file, parsed and validated: every problem with its path in the file. */
+export function loadSpecFile(path: string): { spec?: SpecFile; problems: SpecProblem[] } {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    return { problems: [{ path: path, message: `cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` }] };
+  }
+  let data: unknown;
+  try {
+    data = /\.json$/i.test(path) ? JSON.parse(text) : parseYaml(text, { prettyErrors: true });
+  } catch (error) {
+    const where = error instanceof YAMLParseError && error.linePos ? `line ${error.linePos[0].line}, column ${error.linePos[0].col}` : '(file)';
+    return { problems: [{ path: where, message: `is not valid ${/\.json$/i.test(path) ? 'JSON' : 'YAML'}: ${(error as Error).message.split('\n')[0]}` }] };
+  }
+  if (data === null || data === undefined) return { problems: [{ path: '(top level)', message: 'the file is empty: expected at least `selection: {}`' }] };
+  const result = specFileSchema.safeParse(data, { reportInput: true });
+  return result.success ? { spec: result.data, problems: [] } : { problems: specProblems(result.error) };
+}
+
+const fixtureSchema = z.object({
+  id: z.string(),
+  managementAccountId: z.string(),
+  roots: z.array(z.object({ id: z.string(), name: z.string() })),
+  ous: z.array(z.object({ id: z.string(), name: z.string(), parentId: z.string() })),
+  accounts: z.array(z.object({
+    id: z.string(),
+    name: z.string(),
+    email: z.string().optional(),
+    status: z.string(),
+    parentId: z.string(),
+    tags: z.record(z.string(), z.string()).optional(),
+  })),
+});
+
+/** An organization from a JSON fixture instead of the Organizations API (--simulate). */
+export function snapshotFromFixture(path: string): OrganizationSnapshot {
+  const fixture = fixtureSchema.parse(JSON.parse(readFileSync(path, 'utf8')));
+  const units = new Map<string, { id: string; name: string; parentId?: string; depth: number }>();
+  for (const root of fixture.roots) units.set(root.id, { id: root.id, name: root.name, depth: 0 });
+  let pending = [...fixture.ous];
+  while (pending.length > 0) {
+    const next = pending.filter((ou) => !units.has(ou.parentId));
+    if (next.length === pending.length) throw new Error(`--simulate: OUs with unknown parents: ${next.map((o) => o.id).join(', ')}`);
+    for (const ou of pending.filter((o) => units.has(o.parentId))) units.set(ou.id, { ...ou, depth: units.get(ou.parentId)!.depth + 1 });
+    pending = next;
+  }
+  return {
+    organization: { id: fixture.id, arn: '', managementAccountId: fixture.managementAccountId },
+    units,
+    rootIds: fixture.roots.map((r) => r.id),
+    accounts: fixture.accounts.map((a) => ({ ...a, tags: a.tags ?? {} })),
+    depth: Math.max(0, ...[...units.values()].map((u) => u.depth)),
+    calls: 0,
+  };
+}
+
+async function authFor(spec: SpecFile, io: Io): Promise<ProwlerAuth> {
+  if (spec.apiKey && 'secretArn' in spec.apiKey) {
+    const region = spec.apiKey.secretArn.split(':')[3];
+    return readProwlerAuth(new SecretsManagerClient({ region }), spec.apiKey.secretArn);
+  }
+  const variable = spec.apiKey && 'env' in spec.apiKey ? spec.apiKey.env : 'PROWLER_API_KEY';
+  const key = io.env[variable];
+  if (!key) throw new Error(`The Prowler API key is not set: export ${variable} (or name a Secrets Manager secret in apiKey.secretArn)`);
+  return { apiKey: key.trim() };
+}
+
+function requestOf(spec: SpecFile, dryRun: boolean): OnboardingRequest {
+  return {
+    selection: spec.selection,
+    organizationId: spec.organizationId,
+    externalId: spec.externalId,
+    roleName: spec.roleName,
+    scanMode: spec.scanMode as ScanMode | undefined,
+    connection: spec.connection && { ...spec.connection, failurePolicy: spec.connection.failurePolicy as ConnectionFailurePolicy | undefined },
+    removal: spec.removal as RemovalBehaviour | undefined,
+    concurrency: spec.concurrency,
+    roleSessionName: spec.roleSessionName,
+    sessionDurationSeconds: spec.sessionDurationSeconds,
+    dryRun,
+  };
+}
+
+async function run(spec: SpecFile, options: { dryRun: boolean; simulate?: string }, io: Io): Promise<OnboardingReport> {
+  const auth = await authFor(spec, io);
+  const progress = (message: string) => {
+    if (options.dryRun) return;
+    if (io.isTty && /^(registered|connection tests)/.test(message)) io.err(`\r\x1b[K${message}`);
+    else io.err(`${io.isTty ? '\n' : ''}${message}\n`);
+  };
+  return onboard(requestOf(spec, options.dryRun), {
+    organizations: new OrganizationsClient({ region: organizationsRegion('aws'), retryMode: 'adaptive', maxAttempts: 12 }),
+    prowler: new ProwlerClient({ baseUrl: spec.prowlerApiUrl ?? PROWLER_CLOUD_API_URL, auth }),
+    clock: realClock,
+    log: { info: progress, warn: (m) => io.err(`warning: ${m}\n`) },
+    discover: options.simulate ? async () => snapshotFromFixture(options.simulate!) : undefined,
+  });
+}
+
+const ACTION_TEXT: Record<string, string> = {
+  'create': 'create provider', 'link': 'link existing provider', 'update': 'update alias/secret', 'unchanged': 'unchanged', 'blocked': 'blocked', 'not-selected': 'out of selection',
+};
+
+/** What apply would do, as a table, markdown (for a pull request) or JSON. */
+export function renderPlan(report: OnboardingReport, format: 'table' | 'markdown' | 'json'): string {
+  const rows = report.accounts.map((a) => ({
+    account: a.accountId,
+    alias: a.alias,
+    action: ACTION_TEXT[a.action] ?? a.action,
+    why: a.action === 'blocked' ? a.blockedBy ?? '' : a.reason,
+  }));
+  const departures = report.departures.map((d) => ({ account: d.accountId, alias: d.alias ?? '', action: `leaves: provider ${d.outcome}`, why: d.reason }));
+  const all = [...rows, ...departures];
+  const c = report.counts;
+  const summary = `${report.selectionSummary}: ${c.created} to create, ${c.linked} to link, ${c.updated} to update, ${c.unchanged} unchanged, ${c.blocked} blocked, ${departures.length} leaving`;
+  if (format === 'json') return JSON.stringify({ summary, changes: hasChanges(report), organization: report.organization, externalId: report.externalId, counts: c, accounts: rows, departures }, null, 2);
+  if (format === 'markdown') {
+    const escape = (t: string) => t.replace(/\|/g, '\\|');
+    return [
+      `### Prowler onboarding plan for \`${report.organization.id}\``,
+      '',
+      `**${summary}**`,
+      '',
+      '| Account | Alias | Action | Why |',
+      '| --- | --- | --- | --- |',
+      ...all.filter((r) => r.action !== 'unchanged' && r.action !== 'out of selection').map((r) => `| ${r.account} | ${escape(r.alias)} | ${r.action} | ${escape(r.why)} |`),
+      '',
+      `<details><summary>All ${all.length} accounts</summary>`,
+      '',
+      '| Account | Alias | Action | Why |',
+      '| --- | --- | --- | --- |',
+      ...all.map((r) => `| ${r.account} | ${escape(r.alias)} | ${r.action} | ${escape(r.why)} |`),
+      '',
+      '</details>',
+    ].join('\n');
+  }
+  const widths = [12, Math.max(5, ...all.map((r) => r.alias.length)), Math.max(6, ...all.map((r) => r.action.length))];
+  const line = (cells: string[]) => cells.map((cell, i) => (i < widths.length ? cell.padEnd(widths[i]) : cell)).join('  ');
+  return [line(['ACCOUNT', 'ALIAS', 'ACTION', 'WHY']), ...all.map((r) => line([r.account, r.alias, r.action, r.why])), '', summary].join('\n');
+}
+
+export function hasChanges(report: OnboardingReport): boolean {
+  const c = report.counts;
+  return c.created + c.linked + c.updated > 0 || report.departures.some((d) => d.outcome !== 'retained');
+}
+
+async function confirm(question: string): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question(question)).trim());
+  } finally {
+    rl.close();
+  }
+}
+
+/** The command line, testable: returns the exit code. */
+export async function main(argv: string[], io: Io): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        'format': { type: 'string', default: 'table' },
+        'simulate': { type: 'string' },
+        'yes': { type: 'boolean', default: false },
+        'template-url': { type: 'string' },
+        'region': { type: 'string' },
+        'stack-name': { type: 'string', default: 'Prowler' },
+        'external-id': { type: 'string' },
+        'help': { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (error) {
+    io.err(`${(error as Error).message}\n\n${USAGE}\n`);
+    return EXIT.FAILED;
+  }
+  const [command, file] = parsed.positionals;
+  const o = parsed.values;
+  if (o.help || !command) {
+    (o.help ? io.out : io.err)(`${USAGE}\n`);
+    return o.help ? EXIT.OK : EXIT.FAILED;
+  }
+  try {
+    if (command === 'template') {
+      if (o['template-url'] || o.region) {
+        io.out(`${quickCreateLink({
+          region: o.region ?? '',
+          templateUrl: o['template-url'] ?? '',
+          stackName: o['stack-name'],
+          parameters: { ...(o['external-id'] ? { ExternalId: o['external-id'] } : {}), EnableOrganizations: 'true' },
+        })}\n`);
+      } else {
+        io.out(standaloneTemplateYaml());
+      }
+      return EXIT.OK;
+    }
+    if (!['validate', 'plan', 'apply'].includes(command)) {
+      io.err(`unknown command '${command}'\n\n${USAGE}\n`);
+      return EXIT.FAILED;
+    }
+    if (!file) {
+      io.err(`${command} needs a spec file\n\n${USAGE}\n`);
+      return EXIT.FAILED;
+    }
+    const { spec, problems } = loadSpecFile(file);
+    if (!spec) {
+      io.err(`${file}: ${problems.length} ${problems.length === 1 ? 'problem' : 'problems'}:\n${problems.map((p) => `  ${p.path}: ${p.message}`).join('\n')}\n`);
+      return EXIT.FAILED;
+    }
+    if (command === 'validate') {
+      io.out(`${file}: valid\n`);
+      return EXIT.OK;
+    }
+    if (!['table', 'markdown', 'json'].includes(o.format)) {
+      io.err(`--format must be table, markdown or json, got '${o.format}'\n`);
+      return EXIT.FAILED;
+    }
+    if (command === 'plan') {
+      const report = await run(spec, { dryRun: true, simulate: o.simulate }, io);
+      io.out(`${renderPlan(report, o.format as 'table' | 'markdown' | 'json')}\n`);
+      return hasChanges(report) ? EXIT.CHANGES : EXIT.OK;
+    }
+    // apply
+    if (!o.yes) {
+      if (!io.isTty) {
+        io.err('apply changes Prowler: pass --yes to apply without a prompt (as in a pipeline)\n');
+        return EXIT.FAILED;
+      }
+      if (!(await confirm(`Apply ${file} to Prowler at ${spec.prowlerApiUrl ?? PROWLER_CLOUD_API_URL}? [y/N] `))) {
+        io.err('nothing applied\n');
+        return EXIT.FAILED;
+      }
+    }
+    const report = await run(spec, { dryRun: false, simulate: o.simulate }, io);
+    if (io.isTty) io.err('\n');
+    io.out(`${o.format === 'json' ? JSON.stringify(reportJson(report), null, 2) : renderSummary(report)}\n`);
+    return report.outcome === 'succeeded' ? EXIT.OK : EXIT.FAILED;
+  } catch (error) {
+    io.err(`error: ${(error as Error).message}\n`);
+    return EXIT.FAILED;
+  }
+}
+
+/* istanbul ignore next: the binary's entry */
+if (require.main === module) {
+  main(process.argv.slice(2), {
+    out: (t) => process.stdout.write(t),
+    err: (t) => process.stderr.write(t),
+    env: process.env,
+    isTty: Boolean(process.stderr.isTTY && process.stdin.isTTY),
+  }).then((code) => process.exit(code), (error) => {
+    process.stderr.write(`error: ${(error as Error).message}\n`);
+    process.exit(1);
+  });
+}

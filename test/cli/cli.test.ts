@@ -1,0 +1,197 @@
+/**
+ * The prowler-org command end to end: the built binary (lib/cli/prowler-org.js) spawned against a
+ * simulated organization (--simulate) and the Prowler API double.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { organizationGroupName } from '../../src/handler/engine';
+import { generateOrganization } from '../../testing/organization';
+import { ProwlerApiDouble } from '../../testing/prowler-api-double';
+
+const BIN = join(__dirname, '..', '..', 'lib', 'cli', 'prowler-org.js');
+const KEY = 'pk_cli.CLI-SECRET-KEY';
+const dir = mkdtempSync(join(tmpdir(), 'prowler-org-cli-'));
+const ORG = generateOrganization({ accounts: 30, ous: 6, depth: 3, suspended: 2, seed: 77 });
+const FIXTURE = join(dir, 'organization.json');
+writeFileSync(FIXTURE, JSON.stringify(ORG));
+
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function cli(args: string[], options: { env?: Record<string, string>; killWhen?: () => boolean } = {}): Promise<Result> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: { PATH: process.env.PATH ?? '', PROWLER_API_KEY: KEY, ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const watcher = options.killWhen ? setInterval(() => options.killWhen!() && child.kill('SIGKILL'), 5) : undefined;
+    child.on('close', (code) => {
+      if (watcher) clearInterval(watcher);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+let n = 0;
+function specFile(content: unknown, extension = 'yaml'): string {
+  const path = join(dir, `spec-${n++}.${extension}`);
+  writeFileSync(path, typeof content === 'string' ? content : extension === 'json' ? JSON.stringify(content) : stringify(content));
+  return path;
+}
+
+describe('prowler-org', () => {
+  let double: ProwlerApiDouble;
+  const spec = (extra: Record<string, unknown> = {}) =>
+    specFile({ prowlerApiUrl: double.url, organizationId: ORG.id, selection: {}, connection: { retryRounds: 0 }, ...extra });
+
+  beforeEach(async () => {
+    double = await new ProwlerApiDouble({ apiKeys: [KEY] }).start();
+  });
+  afterEach(() => double.stop());
+
+  test('validate: a good file is valid (YAML and JSON)', async () => {
+    expect(await cli(['validate', spec()])).toMatchObject({ code: 0, stdout: expect.stringMatching(/: valid\n$/) });
+    expect((await cli(['validate', specFile({ selection: { targets: ['r-ab12'] } }, 'json')])).code).toBe(0);
+  });
+
+  test('plan: exit 2 with the changes, as a table; then apply; then plan says nothing changes (exit 0)', async () => {
+    const file = spec();
+    const plan = await cli(['plan', file, '--simulate', FIXTURE]);
+    expect(plan.code).toBe(2);
+    expect(plan.stdout).toMatch(/^ACCOUNT\s+ALIAS\s+ACTION\s+WHY/);
+    expect(plan.stdout).toMatch(/\d{12}\s+\S+\s+create provider\s+targets r-/);
+    expect(plan.stdout).toMatch(/out of selection\s+status SUSPENDED/);
+    expect(plan.stdout).toContain('28 of 30 accounts selected: 28 to create, 0 to link, 0 to update, 0 unchanged, 0 blocked, 0 leaving');
+    expect(double.requests.filter((r) => r.method !== 'GET')).toEqual([]);
+
+    const apply = await cli(['apply', file, '--yes', '--simulate', FIXTURE]);
+    expect(apply.code).toBe(0);
+    expect(apply.stdout).toContain('Onboarding succeeded');
+    expect(apply.stderr).toMatch(/registered 28 of 28 accounts/);
+    expect(double.providers.size).toBe(28);
+
+    const again = await cli(['plan', file, '--simulate', FIXTURE]);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain('0 to create, 0 to link, 0 to update, 28 unchanged');
+  }, 60_000);
+
+  test('plan --format markdown is a pull-request comment; --format json is machine-readable', async () => {
+    const file = spec({ selection: { excludeAccounts: [ORG.accounts[3].id] } });
+    const markdown = await cli(['plan', file, '--simulate', FIXTURE, '--format', 'markdown']);
+    expect(markdown.code).toBe(2);
+    expect(markdown.stdout).toMatch(/^### Prowler onboarding plan for `o-[a-z0-9]+`\n\n\*\*27 of 30 accounts selected: 27 to create/);
+    expect(markdown.stdout).toContain('| Account | Alias | Action | Why |\n| --- | --- | --- | --- |');
+    expect(markdown.stdout).toContain(`| ${ORG.accounts[3].id} | ${ORG.accounts[3].name} | out of selection | excludeAccounts |`);
+    const json = JSON.parse((await cli(['plan', file, '--simulate', FIXTURE, '--format', 'json'])).stdout);
+    expect(json).toMatchObject({ changes: true, counts: { selected: 27, created: 27 }, organization: { id: ORG.id } });
+  }, 60_000);
+
+  test('plan shows accounts linked to another organization as blocked', async () => {
+    const active = ORG.accounts.filter((a) => a.status === 'ACTIVE');
+    double.seedProvider(active[2].id, { groupName: organizationGroupName('o-other00001') });
+    double.seedProvider(active[3].id, { alias: 'by hand' });
+    const plan = await cli(['plan', spec(), '--simulate', FIXTURE]);
+    expect(plan.stdout).toMatch(new RegExp(`${active[2].id}\\s+\\S+\\s+blocked\\s+linked_to_other_organization`));
+    expect(plan.stdout).toMatch(new RegExp(`${active[3].id}\\s+by hand\\s+link existing provider`));
+  }, 60_000);
+
+  test('apply without --yes outside a terminal refuses, changing nothing', async () => {
+    const result = await cli(['apply', spec(), '--simulate', FIXTURE]);
+    expect(result).toMatchObject({ code: 1, stderr: 'apply changes Prowler: pass --yes to apply without a prompt (as in a pipeline)\n' });
+    expect(double.requests).toHaveLength(0);
+  });
+
+  test('an interrupted apply, run again, converges: no duplicate, every secret and schedule', async () => {
+    double.options = { ...double.options, latencyMs: 5 };
+    const file = spec();
+    const killed = await cli(['apply', file, '--yes', '--simulate', FIXTURE], { killWhen: () => double.requests.length >= 40 });
+    expect(killed.code).toBeNull(); // killed mid-run
+    expect(double.providers.size).toBeGreaterThan(0);
+    expect(double.schedules.size).toBeLessThan(28);
+    const rerun = await cli(['apply', file, '--yes', '--simulate', FIXTURE]);
+    expect(rerun.code).toBe(0);
+    expect(double.providers.size).toBe(28);
+    for (const p of double.providers.values()) {
+      expect(double.secretOf(p.uid)?.secret.role_arn).toBe(`arn:aws:iam::${p.uid}:role/ProwlerScan`);
+      expect(double.schedules.has(p.id)).toBe(true);
+    }
+  }, 60_000);
+
+  test('the API key comes from the environment variable the file names, and is never printed', async () => {
+    const file = spec({ apiKey: { env: 'MY_PROWLER_KEY' } });
+    const missing = await cli(['plan', file, '--simulate', FIXTURE]);
+    expect(missing).toMatchObject({ code: 1, stderr: 'error: The Prowler API key is not set: export MY_PROWLER_KEY (or name a Secrets Manager secret in apiKey.secretArn)\n' });
+    const ok = await cli(['apply', file, '--yes', '--simulate', FIXTURE], { env: { MY_PROWLER_KEY: KEY } });
+    expect(ok.code).toBe(0);
+    const wrong = await cli(['plan', spec(), '--simulate', FIXTURE], { env: { PROWLER_API_KEY: 'pk_wrong.NOT-PRINTED' } });
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toMatch(/401 the API key was rejected/);
+    for (const output of [missing, ok, wrong].flatMap((r) => [r.stdout, r.stderr])) {
+      expect(output).not.toContain('CLI-SECRET-KEY');
+      expect(output).not.toContain('NOT-PRINTED');
+    }
+  }, 60_000);
+
+  test('template prints the standalone CloudFormation template, or a Quick Create link', async () => {
+    const template = await cli(['template']);
+    expect(template.code).toBe(0);
+    expect(template.stdout).toMatch(/^AWSTemplateFormatVersion: 2010-09-09\n/);
+    expect(template.stdout).toContain('ProwlerScanStackSet:');
+    const link = await cli(['template', '--template-url', 'https://bucket.s3.amazonaws.com/prowler-scan-role.yaml', '--region', 'eu-west-1', '--external-id', 'tenant-1']);
+    expect(link.stdout).toBe('https://eu-west-1.console.aws.amazon.com/cloudformation/home?region=eu-west-1#/stacks/quickcreate?templateURL=https%3A%2F%2Fbucket.s3.amazonaws.com%2Fprowler-scan-role.yaml&stackName=Prowler&param_ExternalId=tenant-1&param_EnableOrganizations=true\n');
+  });
+
+  test('usage errors: no command, an unknown command, a missing file argument, a bad option value', async () => {
+    expect((await cli([])).code).toBe(1);
+    expect(await cli(['destroy', 'x.yaml'])).toMatchObject({ code: 1, stderr: expect.stringMatching(/^unknown command 'destroy'/) });
+    expect(await cli(['plan'])).toMatchObject({ code: 1, stderr: expect.stringMatching(/^plan needs a spec file/) });
+    expect(await cli(['plan', spec(), '--format', 'html'])).toMatchObject({ code: 1, stderr: "--format must be table, markdown or json, got 'html'\n" });
+    expect((await cli(['--help'])).code).toBe(0);
+  });
+});
+
+/** Bad spec files: each fails validation (exit 1) naming where in the file and what is wrong. */
+const BAD_FILES: Array<[string, string | object, string, RegExp]> = [
+  ['a file that does not exist', '', 'missing', /missing-file\.yaml: cannot be read: ENOENT/],
+  ['an empty file', '', 'yaml', /\(top level\): the file is empty/],
+  ['broken YAML', 'selection:\n  targets: [r-ab12\n', 'yaml', /line \d+, column \d+: is not valid YAML/],
+  ['broken JSON', '{"selection": ', 'json', /\(file\): is not valid JSON/],
+  ['a list at the top', '- r-ab12\n', 'yaml', /\(top level\): must be an object, got a list/],
+  ['an unknown field', { selection: {}, targets: ['r-ab12'] }, 'yaml', /\(top level\): unknown field 'targets'/],
+  ['an OU name as a target', { selection: { targets: ['Production'] } }, 'yaml', /selection\.targets\[0\]: Must be an OU id or a root id.*looks like an OU name/],
+  ['an organization id in uppercase', { organizationId: 'O-ABC123DEF4', selection: {} }, 'yaml', /organizationId: Must be a valid AWS Organization ID/],
+  ['an account id as a number', { selection: { excludeAccounts: [123456789012] } }, 'yaml', /selection\.excludeAccounts\[0\]: must be a string, got number/],
+  ['a scan mode that does not exist', { selection: {}, scanMode: 'weekly' }, 'yaml', /scanMode: /],
+  ['a failure policy that does not exist', { selection: {}, connection: { failurePolicy: 'ignore' } }, 'yaml', /connection\.failurePolicy: /],
+  ['too many retry rounds', { selection: {}, connection: { retryRounds: 99 } }, 'yaml', /connection\.retryRounds: must be 0–10 rounds/],
+  ['a removal that does not exist', { selection: {}, removal: 'delete' }, 'yaml', /removal: /],
+  ['the API key itself in the file', { selection: {}, apiKey: 'pk_abc.def' }, 'yaml', /apiKey: must be \{secretArn: <Secrets Manager ARN>\} or \{env: <VARIABLE>\}/],
+  ['an API key secret that is not an ARN', { selection: {}, apiKey: { secretArn: 'prowler/api-key' } }, 'yaml', /apiKey.*secretArn|apiKey: must be/],
+  ['an API URL with a trailing slash', { selection: {}, prowlerApiUrl: 'https://api.prowler.com/api/v1/' }, 'yaml', /prowlerApiUrl: must be an http\(s\) URL without a trailing slash/],
+  ['a trust principal given as an ARN', { selection: {}, trust: { principal: 'arn:aws:iam::1:role/x' } }, 'yaml', /trust\.principal: .*part after the account only/],
+  ['an alias pattern without a placeholder', { selection: { aliasPattern: 'AWS' } }, 'json', /selection\.aliasPattern: must use \{name\}, \{id\} or \{ou\}/],
+];
+
+describe('prowler-org validate: bad files', () => {
+  test.each(BAD_FILES)('%s', async (_name, content, extension, expected) => {
+    const file = extension === 'missing' ? join(dir, 'missing-file.yaml') : specFile(content, extension);
+    const result = await cli(['validate', file]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(expected);
+  });
+
+  test('every problem of a file is listed at once', async () => {
+    const result = await cli(['validate', specFile({ organizationId: 'o-1', selection: { targets: ['Production'], excludeAccounts: ['1'] }, scanMode: 'hourly' })]);
+    expect(result.stderr).toMatch(/: 4 problems:\n/);
+  });
+});
