@@ -107,7 +107,7 @@ project.addBins({ 'prowler-org': 'lib/cli/prowler-org.js' });
 
 // templates/ is rendered from src/core; a test fails when the committed files drift.
 const templates = project.addTask('templates', {
-  description: 'Render templates/ from src/core',
+  description: 'Render templates/ and schema/ from src/core',
   exec: 'ts-node -T --project test/tsconfig.json scripts/render-templates.ts',
 });
 const demo = project.addTask('demo', {

@@ -1,6 +1,7 @@
 // Writes templates/ from src/core (the `templates` projen task).
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { specFileJsonSchema } from '../src/core/spec';
 import { renderTemplateFiles } from '../src/core/templates';
 
 const dir = join(__dirname, '..', 'templates');
@@ -8,3 +9,7 @@ for (const [name, text] of Object.entries(renderTemplateFiles())) {
   writeFileSync(join(dir, name), text);
   console.log(`wrote templates/${name} (${Buffer.byteLength(text)} bytes)`);
 }
+
+const schema = join(__dirname, '..', 'schema', 'prowler-onboarding.schema.json');
+writeFileSync(schema, `${JSON.stringify(specFileJsonSchema(), null, 2)}\n`);
+console.log('wrote schema/prowler-onboarding.schema.json');

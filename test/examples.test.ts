@@ -1,8 +1,11 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
-import { ProwlerOrganizationRoles } from '../src/cdk';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { core } from '../src';
+import { ProwlerOrganizationOnboarding, ProwlerOrganizationRoles } from '../src/cdk';
 
 const ROOT = join(__dirname, '..');
 const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
@@ -54,5 +57,36 @@ describe('README and examples/', () => {
       organizationId: 'O-ABC123DEF4',
       targets: ['Production'],
     })).toThrow(shown);
+  });
+
+  test('the GitOps section shows exactly examples/gitops: the spec file and the workflow', () => {
+    const section = readme.slice(readme.indexOf('## GitOps'), readme.indexOf('## Onboarding: what happens'));
+    const blocks = [...section.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]);
+    expect(blocks).toEqual([
+      readFileSync(join(ROOT, 'examples', 'gitops', 'prowler-onboarding.yaml'), 'utf8'),
+      readFileSync(join(ROOT, 'examples', 'gitops', 'prowler-onboarding.workflow.yml'), 'utf8'),
+    ]);
+  });
+
+  test('the example spec file is valid, and drives a construct with the same spec', () => {
+    const values = core.SpecFile.load(join(ROOT, 'examples', 'gitops', 'prowler-onboarding.yaml'));
+    expect(values).toEqual({
+      selection: { targets: ['r-ab12'], excludeOus: ['ou-ab12-sandbox01'], excludeTags: [{ key: 'prowler-scan', value: 'false' }], aliases: { 222222222222: 'Payments production' } },
+      organizationId: 'o-abc123def4',
+      scanMode: 'daily',
+      connection: { failurePolicy: 'skip', retryRounds: 3 },
+      removal: 'retain',
+      prowlerApiUrl: 'https://api.prowler.com/api/v1',
+    });
+    const stack = new Stack(new App(), 'FromFile', { env: { account: '111111111111', region: 'us-east-1' } });
+    new ProwlerOrganizationOnboarding(stack, 'Onboarding', { ...values, apiKeySecret: secretsmanager.Secret.fromSecretNameV2(stack, 'Key', 'prowler/api-key') });
+    const resource = Object.values(Template.fromStack(stack).findResources('Custom::ProwlerOrganizationOnboarding'))[0];
+    expect(JSON.parse(resource.Properties.Spec)).toMatchObject({ selection: values.selection, organizationId: 'o-abc123def4', scanMode: 'daily', removal: 'retain' });
+  });
+
+  test('a bad spec file fails the construct\'s synth with every problem', () => {
+    const bad = join(tmpdir(), `bad-spec-${process.pid}.yaml`);
+    writeFileSync(bad, 'selection:\n  targets: [Production]\nscanMode: weekly\n');
+    expect(() => core.SpecFile.load(bad)).toThrow(/bad-spec-\d+\.yaml: 2 problems:\n {2}- selection.targets\[0\]: Must be an OU id/);
   });
 });

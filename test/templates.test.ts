@@ -6,6 +6,7 @@ import { CfnInclude } from 'aws-cdk-lib/cloudformation-include';
 import { parse } from 'yaml';
 import { ProwlerMemberRoleStackSet, ProwlerOrganizationRoles, ProwlerScanRole } from '../src/cdk';
 import { CfnEvaluator, roleGrants } from './support/cfn-eval';
+import { specFileJsonSchema } from '../src/core/spec';
 import { renderTemplateFiles, TEMPLATE_FILES } from '../src/core/templates';
 
 const TEMPLATES_DIR = join(__dirname, '..', 'templates');
@@ -37,6 +38,11 @@ describe('templates/', () => {
       expect(included.getResource('ProwlerScanStackSet').cfnResourceType).toBe('AWS::CloudFormation::StackSet');
     }
     Template.fromStack(stack);
+  });
+
+  test('schema/prowler-onboarding.schema.json is what the spec\'s zod schema renders', () => {
+    const committedSchema = readFileSync(join(__dirname, '..', 'schema', 'prowler-onboarding.schema.json'), 'utf8');
+    expect(committedSchema).toBe(`${JSON.stringify(specFileJsonSchema(), null, 2)}\n`);
   });
 
   test('the standalone template fits an inline template body (51,200 bytes)', () => {

@@ -9,12 +9,10 @@ import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
 import { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
 import { quickCreateLink } from '../core/quick-create';
-import {
-  ConnectionFailurePolicy, RemovalBehaviour, ScanMode, specFileSchema, specProblems, type SpecFile, type SpecProblem,
-} from '../core/spec';
+import { ConnectionFailurePolicy, RemovalBehaviour, ScanMode, type SpecFile } from '../core/spec';
+import { loadSpecFile } from '../core/spec-file-reader';
 import { standaloneTemplateYaml } from '../core/templates';
 import { onboard, type OnboardingReport, type OnboardingRequest } from '../handler/engine';
 import { organizationsRegion, type OrganizationSnapshot } from '../handler/organizations';
@@ -41,26 +39,6 @@ The Prowler API key is read from the Secrets Manager secret (apiKey.secretArn) o
 variable (apiKey.env, default PROWLER_API_KEY) the spec file names.
 
 Exit codes: 0 success (plan: no changes), 1 failure or invalid spec, 2 plan has changes.`;
-
-/** A spec file, parsed and validated: every problem with its path in the file. */
-export function loadSpecFile(path: string): { spec?: SpecFile; problems: SpecProblem[] } {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    return { problems: [{ path: path, message: `cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` }] };
-  }
-  let data: unknown;
-  try {
-    data = /\.json$/i.test(path) ? JSON.parse(text) : parseYaml(text, { prettyErrors: true });
-  } catch (error) {
-    const where = error instanceof YAMLParseError && error.linePos ? `line ${error.linePos[0].line}, column ${error.linePos[0].col}` : '(file)';
-    return { problems: [{ path: where, message: `is not valid ${/\.json$/i.test(path) ? 'JSON' : 'YAML'}: ${(error as Error).message.split('\n')[0]}` }] };
-  }
-  if (data === null || data === undefined) return { problems: [{ path: '(top level)', message: 'the file is empty: expected at least `selection: {}`' }] };
-  const result = specFileSchema.safeParse(data, { reportInput: true });
-  return result.success ? { spec: result.data, problems: [] } : { problems: specProblems(result.error) };
-}
 
 const fixtureSchema = z.object({
   id: z.string(),

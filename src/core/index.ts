@@ -15,6 +15,7 @@ import { validateMemberStackSet, validateScanRole } from './validate';
 
 export * from './options';
 export * from './onboarding-types';
+export * from './spec-file';
 
 /** Names and defaults every flavour of this package uses. */
 export class ProwlerDefaults {

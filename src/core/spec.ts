@@ -24,7 +24,8 @@ function formatted(format: FormatName) {
         const hint = 'hint' in f ? (f.hint as (v: string) => string | undefined)(value) : undefined;
         return `${f.must}: expected ${f.allowed}, got '${value}'${hint ? ` (${hint})` : ''}`;
       },
-    });
+    })
+    .meta({ pattern: f.pattern.source, description: f.allowed }); // for the JSON Schema (editors)
 }
 
 const ids = (format: FormatName) => z.array(formatted(format)).refine((list) => new Set(list).size === list.length, {
@@ -166,3 +167,12 @@ export const specFileSchema = onboardingSpecSchema.extend({
 });
 
 export type SpecFile = z.infer<typeof specFileSchema>;
+
+/** The spec file's JSON Schema (for editor completion), generated from the zod schema. */
+export function specFileJsonSchema(): Record<string, unknown> {
+  return {
+    ...z.toJSONSchema(specFileSchema, { io: 'input', unrepresentable: 'any' }),
+    $id: 'https://github.com/prowler-org-onboarding/prowler-org-onboarding/schema/prowler-onboarding.schema.json',
+    title: 'prowler-org-onboarding spec file (prowler-onboarding.yaml)',
+  };
+}
