@@ -104,12 +104,26 @@ function requestOf(spec: SpecFile, dryRun: boolean): OnboardingRequest {
   };
 }
 
+/**
+ * A progress bar for a terminal from the engine's progress lines ("registered 340 of 1200
+ * accounts", "connection tests, round 1: 90 of 120 connected"), or undefined for other lines.
+ */
+export function progressBar(message: string, width = 30): string | undefined {
+  const m = message.match(/^(registered|connection tests[^:]*:) (\d+) of (\d+)/);
+  if (!m) return undefined;
+  const [done, total] = [Number(m[2]), Number(m[3])];
+  const filled = total === 0 ? width : Math.round((done / total) * width);
+  const label = m[1] === 'registered' ? 'registered' : 'connected';
+  return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${done}/${total} ${label}`;
+}
+
 async function run(spec: SpecFile, options: { dryRun: boolean; simulate?: string }, io: Io): Promise<OnboardingReport> {
   const auth = await authFor(spec, io);
   const progress = (message: string) => {
     if (options.dryRun) return;
-    if (io.isTty && /^(registered|connection tests)/.test(message)) io.err(`\r\x1b[K${message}`);
-    else io.err(`${io.isTty ? '\n' : ''}${message}\n`);
+    const bar = io.isTty ? progressBar(message) : undefined;
+    if (bar) io.err(`\r\x1b[K${bar}`);
+    else io.err(`${io.isTty ? '\r\x1b[K' : ''}${message}\n`);
   };
   return onboard(requestOf(spec, options.dryRun), {
     organizations: new OrganizationsClient({ region: organizationsRegion('aws'), retryMode: 'adaptive', maxAttempts: 12 }),

@@ -7,6 +7,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { progressBar } from '../../src/cli/main';
 import { organizationGroupName } from '../../src/handler/engine';
 import { generateOrganization } from '../../testing/organization';
 import { ProwlerApiDouble } from '../../testing/prowler-api-double';
@@ -193,5 +194,13 @@ describe('prowler-org validate: bad files', () => {
   test('every problem of a file is listed at once', async () => {
     const result = await cli(['validate', specFile({ organizationId: 'o-1', selection: { targets: ['Production'], excludeAccounts: ['1'] }, scanMode: 'hourly' })]);
     expect(result.stderr).toMatch(/: 4 problems:\n/);
+  });
+});
+
+describe('the progress bar on a terminal', () => {
+  test('draws registration and connection progress from the engine\'s lines', () => {
+    expect(progressBar('registered 340 of 1200 accounts', 10)).toBe('[###-------] 340/1200 registered');
+    expect(progressBar('connection tests, round 2: 120 of 120 connected', 10)).toBe('[##########] 120/120 connected');
+    expect(progressBar('44 of 60 accounts selected')).toBeUndefined();
   });
 });
