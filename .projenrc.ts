@@ -150,6 +150,7 @@ project.package.addField('exports', {
   '.': subpath(''),
   './core': subpath('core/'),
   './cdk': subpath('cdk/'),
+  './cdktf': subpath('cdktf/'),
   './package.json': './package.json',
   './.jsii': './.jsii',
 });

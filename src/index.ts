@@ -3,6 +3,8 @@
  *
  * - `core`: the ProwlerScan role as data, defaults, validators (no framework)
  * - `cdk`: AWS CDK constructs
+ * - `cdktf`: the same constructs for Terraform (CDKTF)
  */
 export * as core from './core';
 export * as cdk from './cdk';
+export * as cdktf from './cdktf';

@@ -1,0 +1,3 @@
+export * from './scan-role';
+export * from './member-stackset';
+export * from './organization-roles';

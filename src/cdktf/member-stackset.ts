@@ -1,0 +1,72 @@
+import { CloudformationStackSet } from '@cdktf/provider-aws/lib/cloudformation-stack-set';
+import { CloudformationStackSetInstance } from '@cdktf/provider-aws/lib/cloudformation-stack-set-instance';
+import { DataAwsRegion } from '@cdktf/provider-aws/lib/data-aws-region';
+import { Construct } from 'constructs';
+import { terraformLiteral, TF_CHECK_CONTEXT, throwIfInvalid } from './validation';
+import type { MemberStackSetOptions } from '../core/options';
+import { memberStackSetModel } from '../core/stackset';
+import { validateMemberStackSet } from '../core/validate';
+
+/** Properties of a {@link ProwlerMemberRoleStackSet} (Terraform). */
+export interface ProwlerMemberRoleStackSetProps extends MemberStackSetOptions {}
+
+/** The StackSet name Terraform needs when none is given. */
+export const DEFAULT_TERRAFORM_STACKSET_NAME = 'prowler-scan-member-role';
+
+/**
+ * A service-managed CloudFormation StackSet deploying the `ProwlerScan` role (scan permissions
+ * only) to every account below the targets, new ones included, as Terraform resources: the
+ * StackSet and one stack-instance resource per region.
+ */
+export class ProwlerMemberRoleStackSet extends Construct {
+  /** The StackSet. */
+  public readonly stackSet: CloudformationStackSet;
+  /** Its stack instances, one resource per region. */
+  public readonly instances: CloudformationStackSetInstance[];
+  /** The StackSet's name. */
+  public readonly stackSetName: string;
+  /** Who deploys it: `SELF` or `DELEGATED_ADMIN`. */
+  public readonly callAs: string;
+
+  constructor(scope: Construct, id: string, props: ProwlerMemberRoleStackSetProps) {
+    super(scope, id);
+    throwIfInvalid(this, 'ProwlerMemberRoleStackSet', validateMemberStackSet(props, TF_CHECK_CONTEXT));
+    const model = memberStackSetModel(props);
+    this.callAs = model.callAs;
+    this.stackSet = new CloudformationStackSet(this, 'StackSet', {
+      name: model.stackSetName ?? DEFAULT_TERRAFORM_STACKSET_NAME,
+      description: model.description,
+      permissionModel: model.permissionModel,
+      capabilities: model.capabilities,
+      callAs: model.callAs,
+      autoDeployment: { enabled: model.autoDeployment.enabled, retainStacksOnAccountRemoval: model.autoDeployment.retainStacksOnAccountRemoval },
+      managedExecution: { active: model.managedExecution.active },
+      operationPreferences: {
+        failureTolerancePercentage: model.operationPreferences.failureTolerancePercentage,
+        maxConcurrentPercentage: model.operationPreferences.maxConcurrentPercentage,
+        regionConcurrencyType: model.operationPreferences.regionConcurrencyType,
+      },
+      parameters: model.parameters,
+      templateBody: terraformLiteral(model.templateBody),
+      // The provider reports a drift on this service-managed attribute (terraform-provider-aws #23464).
+      lifecycle: { ignoreChanges: ['administration_role_arn'] },
+    });
+    this.stackSetName = this.stackSet.name;
+    const group = model.instanceGroup;
+    const regions = group.regions ?? [new DataAwsRegion(this, 'Region').region];
+    this.instances = regions.map((region, i) => new CloudformationStackSetInstance(this, `Instances${i}`, {
+      stackSetName: this.stackSet.name,
+      callAs: model.callAs,
+      stackSetInstanceRegion: region,
+      deploymentTargets: {
+        organizationalUnitIds: group.organizationalUnitIds,
+        accountFilterType: group.accountFilterType,
+        accounts: group.accounts,
+      },
+      operationPreferences: {
+        failureTolerancePercentage: model.operationPreferences.failureTolerancePercentage,
+        maxConcurrentPercentage: model.operationPreferences.maxConcurrentPercentage,
+      },
+    }));
+  }
+}

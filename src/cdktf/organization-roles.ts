@@ -1,0 +1,49 @@
+import { Construct } from 'constructs';
+import { ProwlerMemberRoleStackSet } from './member-stackset';
+import { ProwlerScanRole } from './scan-role';
+import { TF_CHECK_CONTEXT, throwIfInvalid } from './validation';
+import type { MemberStackSetOptions } from '../core/options';
+import { validateMemberStackSet, validateScanRole } from '../core/validate';
+
+/** Properties of {@link ProwlerOrganizationRoles} (Terraform). */
+export interface ProwlerOrganizationRolesProps extends MemberStackSetOptions {
+  /**
+   * Your organization's id: scopes the management role's Organizations actions that accept ARNs.
+   * @default - those actions are granted on `*`
+   */
+  readonly organizationId?: string;
+  /**
+   * Add Prowler's StackSet-management statements to the management role.
+   * @default false
+   */
+  readonly stackSetManagement?: boolean;
+}
+
+/** The management role with Organizations discovery and the member StackSet, sharing one trust. */
+export class ProwlerOrganizationRoles extends Construct {
+  /** The role in this account, with Organizations discovery. */
+  public readonly managementRole: ProwlerScanRole;
+  /** The StackSet deploying the role to member accounts. */
+  public readonly memberStackSet: ProwlerMemberRoleStackSet;
+
+  constructor(scope: Construct, id: string, props: ProwlerOrganizationRolesProps) {
+    super(scope, id);
+    const { organizationId, stackSetManagement, ...stackSetOptions } = props;
+    const roleOptions = {
+      externalId: props.externalId,
+      trustedAccountId: props.trustedAccountId,
+      trustedPrincipal: props.trustedPrincipal,
+      roleName: props.roleName,
+      s3Integration: props.s3Integration,
+      organizationDiscovery: true,
+      organizationId,
+      stackSetManagement,
+    };
+    throwIfInvalid(this, 'ProwlerOrganizationRoles', [
+      ...validateScanRole(roleOptions, TF_CHECK_CONTEXT),
+      ...validateMemberStackSet(stackSetOptions, TF_CHECK_CONTEXT),
+    ]);
+    this.managementRole = new ProwlerScanRole(this, 'ManagementRole', roleOptions);
+    this.memberStackSet = new ProwlerMemberRoleStackSet(this, 'MemberRoles', stackSetOptions);
+  }
+}

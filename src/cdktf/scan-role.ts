@@ -1,0 +1,78 @@
+import { DataAwsPartition } from '@cdktf/provider-aws/lib/data-aws-partition';
+import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
+import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
+import { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy-attachment';
+import { Annotations } from 'cdktf';
+import { Construct } from 'constructs';
+import { TF_CHECK_CONTEXT, throwIfInvalid } from './validation';
+import { bind, bindAll, type Bindings } from '../core/bind';
+import {
+  DEFAULT_TRUSTED_PRINCIPAL,
+  MAX_SESSION_DURATION_SECONDS,
+  PROWLER_CLOUD_ACCOUNT_ID,
+  SCAN_MANAGED_POLICY_ARNS,
+  SCAN_ROLE_NAME,
+  scanRoleTags,
+} from '../core/defaults';
+import type { ScanRoleOptions } from '../core/options';
+import { inlinePolicies, policyDocument, trustPolicyDocument } from '../core/policy';
+import { validateScanRole } from '../core/validate';
+
+/** Properties of a {@link ProwlerScanRole} (Terraform). */
+export interface ProwlerScanRoleProps extends ScanRoleOptions {}
+
+/**
+ * The `ProwlerScan` IAM role in the current account, as Terraform resources: read-only scan
+ * permissions, trusted by Prowler under your External ID, Organizations discovery when asked for.
+ */
+export class ProwlerScanRole extends Construct {
+  /** The IAM role. */
+  public readonly role: IamRole;
+  /** The role's ARN: what Prowler's provider secret points at. */
+  public readonly roleArn: string;
+  /** The role's name. */
+  public readonly roleName: string;
+
+  constructor(scope: Construct, id: string, props: ProwlerScanRoleProps) {
+    super(scope, id);
+    throwIfInvalid(this, 'ProwlerScanRole', validateScanRole(props, TF_CHECK_CONTEXT));
+    const roleName = props.roleName ?? SCAN_ROLE_NAME;
+    if (roleName !== SCAN_ROLE_NAME) {
+      Annotations.of(this).addWarning(
+        `roleName is '${roleName}': Prowler assumes '${SCAN_ROLE_NAME}' in every account, so connection tests and scans fail unless your Prowler deployment is configured for this name.`,
+      );
+    }
+    const partition = new DataAwsPartition(this, 'Partition');
+    const bindings: Bindings = {
+      Partition: partition.partition,
+      ExternalId: props.externalId,
+      TrustedAccountId: props.trustedAccountId ?? PROWLER_CLOUD_ACCOUNT_ID,
+      TrustedPrincipal: props.trustedPrincipal ?? DEFAULT_TRUSTED_PRINCIPAL,
+      OrganizationId: props.organizationId,
+      S3BucketName: props.s3Integration?.bucketName,
+      S3BucketAccountId: props.s3Integration?.bucketAccountId,
+    };
+    this.role = new IamRole(this, 'Role', {
+      name: roleName,
+      description: 'Prowler scan role (read-only), managed by prowler-org-onboarding',
+      maxSessionDuration: MAX_SESSION_DURATION_SECONDS,
+      assumeRolePolicy: JSON.stringify(bindAll(trustPolicyDocument(), bindings)),
+      tags: scanRoleTags('Terraform'),
+    });
+    SCAN_MANAGED_POLICY_ARNS.forEach((arn) => new IamRolePolicyAttachment(this, arn.split('/').pop()!, {
+      role: this.role.name,
+      policyArn: bind(arn, bindings),
+    }));
+    const policies = inlinePolicies({
+      organizationDiscovery: props.organizationDiscovery,
+      scopeToOrganization: props.organizationId !== undefined,
+      stackSetManagement: props.stackSetManagement,
+      s3Integration: props.s3Integration !== undefined,
+    });
+    for (const p of policies) {
+      new IamRolePolicy(this, `Policy${p.name}`, { role: this.role.id, name: p.name, policy: JSON.stringify(bindAll(policyDocument(p), bindings)) });
+    }
+    this.roleArn = this.role.arn;
+    this.roleName = this.role.name;
+  }
+}

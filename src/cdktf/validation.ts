@@ -1,0 +1,20 @@
+import { Token } from 'cdktf';
+import type { IConstruct } from 'constructs';
+import { problemsMessage, type CheckContext } from '../core/validate';
+
+/** Terraform references are only known at apply time: the validators skip them. */
+export const TF_CHECK_CONTEXT: CheckContext = { isUnresolved: (value) => Token.isUnresolved(value) };
+
+/** Throws one error listing every problem, naming the construct by its path. */
+export function throwIfInvalid(scope: IConstruct, kind: string, problems: readonly string[]): void {
+  const unique = [...new Set(problems)];
+  if (unique.length > 0) throw new Error(problemsMessage(`${kind} at '${scope.node.path}'`, unique));
+}
+
+/**
+ * A string that Terraform must take literally: `${` and `%{` start interpolations and directives,
+ * so they are doubled (split/join, not a regex, so nothing else is touched).
+ */
+export function terraformLiteral(text: string): string {
+  return text.split('${').join('$${').split('%{').join('%%{');
+}
