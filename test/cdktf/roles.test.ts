@@ -81,7 +81,9 @@ describe('CDKTF ProwlerMemberRoleStackSet', () => {
 
 /** Same props, same grants and StackSet settings in every flavour (normalised policy documents). */
 describe('cross-flavour equivalence: CDK, CDKTF and templates/', () => {
-  const props = { externalId: EXTERNAL_ID, trustedAccountId: '222222222222', trustedPrincipal: 'role/prowler-app', organizationId: 'o-abc123def4', targets: ['r-ab12'] };
+  const props = {
+    externalId: EXTERNAL_ID, trustedAccountId: '222222222222', trustedPrincipal: 'role/prowler-app', organizationId: 'o-abc123def4', targets: ['r-ab12'],
+  };
 
   test('the management role grants and trusts exactly the same', () => {
     const cdkStack = new Stack(new App(), 'S', { env: { account: '111111111111', region: 'us-east-1' } });
