@@ -115,7 +115,10 @@ describe('cross-flavour equivalence: CDK, CDKTF and templates/', () => {
       permissionModel: tfSet.permission_model,
       callAs: tfSet.call_as,
       capabilities: tfSet.capabilities,
-      autoDeployment: { Enabled: tfSet.auto_deployment.enabled, RetainStacksOnAccountRemoval: tfSet.auto_deployment.retain_stacks_on_account_removal },
+      autoDeployment: {
+        Enabled: tfSet.auto_deployment.enabled,
+        RetainStacksOnAccountRemoval: tfSet.auto_deployment.retain_stacks_on_account_removal,
+      },
       managedExecution: { Active: tfSet.managed_execution.active },
       failureTolerance: tfSet.operation_preferences.failure_tolerance_percentage,
       maxConcurrent: tfSet.operation_preferences.max_concurrent_percentage,
