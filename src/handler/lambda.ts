@@ -9,7 +9,7 @@
  */
 import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
-import { OrganizationsClient } from '@aws-sdk/client-organizations';
+import { DescribeOrganizationCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { STSClient } from '@aws-sdk/client-sts';
@@ -238,6 +238,58 @@ export async function handleSync(event: { 'source'?: string; 'detail-type'?: str
   env.log.info(`sync ${report.outcome}`, { counts: report.counts, departures: report.departures.length, failure: report.failure });
 }
 
+/** The payload of `aws_lambda_invocation` with `lifecycle_scope = "CRUD"`: our input plus the action. */
+export interface TerraformPayload {
+  readonly Spec?: unknown;
+  readonly tf?: { readonly action?: string; readonly prev_input?: { readonly Spec?: unknown } | null };
+}
+
+/**
+ * Terraform's analogue of the custom resource: one synchronous invocation per create, update or
+ * destroy. What does not fit in it is saved as the sync's run and reported as pending: the
+ * scheduled sync finishes it. Destroy retains by default, as the custom resource does.
+ */
+export async function handleTerraform(payload: TerraformPayload, remainingMs: number, env: LambdaEnvironment): Promise<Record<string, unknown>> {
+  const action = payload.tf?.action ?? 'create';
+  if (!['create', 'update', 'delete'].includes(action)) throw new Error(`Unknown Terraform lifecycle action '${action}' (expected create, update or delete)`);
+  const props = action === 'delete' ? { Spec: payload.Spec ?? payload.tf?.prev_input?.Spec } : { Spec: payload.Spec };
+  env.log.info(`terraform ${action}`);
+  if (action === 'delete') {
+    let removal = RemovalBehaviour.RETAIN;
+    let organizationId: string | undefined;
+    try {
+      const spec = specOf(props);
+      removal = (spec.removal as RemovalBehaviour | undefined) ?? RemovalBehaviour.RETAIN;
+      organizationId = spec.organizationId;
+    } catch (error) {
+      env.log.warn(`the destroyed onboarding's spec does not parse, so its providers are retained: ${(error as Error).message}`);
+    }
+    await env.store.delete(CURRENT_SPEC_KEY);
+    if (removal === RemovalBehaviour.RETAIN) return { status: 'retained' };
+    const { deps } = await dependencies(env);
+    const org = organizationId ?? (await env.organizations.send(new DescribeOrganizationCommand({}))).Organization!.Id!;
+    const report = await offboard(org, removal, deps.prowler, env.log);
+    if (report.outcome === 'failed') throw new Error(`${report.failure}. Retry the destroy, or set removal to retain`);
+    return { status: removal === RemovalBehaviour.UNLINK ? 'unlinked' : 'destroyed', providers: report.providers.length };
+  }
+  const spec = specOf(props);
+  const { deps, assumeCredentials } = await dependencies(env);
+  const request = requestOf(spec, env, assumeCredentials);
+  const state = await startRun(request, deps);
+  const physicalId = physicalIdOf(state.organization.id, state.tenantId);
+  await env.store.save(CURRENT_SPEC_KEY, { physicalId, spec });
+  await continueRun(state, request, deps, { deadline: env.clock.now() + Math.max(30_000, remainingMs - IN_FLIGHT_MARGIN_MS), whileWaiting: 'sleep' });
+  if (state.phase !== 'done') {
+    await env.store.save(SYNC_RUN_KEY, { ...state, physicalId });
+    env.log.info('onboarding continues in the scheduled sync (it did not fit in one invocation)');
+    return { status: 'pending', ...attributes(state) };
+  }
+  const report = toReport(state, env.clock.now());
+  await env.store.save(LATEST_REPORT_KEY, reportJson(report));
+  if (report.outcome === 'failed') throw new Error(truncate(report.failure ?? 'the onboarding failed', 3000));
+  return { status: 'complete', ...attributes(state) };
+}
+
 function truncate(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
@@ -279,3 +331,5 @@ export const isComplete = (event: CloudFormationCustomResourceEvent, context: Co
   handleIsComplete(event, context.getRemainingTimeInMillis(), env(context));
 export const sync = (event: Parameters<typeof handleSync>[0], context: Context) =>
   handleSync(event, context.getRemainingTimeInMillis(), env(context));
+export const terraform = (payload: TerraformPayload, context: Context) =>
+  handleTerraform(payload, context.getRemainingTimeInMillis(), env(context));

@@ -4,7 +4,7 @@ import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { organizationGroupName } from '../../src/handler/engine';
 import {
-  CURRENT_SPEC_KEY, handleIsComplete, handleOnEvent, handleSync, LATEST_REPORT_KEY, physicalIdOf, type LambdaEnvironment,
+  CURRENT_SPEC_KEY, handleIsComplete, handleOnEvent, handleSync, handleTerraform, LATEST_REPORT_KEY, physicalIdOf, type LambdaEnvironment,
 } from '../../src/handler/lambda';
 import { MemoryJsonStore } from '../../src/handler/store';
 import { fakeClock } from '../../testing/harness';
@@ -230,3 +230,55 @@ describe('sync (schedule and Organizations events)', () => {
     expect(await s.store.load(LATEST_REPORT_KEY)).toMatchObject({ outcome: 'succeeded', counts: { unchanged: 11, created: 0 } });
   });
 });
+
+describe('the Terraform adapter (aws_lambda_invocation, lifecycle_scope CRUD)', () => {
+  let s: Setup;
+  afterEach(() => s.stop());
+  const spec = (value: unknown) => JSON.stringify(value);
+
+  test('create onboards in one invocation and returns the counts', async () => {
+    s = await setup();
+    const result = await handleTerraform({ Spec: spec({ selection: {} }), tf: { action: 'create', prev_input: null } }, 840_000, s.env);
+    expect(result).toEqual({
+      status: 'complete', ExternalId: s.double.tenantId, OrganizationId: s.org.id, Selected: '11', Registered: '11', Connected: '11', Failed: '0', Blocked: '0',
+    });
+    expect(await s.store.load(CURRENT_SPEC_KEY)).toMatchObject({ physicalId: physicalIdOf(s.org.id, s.double.tenantId) });
+  });
+
+  test('update reconciles (an account that left is unlinked), with the same semantics as CloudFormation', async () => {
+    s = await setup();
+    await handleTerraform({ Spec: spec({ selection: {} }), tf: { action: 'create' } }, 840_000, s.env);
+    const leaving = s.org.accounts.filter((a) => a.status === 'ACTIVE')[2].id;
+    const result = await handleTerraform({ Spec: spec({ selection: { excludeAccounts: [leaving] }, removal: 'unlink' }), tf: { action: 'update', prev_input: { Spec: spec({ selection: {} }) } } }, 840_000, s.env);
+    expect(result).toMatchObject({ status: 'complete', Selected: '10' });
+    expect(s.double.groupNamed(organizationGroupName(s.org.id)).providerIds.has(s.double.providerByUid(leaving)!.id)).toBe(false);
+  });
+
+  test('destroy retains by default without calling Prowler; destroy with removal destroy deletes the providers', async () => {
+    s = await setup();
+    await handleTerraform({ Spec: spec({ selection: {} }), tf: { action: 'create' } }, 840_000, s.env);
+    const before = s.double.requests.length;
+    expect(await handleTerraform({ tf: { action: 'delete', prev_input: { Spec: spec({ selection: {} }) } } }, 840_000, s.env)).toEqual({ status: 'retained' });
+    expect(s.double.requests.length).toBe(before);
+    expect(await handleTerraform({ tf: { action: 'delete', prev_input: { Spec: spec({ selection: {}, removal: 'destroy' }) } } }, 840_000, s.env))
+      .toEqual({ status: 'destroyed', providers: 11 });
+    expect(s.double.providers.size).toBe(0);
+  });
+
+  test('what does not fit in one invocation is reported pending, and the scheduled sync finishes it', async () => {
+    s = await setup({ connectionRule: (p, _s, attempt) => (p.uid === s.org.accounts[2].id && attempt < 2 ? { connected: false, error: 'AccessDenied' } : { connected: true }) });
+    // 180 s left: 30 s of work, then the re-test round 60 s later does not fit.
+    const result = await handleTerraform({ Spec: spec({ selection: {}, connection: { retryRounds: 1, retryDelaySeconds: 60 } }), tf: { action: 'create' } }, 180_000, s.env);
+    expect(result).toMatchObject({ status: 'pending', Selected: '11' });
+    expect(s.double.schedules.size).toBe(0);
+    await handleSync({ 'source': 'aws.events', 'detail-type': 'Scheduled Event' }, 840_000, s.env);
+    expect(s.double.schedules.size).toBe(11);
+    expect(s.double.connectionAttempts.get(s.org.accounts[2].id)).toBe(2);
+  });
+
+  test('an unknown action fails with what is expected', async () => {
+    s = await setup();
+    await expect(handleTerraform({ Spec: '{}', tf: { action: 'read' } }, 840_000, s.env)).rejects.toThrow("Unknown Terraform lifecycle action 'read' (expected create, update or delete)");
+  });
+});
+
