@@ -1,3 +1,5 @@
 export * from './scan-role';
 export * from './member-stackset';
 export * from './organization-roles';
+export * from './onboarding';
+export * from './organization';
