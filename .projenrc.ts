@@ -119,6 +119,7 @@ void templates;
 
 // Benchmarks print figures; they are not part of the build.
 project.addTask('bench:discovery', { description: 'Discovery of 5,000 accounts under throttling', exec: 'ts-node -T --project test/tsconfig.json bench/discovery.ts' });
+project.addTask('bench:cdktf-synth', { description: 'Synth cost of the CDKTF example', exec: 'ts-node -T --project test/tsconfig.json bench/cdktf-synth.ts' });
 project.addTask('bench:onboarding', { description: 'Registration + connection + schedule of 1,000 accounts', exec: 'ts-node -T --project test/tsconfig.json bench/onboarding.ts' });
 
 // Scripts, examples and benchmarks run transpile-only; this keeps them type-checked.

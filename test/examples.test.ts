@@ -89,4 +89,24 @@ describe('README and examples/', () => {
     writeFileSync(bad, 'selection:\n  targets: [Production]\nscanMode: weekly\n');
     expect(() => core.SpecFile.load(bad)).toThrow(/bad-spec-\d+\.yaml: 2 problems:\n {2}- selection.targets\[0\]: Must be an OU id/);
   });
+
+  test('the CDKTF quick start is exactly examples/cdktf/main.ts, and it synthesizes', () => {
+    expect(block('CDKTF (Terraform) quick start', 'ts')).toBe(readFileSync(join(ROOT, 'examples', 'cdktf', 'main.ts'), 'utf8'));
+    const outdir = mkdtempSync(join(tmpdir(), 'cdktf-example-'));
+    const before = process.env.CDKTF_OUTDIR;
+    process.env.CDKTF_OUTDIR = outdir;
+    try {
+      // The example runs as a script (app.synth() at import): require it, isolated from other tests.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      jest.isolateModules(() => require('../examples/cdktf/main'));
+      const config = JSON.parse(readFileSync(join(outdir, 'stacks', 'prowler-organization', 'cdk.tf.json'), 'utf8'));
+      expect(Object.keys(config.resource)).toEqual(expect.arrayContaining([
+        'aws_iam_role', 'aws_cloudformation_stack_set', 'aws_cloudformation_stack_set_instance', 'aws_lambda_function', 'aws_lambda_invocation',
+      ]));
+    } finally {
+      process.env.CDKTF_OUTDIR = before;
+      rmSync(outdir, { recursive: true, force: true });
+    }
+  });
 });
+

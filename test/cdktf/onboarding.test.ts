@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { Testing } from 'cdktf';
 import type { Construct } from 'constructs';
 import { core } from '../../src';
@@ -77,3 +78,13 @@ describe('CDKTF ProwlerOrganization', () => {
     expect(JSON.parse(JSON.parse(invocation.input).Spec)).toMatchObject({ externalId: '6f1c2d0e-8a4b-4c3d-9e2f-1a2b3c4d5e6f', organizationId: 'o-abc123def4' });
   });
 });
+
+describe('one spec file drives every route', () => {
+  test('the Terraform construct takes core.SpecFile.load like the CDK one', () => {
+    const values = core.SpecFile.load(join(__dirname, '..', '..', 'examples', 'gitops', 'prowler-onboarding.yaml'));
+    const json = synth((s) => new tf.ProwlerOrganizationOnboarding(s, 'Onboarding', { ...values, apiKeySecretArn: SECRET_ARN }));
+    const [invocation] = resources(json, 'aws_lambda_invocation');
+    expect(JSON.parse(JSON.parse(invocation.input).Spec)).toMatchObject({ selection: values.selection, organizationId: 'o-abc123def4', scanMode: 'daily', removal: 'retain' });
+  });
+});
+
