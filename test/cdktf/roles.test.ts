@@ -1,7 +1,10 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { Testing, TerraformStack } from 'cdktf';
 import type { Construct } from 'constructs';
+import { parse } from 'yaml';
 import * as cdk from '../../src/cdk';
 import * as tf from '../../src/cdktf';
 import { CfnEvaluator, grants, roleGrants, trust } from '../support/cfn-eval';
@@ -85,7 +88,7 @@ describe('cross-flavour equivalence: CDK, CDKTF and templates/', () => {
     externalId: EXTERNAL_ID, trustedAccountId: '222222222222', trustedPrincipal: 'role/prowler-app', organizationId: 'o-abc123def4', targets: ['r-ab12'],
   };
 
-  test('the management role grants and trusts exactly the same', () => {
+  test('the management role grants and trusts exactly the same in CDK, CDKTF and templates/', () => {
     const cdkStack = new Stack(new App(), 'S', { env: { account: '111111111111', region: 'us-east-1' } });
     new cdk.ProwlerOrganizationRoles(cdkStack, 'Org', props);
     const cfn = Template.fromStack(cdkStack).toJSON();
@@ -102,6 +105,13 @@ describe('cross-flavour equivalence: CDK, CDKTF and templates/', () => {
     };
     expect(tfRole).toEqual(cdkRole);
     expect(tfRole.inline.some((g) => g.startsWith('Allow organizations:ListAccounts *'))).toBe(true);
+
+    // And templates/prowler-scan-role.yaml, with the same values as parameters.
+    const standalone = parse(readFileSync(join(__dirname, '..', '..', 'templates', 'prowler-scan-role.yaml'), 'utf8'));
+    const templateRole = roleGrants(new CfnEvaluator(standalone, {
+      parameters: { ExternalId: EXTERNAL_ID, AccountId: '222222222222', IAMPrincipal: 'role/prowler-app', EnableOrganizations: 'true', OrganizationId: 'o-abc123def4' },
+    }).resource('ProwlerScan'));
+    expect(templateRole).toEqual(tfRole);
   });
 
   test('the StackSet settings are the same', () => {
