@@ -11,9 +11,9 @@ import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import type { ProwlerMemberRoleStackSet } from './member-stackset';
 import { throwIfInvalid } from './validation';
-import { SCAN_ROLE_NAME } from '../core/defaults';
-import type { AccountSelection, ConnectionFailurePolicy, ConnectionTestOptions, RemovalBehaviour, ScanMode } from '../core/onboarding-types';
-import { onboardingSpecSchema, specProblems } from '../core/spec';
+import { ORGANIZATIONS_EVENT_NAMES, SCAN_ROLE_NAME } from '../core/defaults';
+import type { AccountSelection, ConnectionTestOptions, RemovalBehaviour, ScanMode } from '../core/onboarding-types';
+import { constructSpec } from '../core/spec';
 
 /** Where Organizations events reach EventBridge: the Organizations endpoint region of the region's partition. */
 function organizationsEventsRegion(region: string): string {
@@ -22,14 +22,9 @@ function organizationsEventsRegion(region: string): string {
   return 'us-east-1';
 }
 
-/** Prowler Cloud's API. */
-export const PROWLER_CLOUD_API_URL = 'https://api.prowler.com/api/v1';
-
 /** Where the prebuilt handler bundle is (built with esbuild when this package is built). */
 const HANDLER_BUNDLE = path.join(__dirname, '..', '..', 'lib', 'handler-bundle');
 
-/** The Organizations events that change which accounts exist or where they are. */
-export const ORGANIZATIONS_EVENT_NAMES = ['CreateAccountResult', 'MoveAccount', 'InviteAccountToOrganization', 'AcceptHandshake', 'RemoveAccountFromOrganization', 'CloseAccount'];
 
 /** How the onboarding runs: shared by {@link ProwlerOrganizationOnboarding} and {@link ProwlerOrganization}. */
 export interface OnboardingOptions {
@@ -164,24 +159,7 @@ export class ProwlerOrganizationOnboarding extends Construct {
 
   constructor(scope: Construct, id: string, props: ProwlerOrganizationOnboardingProps) {
     super(scope, id);
-    const spec = {
-      selection: props.selection ?? {},
-      organizationId: props.organizationId,
-      externalId: props.externalId,
-      roleName: props.roleName,
-      scanMode: props.scanMode as string | undefined,
-      connection: props.connection && { ...props.connection, failurePolicy: props.connection.failurePolicy as ConnectionFailurePolicy | undefined },
-      removal: props.removal as string | undefined,
-      concurrency: props.concurrency,
-      localPrecheck: props.localPrecheck,
-    };
-    const unresolved = Token.isUnresolved(props.externalId) || Token.isUnresolved(props.organizationId);
-    const parsed = onboardingSpecSchema.safeParse(JSON.parse(JSON.stringify(spec)), { reportInput: true });
-    const problems = parsed.success ? [] : specProblems(parsed.error).map((p) => `${p.path}: ${p.message}`)
-      .filter((p) => !(unresolved && /^(externalId|organizationId):/.test(p)));
-    const url = props.prowlerApiUrl ?? PROWLER_CLOUD_API_URL;
-    if (!Token.isUnresolved(url) && !/^https?:\/\/[^\s/]+(\/\S*)?$/.test(url)) problems.push(`prowlerApiUrl must be an http(s) URL such as ${PROWLER_CLOUD_API_URL}, got '${url}'`);
-    if (!Token.isUnresolved(url) && /\/$/.test(url)) problems.push(`prowlerApiUrl must not end with a slash (the API has none), got '${url}'`);
+    const { spec, url, problems } = constructSpec(props, (v) => Token.isUnresolved(v));
     throwIfInvalid(this, 'ProwlerOrganizationOnboarding', problems);
 
     const stack = Stack.of(this);
@@ -287,7 +265,7 @@ export class ProwlerOrganizationOnboarding extends Construct {
       const eventPattern = {
         source: ['aws.organizations'],
         detailType: ['AWS API Call via CloudTrail', 'AWS Service Event via CloudTrail'],
-        detail: { eventSource: ['organizations.amazonaws.com'], eventName: ORGANIZATIONS_EVENT_NAMES },
+        detail: { eventSource: ['organizations.amazonaws.com'], eventName: [...ORGANIZATIONS_EVENT_NAMES] },
       };
       new events.Rule(this, 'SyncOnOrganizationEvents', {
         description: 'prowler-org-onboarding: onboard accounts as they join, move or leave',

@@ -18,13 +18,11 @@ import { Annotations, AssetType, Fn, TerraformAsset } from 'cdktf';
 import { Construct } from 'constructs';
 import type { ProwlerMemberRoleStackSet } from './member-stackset';
 import { TF_CHECK_CONTEXT, throwIfInvalid } from './validation';
-import { SCAN_ROLE_NAME } from '../core/defaults';
+import { ORGANIZATIONS_EVENT_NAMES, SCAN_ROLE_NAME } from '../core/defaults';
 import type { AccountSelection, ConnectionTestOptions, RemovalBehaviour, ScanMode } from '../core/onboarding-types';
-import { onboardingSpecSchema, specProblems } from '../core/spec';
+import { constructSpec } from '../core/spec';
 
 const HANDLER_BUNDLE = path.join(__dirname, '..', '..', 'lib', 'handler-bundle');
-const PROWLER_CLOUD_API_URL = 'https://api.prowler.com/api/v1';
-const ORGANIZATIONS_EVENT_NAMES = ['CreateAccountResult', 'MoveAccount', 'InviteAccountToOrganization', 'AcceptHandshake', 'RemoveAccountFromOrganization', 'CloseAccount'];
 
 /** Properties of {@link ProwlerOrganizationOnboarding} (Terraform). */
 export interface ProwlerOrganizationOnboardingProps {
@@ -128,23 +126,7 @@ export class ProwlerOrganizationOnboarding extends Construct {
 
   constructor(scope: Construct, id: string, props: ProwlerOrganizationOnboardingProps) {
     super(scope, id);
-    const spec = {
-      selection: props.selection ?? {},
-      organizationId: props.organizationId,
-      externalId: props.externalId,
-      roleName: props.roleName,
-      scanMode: props.scanMode as string | undefined,
-      connection: props.connection,
-      removal: props.removal as string | undefined,
-      concurrency: props.concurrency,
-      localPrecheck: props.localPrecheck,
-    };
-    const unresolved = TF_CHECK_CONTEXT.isUnresolved!(props.externalId) || TF_CHECK_CONTEXT.isUnresolved!(props.organizationId);
-    const parsed = onboardingSpecSchema.safeParse(JSON.parse(JSON.stringify(spec)), { reportInput: true });
-    const problems = parsed.success ? [] : specProblems(parsed.error).map((p) => `${p.path}: ${p.message}`)
-      .filter((p) => !(unresolved && /^(externalId|organizationId):/.test(p)));
-    const url = props.prowlerApiUrl ?? PROWLER_CLOUD_API_URL;
-    if (!/^https?:\/\/[^\s/]+(\/\S*[^/])?$/.test(url)) problems.push(`prowlerApiUrl must be an http(s) URL without a trailing slash, such as ${PROWLER_CLOUD_API_URL}, got '${url}'`);
+    const { spec, url, problems } = constructSpec(props, TF_CHECK_CONTEXT.isUnresolved!);
     throwIfInvalid(this, 'ProwlerOrganizationOnboarding', problems);
 
     const partition = new DataAwsPartition(this, 'Partition').partition;

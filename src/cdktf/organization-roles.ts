@@ -3,7 +3,7 @@ import { ProwlerMemberRoleStackSet } from './member-stackset';
 import { ProwlerScanRole } from './scan-role';
 import { TF_CHECK_CONTEXT, throwIfInvalid } from './validation';
 import type { MemberStackSetOptions } from '../core/options';
-import { validateMemberStackSet, validateScanRole } from '../core/validate';
+import { organizationRolesParts } from '../core/validate';
 
 /** Properties of {@link ProwlerOrganizationRoles} (Terraform). */
 export interface ProwlerOrganizationRolesProps extends MemberStackSetOptions {
@@ -28,21 +28,8 @@ export class ProwlerOrganizationRoles extends Construct {
 
   constructor(scope: Construct, id: string, props: ProwlerOrganizationRolesProps) {
     super(scope, id);
-    const { organizationId, stackSetManagement, ...stackSetOptions } = props;
-    const roleOptions = {
-      externalId: props.externalId,
-      trustedAccountId: props.trustedAccountId,
-      trustedPrincipal: props.trustedPrincipal,
-      roleName: props.roleName,
-      s3Integration: props.s3Integration,
-      organizationDiscovery: true,
-      organizationId,
-      stackSetManagement,
-    };
-    throwIfInvalid(this, 'ProwlerOrganizationRoles', [
-      ...validateScanRole(roleOptions, TF_CHECK_CONTEXT),
-      ...validateMemberStackSet(stackSetOptions, TF_CHECK_CONTEXT),
-    ]);
+    const { roleOptions, stackSetOptions, problems } = organizationRolesParts(props, TF_CHECK_CONTEXT);
+    throwIfInvalid(this, 'ProwlerOrganizationRoles', problems);
     this.managementRole = new ProwlerScanRole(this, 'ManagementRole', roleOptions);
     this.memberStackSet = new ProwlerMemberRoleStackSet(this, 'MemberRoles', stackSetOptions);
   }

@@ -11,10 +11,10 @@ import { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { z } from 'zod';
 import { quickCreateLink } from '../core/quick-create';
-import { ConnectionFailurePolicy, RemovalBehaviour, ScanMode, type SpecFile } from '../core/spec';
+import type { SpecFile } from '../core/spec';
 import { loadSpecFile } from '../core/spec-file-reader';
 import { standaloneTemplateYaml } from '../core/templates';
-import { onboard, type OnboardingReport, type OnboardingRequest } from '../handler/engine';
+import { onboard, requestFromSpec, type OnboardingReport } from '../handler/engine';
 import { organizationsRegion, type OrganizationSnapshot } from '../handler/organizations';
 import { PROWLER_CLOUD_API_URL, ProwlerClient, realClock, type ProwlerAuth } from '../handler/prowler-api';
 import { renderSummary, reportJson } from '../handler/report';
@@ -88,22 +88,6 @@ async function authFor(spec: SpecFile, io: Io): Promise<ProwlerAuth> {
   return { apiKey: key.trim() };
 }
 
-function requestOf(spec: SpecFile, dryRun: boolean): OnboardingRequest {
-  return {
-    selection: spec.selection,
-    organizationId: spec.organizationId,
-    externalId: spec.externalId,
-    roleName: spec.roleName,
-    scanMode: spec.scanMode as ScanMode | undefined,
-    connection: spec.connection && { ...spec.connection, failurePolicy: spec.connection.failurePolicy as ConnectionFailurePolicy | undefined },
-    removal: spec.removal as RemovalBehaviour | undefined,
-    concurrency: spec.concurrency,
-    roleSessionName: spec.roleSessionName,
-    sessionDurationSeconds: spec.sessionDurationSeconds,
-    dryRun,
-  };
-}
-
 /**
  * A progress bar for a terminal from the engine's progress lines ("registered 340 of 1200
  * accounts", "connection tests, round 1: 90 of 120 connected"), or undefined for other lines.
@@ -125,7 +109,7 @@ async function run(spec: SpecFile, options: { dryRun: boolean; simulate?: string
     if (bar) io.err(`\r\x1b[K${bar}`);
     else io.err(`${io.isTty ? '\r\x1b[K' : ''}${message}\n`);
   };
-  return onboard(requestOf(spec, options.dryRun), {
+  return onboard(requestFromSpec(spec, { dryRun: options.dryRun }), {
     organizations: new OrganizationsClient({ region: organizationsRegion('aws'), retryMode: 'adaptive', maxAttempts: 12 }),
     prowler: new ProwlerClient({ baseUrl: spec.prowlerApiUrl ?? PROWLER_CLOUD_API_URL, auth }),
     clock: realClock,

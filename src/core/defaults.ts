@@ -27,6 +27,11 @@ export const MAX_STACKSET_TARGETS = 50;
 /** CloudFormation's limit for an inline template body (`TemplateBody`), in bytes. */
 export const MAX_TEMPLATE_BODY_BYTES = 51_200;
 
+/** The AWS Organizations events after which the onboarding runs again (via CloudTrail). */
+export const ORGANIZATIONS_EVENT_NAMES: readonly string[] = [
+  'CreateAccountResult', 'MoveAccount', 'InviteAccountToOrganization', 'AcceptHandshake', 'RemoveAccountFromOrganization', 'CloseAccount',
+];
+
 /** The member StackSet's description, in every flavour. */
 export const STACKSET_DESCRIPTION = 'Deploys the ProwlerScan IAM role to the member accounts of an AWS Organization (prowler-org-onboarding)';
 

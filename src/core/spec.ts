@@ -176,3 +176,50 @@ export function specFileJsonSchema(): Record<string, unknown> {
     title: 'prowler-org-onboarding spec file (prowler-onboarding.yaml)',
   };
 }
+
+/** What a construct's props say about the onboarding (both flavours have these fields). */
+export interface ConstructSpecFields {
+  readonly selection?: AccountSelection;
+  readonly organizationId?: string;
+  readonly externalId?: string;
+  readonly roleName?: string;
+  readonly scanMode?: string;
+  readonly connection?: { readonly failurePolicy?: string; readonly retryRounds?: number; readonly retryDelaySeconds?: number };
+  readonly removal?: string;
+  readonly concurrency?: number;
+  readonly localPrecheck?: boolean;
+  readonly prowlerApiUrl?: string;
+}
+
+export const PROWLER_CLOUD_API_URL = 'https://api.prowler.com/api/v1';
+
+/**
+ * The spec a construct sends to its function, the API URL, and every problem with the props
+ * (the same checks as the function's, skipping values only known at deploy time).
+ */
+export function constructSpec(
+  fields: ConstructSpecFields,
+  isUnresolved: (value: unknown) => boolean,
+): { spec: Record<string, unknown>; url: string; problems: string[] } {
+  const spec = {
+    selection: fields.selection ?? {},
+    organizationId: fields.organizationId,
+    externalId: fields.externalId,
+    roleName: fields.roleName,
+    scanMode: fields.scanMode,
+    connection: fields.connection,
+    removal: fields.removal,
+    concurrency: fields.concurrency,
+    localPrecheck: fields.localPrecheck,
+  };
+  const deployTime = new Set(['externalId', 'organizationId', 'roleName'].filter((k) => isUnresolved((fields as Record<string, unknown>)[k])));
+  const parsed = onboardingSpecSchema.safeParse(JSON.parse(JSON.stringify(spec)), { reportInput: true });
+  const problems = parsed.success ? [] : specProblems(parsed.error)
+    .filter((p) => !deployTime.has(p.path.split(/[.[]/)[0]))
+    .map((p) => `${p.path}: ${p.message}`);
+  const url = fields.prowlerApiUrl ?? PROWLER_CLOUD_API_URL;
+  if (!isUnresolved(url) && !/^https?:\/\/[^\s/]+(\/\S*[^/])?$/.test(url)) {
+    problems.push(`prowlerApiUrl must be an http(s) URL without a trailing slash, such as ${PROWLER_CLOUD_API_URL}, got '${url}'`);
+  }
+  return { spec, url, problems };
+}

@@ -236,3 +236,29 @@ export function problemsMessage(what: string, problems: readonly string[]): stri
   const n = problems.length;
   return `${what}: ${n} invalid ${n === 1 ? 'property' : 'properties'}:\n${problems.map((p) => `  - ${p}`).join('\n')}`;
 }
+
+/**
+ * The management role's and the member StackSet's options from the organization roles' props
+ * (one trust for both), and every problem with them.
+ */
+export function organizationRolesParts(
+  props: MemberStackSetOptions & { readonly organizationId?: string; readonly stackSetManagement?: boolean },
+  ctx: CheckContext = {},
+): { roleOptions: ScanRoleOptions; stackSetOptions: MemberStackSetOptions; problems: string[] } {
+  const { organizationId, stackSetManagement, ...stackSetOptions } = props;
+  const roleOptions: ScanRoleOptions = {
+    externalId: props.externalId,
+    trustedAccountId: props.trustedAccountId,
+    trustedPrincipal: props.trustedPrincipal,
+    roleName: props.roleName,
+    s3Integration: props.s3Integration,
+    organizationDiscovery: true,
+    organizationId,
+    stackSetManagement,
+  };
+  return {
+    roleOptions,
+    stackSetOptions,
+    problems: [...validateScanRole(roleOptions, ctx), ...validateMemberStackSet(stackSetOptions, ctx)],
+  };
+}

@@ -18,6 +18,7 @@ import {
   ScanMode,
   type AccountSelection,
   type ConnectionTestOptions,
+  type OnboardingSpec,
 } from '../core/spec';
 
 /** Prefix of the provider group that records an organization's providers. */
@@ -193,6 +194,24 @@ export interface OnboardingReport {
   readonly dryRun: boolean;
   readonly durationMs: number;
   readonly calls: { organizations: number; prowler: number };
+}
+
+/** The engine's request for a parsed spec (custom resource, Terraform invocation, spec file), plus what the caller adds. */
+export function requestFromSpec(spec: OnboardingSpec, extra: Partial<OnboardingRequest> = {}): OnboardingRequest {
+  return {
+    selection: spec.selection,
+    organizationId: spec.organizationId,
+    externalId: spec.externalId,
+    roleName: spec.roleName,
+    scanMode: spec.scanMode as ScanMode | undefined,
+    connection: spec.connection && { ...spec.connection, failurePolicy: spec.connection.failurePolicy as ConnectionFailurePolicy | undefined },
+    removal: spec.removal as RemovalBehaviour | undefined,
+    concurrency: spec.concurrency,
+    roleSessionName: spec.roleSessionName,
+    sessionDurationSeconds: spec.sessionDurationSeconds,
+    localPrecheck: spec.localPrecheck,
+    ...extra,
+  };
 }
 
 /** Runs a whole onboarding. Never throws for per-account problems: they are in the report. */

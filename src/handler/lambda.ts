@@ -15,7 +15,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { STSClient } from '@aws-sdk/client-sts';
 import type { CloudFormationCustomResourceEvent, Context } from 'aws-lambda';
 import {
-  continueRun, offboard, startRun, toReport,
+  continueRun, offboard, requestFromSpec, startRun, toReport,
   type AssumeCredentials, type EngineDependencies, type Logger, type OnboardingRequest, type RunState,
 } from './engine';
 import { organizationsRegion } from './organizations';
@@ -24,7 +24,7 @@ import { reportJson } from './report';
 import { readAssumeCredentials, readProwlerAuth } from './secrets';
 import { stackInstanceStatuses } from './stackset';
 import { S3JsonStore, type JsonStore } from './store';
-import { ConnectionFailurePolicy, RemovalBehaviour, ScanMode, parseOnboardingSpec, SpecError, type OnboardingSpec } from '../core/spec';
+import { RemovalBehaviour, parseOnboardingSpec, SpecError, type OnboardingSpec } from '../core/spec';
 
 /** Everything the handlers need from outside, injectable for tests. */
 export interface LambdaEnvironment {
@@ -90,22 +90,7 @@ function specOf(properties: Record<string, unknown>): OnboardingSpec {
 }
 
 function requestOf(spec: OnboardingSpec, env: LambdaEnvironment, assumeCredentials?: AssumeCredentials): OnboardingRequest {
-  return {
-    selection: spec.selection,
-    organizationId: spec.organizationId,
-    externalId: spec.externalId,
-    roleName: spec.roleName,
-    partition: env.partition,
-    scanMode: spec.scanMode as ScanMode | undefined,
-    connection: spec.connection && { ...spec.connection, failurePolicy: spec.connection.failurePolicy as ConnectionFailurePolicy | undefined },
-    removal: spec.removal as RemovalBehaviour | undefined,
-    concurrency: spec.concurrency,
-    roleSessionName: spec.roleSessionName,
-    sessionDurationSeconds: spec.sessionDurationSeconds,
-    localPrecheck: spec.localPrecheck,
-    assumeCredentials,
-    connectionTaskTimeoutSeconds: TASK_TIMEOUT_SECONDS,
-  };
+  return requestFromSpec(spec, { partition: env.partition, assumeCredentials, connectionTaskTimeoutSeconds: TASK_TIMEOUT_SECONDS });
 }
 
 async function dependencies(env: LambdaEnvironment): Promise<{ deps: EngineDependencies; assumeCredentials?: AssumeCredentials }> {

@@ -6,7 +6,9 @@
  */
 import { z } from 'zod';
 
-export const PROWLER_CLOUD_API_URL = 'https://api.prowler.com/api/v1';
+import { PROWLER_CLOUD_API_URL } from '../core/spec';
+
+export { PROWLER_CLOUD_API_URL };
 const JSON_API = 'application/vnd.api+json';
 /** Prowler's page size limit. */
 export const MAX_PAGE_SIZE = 100;

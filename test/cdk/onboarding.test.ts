@@ -124,7 +124,7 @@ describe('ProwlerOrganizationOnboarding', () => {
       prowlerApiUrl: 'https://api.prowler.com/api/v1/',
       connection: { retryRounds: 50 },
       concurrency: 0,
-    })).toThrow(/ProwlerOrganizationOnboarding at 'Stack\/Onboarding': 5 invalid properties:[\s\S]*selection.targets\[0\]: Must be an OU id[\s\S]*selection.aliasPattern[\s\S]*connection.retryRounds: must be 0–10 rounds[\s\S]*concurrency: must be 1–100[\s\S]*prowlerApiUrl must not end with a slash/);
+    })).toThrow(/ProwlerOrganizationOnboarding at 'Stack\/Onboarding': 5 invalid properties:[\s\S]*selection.targets\[0\]: Must be an OU id[\s\S]*selection.aliasPattern[\s\S]*connection.retryRounds: must be 0–10 rounds[\s\S]*concurrency: must be 1–100[\s\S]*prowlerApiUrl must be an http\(s\) URL without a trailing slash.*got .https:\/\/api.prowler.com\/api\/v1\/./);
   });
 });
 
