@@ -44,7 +44,8 @@ describe('README and examples/', () => {
       expect(types).toEqual(expect.arrayContaining(['AWS::CloudFormation::StackSet', 'AWS::IAM::Role', 'Custom::ProwlerOrganizationOnboarding', 'AWS::Events::Rule']));
       expect(Object.values<any>(template.Resources).filter((r) => r.Properties?.RoleName === 'ProwlerScan')).toHaveLength(1);
     } finally {
-      process.env.CDK_OUTDIR = before;
+      if (before === undefined) delete process.env.CDK_OUTDIR; // assigning undefined would set the string 'undefined'
+      else process.env.CDK_OUTDIR = before;
       rmSync(outdir, { recursive: true, force: true });
     }
   });
@@ -104,7 +105,8 @@ describe('README and examples/', () => {
         'aws_iam_role', 'aws_cloudformation_stack_set', 'aws_cloudformation_stack_set_instance', 'aws_lambda_function', 'aws_lambda_invocation',
       ]));
     } finally {
-      process.env.CDKTF_OUTDIR = before;
+      if (before === undefined) delete process.env.CDKTF_OUTDIR;
+      else process.env.CDKTF_OUTDIR = before;
       rmSync(outdir, { recursive: true, force: true });
     }
   });
