@@ -2,25 +2,11 @@ import { Construct } from 'constructs';
 import { ProwlerMemberRoleStackSet } from './member-stackset';
 import { ProwlerScanRole } from './scan-role';
 import { CDK_CHECK_CONTEXT, throwIfInvalid } from './validation';
-import type { MemberStackSetOptions } from '../core/options';
+import type { OrganizationRolesOptions } from '../core/options';
 import { organizationRolesParts } from '../core/validate';
 
-/** Properties of {@link ProwlerOrganizationRoles}. */
-export interface ProwlerOrganizationRolesProps extends MemberStackSetOptions {
-  /**
-   * Your organization's id: scopes the management role's Organizations actions that accept
-   * resource ARNs to this organization.
-   * @default - those actions are granted on `*`
-   */
-  readonly organizationId?: string;
-
-  /**
-   * Add Prowler's StackSet-management statements to the management role (parity with Prowler's
-   * template; not needed here, CloudFormation deploys the StackSet).
-   * @default false
-   */
-  readonly stackSetManagement?: boolean;
-}
+/** Properties of {@link ProwlerOrganizationRoles}: the shared {@link OrganizationRolesOptions}. */
+export interface ProwlerOrganizationRolesProps extends OrganizationRolesOptions {}
 
 /**
  * The usual pair in one line: the management-account `ProwlerScan` role with Organizations

@@ -2,17 +2,10 @@ import { Annotations, Aws, Duration, Tags } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { CDK_CHECK_CONTEXT, throwIfInvalid } from './validation';
-import { bind, bindAll, type Bindings } from '../core/bind';
-import {
-  DEFAULT_TRUSTED_PRINCIPAL,
-  MAX_SESSION_DURATION_SECONDS,
-  PROWLER_CLOUD_ACCOUNT_ID,
-  SCAN_MANAGED_POLICY_ARNS,
-  SCAN_ROLE_NAME,
-  scanRoleTags,
-} from '../core/defaults';
+import { bind, bindAll } from '../core/bind';
+import { MAX_SESSION_DURATION_SECONDS, SCAN_MANAGED_POLICY_ARNS, SCAN_ROLE_NAME, scanRoleTags } from '../core/defaults';
 import type { ScanRoleOptions } from '../core/options';
-import { inlinePolicies, policyDocument, TRUST_CONDITIONS, TRUSTED_ACCOUNT_ROOT_ARN } from '../core/policy';
+import { policyDocument, scanRoleBindings, scanRolePolicies, TRUST_CONDITIONS, TRUSTED_ACCOUNT_ROOT_ARN } from '../core/policy';
 import { validateScanRole } from '../core/validate';
 
 /** Properties of a {@link ProwlerScanRole}. */
@@ -43,21 +36,8 @@ export class ProwlerScanRole extends Construct {
       );
     }
 
-    const bindings: Bindings = {
-      Partition: Aws.PARTITION,
-      ExternalId: props.externalId,
-      TrustedAccountId: props.trustedAccountId ?? PROWLER_CLOUD_ACCOUNT_ID,
-      TrustedPrincipal: props.trustedPrincipal ?? DEFAULT_TRUSTED_PRINCIPAL,
-      OrganizationId: props.organizationId,
-      S3BucketName: props.s3Integration?.bucketName,
-      S3BucketAccountId: props.s3Integration?.bucketAccountId,
-    };
-    const policies = inlinePolicies({
-      organizationDiscovery: props.organizationDiscovery,
-      scopeToOrganization: props.organizationId !== undefined,
-      stackSetManagement: props.stackSetManagement,
-      s3Integration: props.s3Integration !== undefined,
-    });
+    const bindings = scanRoleBindings(props, Aws.PARTITION);
+    const policies = scanRolePolicies(props);
 
     const role = new iam.Role(this, 'Role', {
       roleName,

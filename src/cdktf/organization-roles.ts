@@ -2,22 +2,11 @@ import { Construct } from 'constructs';
 import { ProwlerMemberRoleStackSet } from './member-stackset';
 import { ProwlerScanRole } from './scan-role';
 import { TF_CHECK_CONTEXT, throwIfInvalid } from './validation';
-import type { MemberStackSetOptions } from '../core/options';
+import type { OrganizationRolesOptions } from '../core/options';
 import { organizationRolesParts } from '../core/validate';
 
-/** Properties of {@link ProwlerOrganizationRoles} (Terraform). */
-export interface ProwlerOrganizationRolesProps extends MemberStackSetOptions {
-  /**
-   * Your organization's id: scopes the management role's Organizations actions that accept ARNs.
-   * @default - those actions are granted on `*`
-   */
-  readonly organizationId?: string;
-  /**
-   * Add Prowler's StackSet-management statements to the management role.
-   * @default false
-   */
-  readonly stackSetManagement?: boolean;
-}
+/** Properties of {@link ProwlerOrganizationRoles}: the shared {@link OrganizationRolesOptions}. */
+export interface ProwlerOrganizationRolesProps extends OrganizationRolesOptions {}
 
 /** The management role with Organizations discovery and the member StackSet, sharing one trust. */
 export class ProwlerOrganizationRoles extends Construct {

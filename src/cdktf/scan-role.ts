@@ -5,17 +5,10 @@ import { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy
 import { Annotations } from 'cdktf';
 import { Construct } from 'constructs';
 import { TF_CHECK_CONTEXT, throwIfInvalid } from './validation';
-import { bind, bindAll, type Bindings } from '../core/bind';
-import {
-  DEFAULT_TRUSTED_PRINCIPAL,
-  MAX_SESSION_DURATION_SECONDS,
-  PROWLER_CLOUD_ACCOUNT_ID,
-  SCAN_MANAGED_POLICY_ARNS,
-  SCAN_ROLE_NAME,
-  scanRoleTags,
-} from '../core/defaults';
+import { bind, bindAll } from '../core/bind';
+import { MAX_SESSION_DURATION_SECONDS, SCAN_MANAGED_POLICY_ARNS, SCAN_ROLE_NAME, scanRoleTags } from '../core/defaults';
 import type { ScanRoleOptions } from '../core/options';
-import { inlinePolicies, policyDocument, trustPolicyDocument } from '../core/policy';
+import { policyDocument, scanRoleBindings, scanRolePolicies, trustPolicyDocument } from '../core/policy';
 import { validateScanRole } from '../core/validate';
 
 /** Properties of a {@link ProwlerScanRole} (Terraform). */
@@ -43,15 +36,7 @@ export class ProwlerScanRole extends Construct {
       );
     }
     const partition = new DataAwsPartition(this, 'Partition');
-    const bindings: Bindings = {
-      Partition: partition.partition,
-      ExternalId: props.externalId,
-      TrustedAccountId: props.trustedAccountId ?? PROWLER_CLOUD_ACCOUNT_ID,
-      TrustedPrincipal: props.trustedPrincipal ?? DEFAULT_TRUSTED_PRINCIPAL,
-      OrganizationId: props.organizationId,
-      S3BucketName: props.s3Integration?.bucketName,
-      S3BucketAccountId: props.s3Integration?.bucketAccountId,
-    };
+    const bindings = scanRoleBindings(props, partition.partition);
     this.role = new IamRole(this, 'Role', {
       name: roleName,
       description: 'Prowler scan role (read-only), managed by prowler-org-onboarding',
@@ -63,12 +48,7 @@ export class ProwlerScanRole extends Construct {
       role: this.role.name,
       policyArn: bind(arn, bindings),
     }));
-    const policies = inlinePolicies({
-      organizationDiscovery: props.organizationDiscovery,
-      scopeToOrganization: props.organizationId !== undefined,
-      stackSetManagement: props.stackSetManagement,
-      s3Integration: props.s3Integration !== undefined,
-    });
+    const policies = scanRolePolicies(props);
     for (const p of policies) {
       new IamRolePolicy(this, `Policy${p.name}`, { role: this.role.id, name: p.name, policy: JSON.stringify(bindAll(policyDocument(p), bindings)) });
     }

@@ -170,6 +170,23 @@ export interface MemberStackSetOptions extends TrustOptions {
   readonly s3Integration?: S3IntegrationOptions;
 }
 
+/** The management role and the member StackSet together, sharing one trust. */
+export interface OrganizationRolesOptions extends MemberStackSetOptions {
+  /**
+   * Your organization's id: scopes the management role's Organizations actions that accept
+   * resource ARNs to this organization.
+   * @default - those actions are granted on `*`
+   */
+  readonly organizationId?: string;
+
+  /**
+   * Add Prowler's StackSet-management statements to the management role (parity with Prowler's
+   * template; not needed here: the StackSet is deployed with your deployment credentials).
+   * @default false
+   */
+  readonly stackSetManagement?: boolean;
+}
+
 /** What a CloudFormation Quick Create link opens. */
 export interface QuickCreateLinkOptions {
   /** The region the console opens in (the stack's region). */

@@ -6,6 +6,8 @@
  * Terraform references. Nothing here knows about any framework.
  */
 
+import { DEFAULT_TRUSTED_PRINCIPAL, PROWLER_CLOUD_ACCOUNT_ID } from './defaults';
+
 /** The names a policy string may use as `${Name}`. */
 export type Placeholder =
   | 'Partition'
@@ -281,4 +283,38 @@ export function policyDocument(policy: InlinePolicySpec): { Version: '2012-10-17
 /** The trust policy as an IAM policy document (placeholders still in). */
 export function trustPolicyDocument() {
   return { Version: '2012-10-17', Statement: [TRUST_STATEMENT] };
+}
+
+/** The values a flavour binds for one role: its partition expression, and the options' values. */
+export function scanRoleBindings(o: ScanRoleOptionsLike, partition: string): Readonly<Partial<Record<Placeholder, string>>> {
+  return {
+    Partition: partition,
+    ExternalId: o.externalId,
+    TrustedAccountId: o.trustedAccountId ?? PROWLER_CLOUD_ACCOUNT_ID,
+    TrustedPrincipal: o.trustedPrincipal ?? DEFAULT_TRUSTED_PRINCIPAL,
+    OrganizationId: o.organizationId,
+    S3BucketName: o.s3Integration?.bucketName,
+    S3BucketAccountId: o.s3Integration?.bucketAccountId,
+  };
+}
+
+/** The inline policies of a role with these options. */
+export function scanRolePolicies(o: ScanRoleOptionsLike): InlinePolicySpec[] {
+  return inlinePolicies({
+    organizationDiscovery: o.organizationDiscovery,
+    scopeToOrganization: o.organizationId !== undefined,
+    stackSetManagement: o.stackSetManagement,
+    s3Integration: o.s3Integration !== undefined,
+  });
+}
+
+/** The fields of ScanRoleOptions a role's rendering reads. */
+interface ScanRoleOptionsLike {
+  readonly externalId: string;
+  readonly trustedAccountId?: string;
+  readonly trustedPrincipal?: string;
+  readonly organizationId?: string;
+  readonly organizationDiscovery?: boolean;
+  readonly stackSetManagement?: boolean;
+  readonly s3Integration?: { readonly bucketName: string; readonly bucketAccountId: string };
 }

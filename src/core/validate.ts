@@ -4,7 +4,7 @@
  * framework has not resolved yet (tokens) are skipped: pass the framework's `isUnresolved`.
  */
 import { MAX_STACKSET_TARGETS } from './defaults';
-import type { MemberStackSetOptions, S3IntegrationOptions, ScanRoleOptions, TrustOptions } from './options';
+import type { MemberStackSetOptions, OrganizationRolesOptions, S3IntegrationOptions, ScanRoleOptions, TrustOptions } from './options';
 
 /** How a validator recognises values that are only known at deploy time. */
 export interface CheckContext {
@@ -242,7 +242,7 @@ export function problemsMessage(what: string, problems: readonly string[]): stri
  * (one trust for both), and every problem with them.
  */
 export function organizationRolesParts(
-  props: MemberStackSetOptions & { readonly organizationId?: string; readonly stackSetManagement?: boolean },
+  props: OrganizationRolesOptions,
   ctx: CheckContext = {},
 ): { roleOptions: ScanRoleOptions; stackSetOptions: MemberStackSetOptions; problems: string[] } {
   const { organizationId, stackSetManagement, ...stackSetOptions } = props;
