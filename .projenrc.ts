@@ -106,7 +106,7 @@ project.preCompileTask.spawn(bundleCli);
 project.addBins({ 'prowler-org': 'lib/cli/prowler-org.js' });
 
 // templates/ is rendered from src/core; a test fails when the committed files drift.
-const templates = project.addTask('templates', {
+project.addTask('templates', {
   description: 'Render templates/ and schema/ from src/core',
   exec: 'ts-node -T --project test/tsconfig.json scripts/render-templates.ts',
 });
@@ -115,7 +115,6 @@ const demo = project.addTask('demo', {
 });
 demo.spawn(bundle); // the example synthesizes the onboarding, whose Lambda is the bundle
 demo.exec('ts-node -T --project test/tsconfig.json scripts/demo.ts');
-void templates;
 
 // Benchmarks print figures; they are not part of the build.
 project.addTask('bench:discovery', { description: 'Discovery of 5,000 accounts under throttling', exec: 'ts-node -T --project test/tsconfig.json bench/discovery.ts' });

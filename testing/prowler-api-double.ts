@@ -554,24 +554,27 @@ export class ProwlerApiDouble {
     return { status: 201, body: { data: this.groupResource(group) } };
   }
 
-  private setGroupMembers(groupId: string, body: Json) {
+  /** A provider_groups-provider request: the group and the provider ids, both checked to exist. */
+  private membershipRequest(groupId: string, body: Json): { group: StoredGroup; ids: string[] } {
     const group = this.groups.get(groupId);
     if (!group) throw new HttpError(404, 'No ProviderGroup matches the given query.');
     if (body?.data?.type !== 'provider_groups-provider') throw new HttpError(409, "The resource object's type is not provider_groups-provider.", '/data/type');
     const ids: string[] = (body.data.attributes?.providers ?? []).map((p: Json) => p.id);
     const missing = ids.find((id) => !this.providers.has(id));
     if (missing) throw new HttpError(400, `Invalid pk "${missing}" - object does not exist.`, '/data/attributes/providers');
+    return { group, ids };
+  }
+
+  /** PATCH: the membership becomes exactly these providers. */
+  private setGroupMembers(groupId: string, body: Json) {
+    const { group, ids } = this.membershipRequest(groupId, body);
     group.providerIds = new Set(ids);
     return { status: 204 };
   }
 
+  /** POST: these providers join (400 when all of them already are members). */
   private addToGroup(groupId: string, body: Json) {
-    const group = this.groups.get(groupId);
-    if (!group) throw new HttpError(404, 'No ProviderGroup matches the given query.');
-    if (body?.data?.type !== 'provider_groups-provider') throw new HttpError(409, "The resource object's type is not provider_groups-provider.", '/data/type');
-    const ids: string[] = (body.data.attributes?.providers ?? []).map((p: Json) => p.id);
-    const missing = ids.find((id) => !this.providers.has(id));
-    if (missing) throw new HttpError(400, `Invalid pk "${missing}" - object does not exist.`, '/data/attributes/providers');
+    const { group, ids } = this.membershipRequest(groupId, body);
     const already = ids.filter((id) => group.providerIds.has(id));
     for (const id of ids) group.providerIds.add(id);
     if (already.length > 0 && already.length === ids.length) throw new HttpError(400, 'Relationship already exists.', '/data/attributes/providers');
