@@ -1,8 +1,8 @@
-import { Aws, CfnStackSet, Stack } from 'aws-cdk-lib';
+import { CfnStackSet, Names, Stack } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { CDK_CHECK_CONTEXT, throwIfInvalid } from './validation';
-import type { MemberStackSetOptions } from '../core/options';
-import { memberStackSetModel } from '../core/stackset';
+import type { MemberStackSetOptions, StackSetDeploymentTargets } from '../core/options';
+import { deploymentTargets, memberStackSetModel } from '../core/stackset';
 import { validateMemberStackSet } from '../core/validate';
 
 /** Properties of a {@link ProwlerMemberRoleStackSet}. */
@@ -19,8 +19,12 @@ export class ProwlerMemberRoleStackSet extends Construct {
   public readonly stackSet: CfnStackSet;
   /** The StackSet's id (`name:uuid`). */
   public readonly stackSetId: string;
+  /** The StackSet's name. */
+  public readonly stackSetName: string;
   /** Who deploys it: `SELF` or `DELEGATED_ADMIN`. */
   public readonly callAs: string;
+  /** Where it deploys the role (the onboarding's connection tests wait only there). */
+  public readonly deploymentTargets: StackSetDeploymentTargets;
 
   constructor(scope: Construct, id: string, props: ProwlerMemberRoleStackSetProps) {
     super(scope, id);
@@ -28,8 +32,9 @@ export class ProwlerMemberRoleStackSet extends Construct {
 
     const model = memberStackSetModel(props);
     const group = model.instanceGroup;
+    this.stackSetName = model.stackSetName ?? Names.uniqueResourceName(this, { maxLength: 128, separator: '-' });
     this.stackSet = new CfnStackSet(this, 'StackSet', {
-      stackSetName: model.stackSetName ?? `${Aws.STACK_NAME}-ProwlerScan`,
+      stackSetName: this.stackSetName,
       description: model.description,
       permissionModel: model.permissionModel,
       capabilities: model.capabilities,
@@ -57,5 +62,6 @@ export class ProwlerMemberRoleStackSet extends Construct {
     });
     this.stackSetId = this.stackSet.attrStackSetId;
     this.callAs = model.callAs;
+    this.deploymentTargets = deploymentTargets(group);
   }
 }

@@ -1,5 +1,7 @@
 import * as path from 'node:path';
 import { Annotations, Aws, CustomResource, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -11,59 +13,47 @@ import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import type { ProwlerMemberRoleStackSet } from './member-stackset';
 import { throwIfInvalid } from './validation';
-import { ORGANIZATIONS_EVENT_NAMES, SCAN_ROLE_NAME } from '../core/defaults';
-import type { AccountSelection, ConnectionTestOptions, RemovalBehaviour, ScanMode } from '../core/onboarding-types';
+import { bind } from '../core/bind';
+import {
+  CUSTOM_RESOURCE_TYPE, DEFAULT_SYNC_SCHEDULE, ONBOARDING_FUNCTION_SETTINGS, ONBOARDING_OUTPUTS, ORGANIZATIONS_EVENT_PATTERN, SPEC_PROPERTY,
+  STATE_BUCKET_PROTECTIONS, SYNC_FAILURE_METRIC, SYNC_FUNCTION_ID, VPC_ACCESS_MANAGED_POLICY_ARN,
+  eventForwarding, onboardingEnvironment, onboardingFunctions, onboardingStatements, organizationsRegion, partitionOfRegion, stateBucketPolicy,
+  type StatementModel,
+} from '../core/onboarding';
+import type { OnboardingIdentity, OnboardingSettings } from '../core/onboarding-types';
 import { constructSpec } from '../core/spec';
 
-/** Where Organizations events reach EventBridge: the Organizations endpoint region of the region's partition. */
-function organizationsEventsRegion(region: string): string {
-  if (region.startsWith('us-gov-')) return 'us-gov-west-1';
-  if (region.startsWith('cn-')) return 'cn-northwest-1';
-  return 'us-east-1';
+/** A core statement as a CDK policy statement. */
+function policyStatement(s: StatementModel): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    sid: s.sid,
+    effect: s.effect === 'Allow' ? iam.Effect.ALLOW : iam.Effect.DENY,
+    principals: s.principal ? [new iam.AnyPrincipal()] : undefined,
+    actions: s.actions,
+    resources: s.resources,
+    conditions: s.condition,
+  });
 }
+
+/** The ARN IAM policies must name for a secret (a partial ARN matches with its random suffix). */
+const secretArnForPolicies = (secret: secretsmanager.ISecret) => secret.secretFullArn ?? `${secret.secretArn}-??????`;
 
 /** Where the prebuilt handler bundle is (built with esbuild when this package is built). */
 const HANDLER_BUNDLE = path.join(__dirname, '..', '..', 'lib', 'handler-bundle');
 
-
-/** How the onboarding runs: shared by {@link ProwlerOrganizationOnboarding} and {@link ProwlerOrganization}. */
-export interface OnboardingOptions {
+/**
+ * How the onboarding runs: shared by {@link ProwlerOrganizationOnboarding} and
+ * {@link ProwlerOrganization}. The framework-neutral options are core's `OnboardingSettings`; these
+ * are the ones that take CDK types.
+ */
+export interface OnboardingOptions extends OnboardingSettings {
   /**
    * The Secrets Manager secret holding the Prowler API key (the key itself, or JSON
-   * `{"apiKey": "pk_…"}`). Read at run time by the function; never in the template.
+   * `{"apiKey": "pk_…"}`). Read at run time by the function; never in the template. A secret
+   * encrypted with its own KMS key gets `kms:Decrypt` granted when the key is known
+   * (`encryptionKey`).
    */
   readonly apiKeySecret: secretsmanager.ISecret;
-
-  /**
-   * The Prowler API's base URL.
-   * @default 'https://api.prowler.com/api/v1' (Prowler Cloud)
-   */
-  readonly prowlerApiUrl?: string;
-
-  /**
-   * Which accounts to onboard.
-   * @default - every ACTIVE account of the organization
-   */
-  readonly selection?: AccountSelection;
-
-  /**
-   * How scans start for onboarded accounts.
-   * @default ScanMode.DAILY
-   */
-  readonly scanMode?: ScanMode;
-
-  /**
-   * Connection testing: failure policy and smart-retry rounds.
-   * @default - skip failed accounts when at least one connects; 3 re-test rounds 30 s apart
-   */
-  readonly connection?: ConnectionTestOptions;
-
-  /**
-   * What happens in Prowler to providers whose accounts leave the selection, and to all of them
-   * when this construct is deleted.
-   * @default RemovalBehaviour.RETAIN (providers and scan history stay)
-   */
-  readonly removal?: RemovalBehaviour;
 
   /**
    * Self-hosted Prowler without ambient AWS credentials: a secret with the static credentials
@@ -73,64 +63,61 @@ export interface OnboardingOptions {
   readonly assumeCredentialsSecret?: secretsmanager.ISecret;
 
   /**
-   * Prowler API requests (and connection tests) in flight at once.
-   * @default 20
-   */
-  readonly concurrency?: number;
-
-  /**
-   * Also try `sts:AssumeRole` on each role from the function before Prowler's test (only useful
-   * when the roles trust this account, e.g. self-hosted Prowler in it).
-   * @default false
-   */
-  readonly localPrecheck?: boolean;
-
-  /**
-   * When to re-run the onboarding (new accounts, moved ones, removed ones); `undefined` for the default.
+   * When to re-run the onboarding (new accounts, moved ones, removed ones).
    * @default - every 6 hours
    */
   readonly syncSchedule?: events.Schedule;
 
   /**
-   * Re-run on AWS Organizations events (account created, invited, moved, removed, closed). They
-   * reach EventBridge only in us-east-1 (the Organizations endpoint region of the aws partition).
-   * @default true
-   */
-  readonly syncOnOrganizationEvents?: boolean;
-
-  /**
-   * The member-role StackSet: connection tests wait (up to 10 minutes) for its instances to be
-   * CURRENT in the selected accounts, and failures name an instance's status.
-   * @default - no waiting; a failed test may mean the role is not deployed yet
-   */
-  readonly memberStackSet?: ProwlerMemberRoleStackSet;
-
-  /**
-   * How long the function logs are kept.
+   * How long the onboarding functions' logs are kept.
    * @default logs.RetentionDays.ONE_MONTH
    */
   readonly logRetention?: logs.RetentionDays;
+
+  /**
+   * Run the onboarding functions in this VPC (a self-hosted Prowler on a private address). The
+   * subnets need a route to the Prowler API and to AWS (NAT, or VPC endpoints for Organizations,
+   * S3, Secrets Manager, CloudFormation and STS).
+   * @default - not in a VPC
+   */
+  readonly vpc?: ec2.IVpc;
+
+  /**
+   * Where in `vpc` the functions run.
+   * @default - the VPC's private subnets
+   */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+
+  /**
+   * The functions' security groups (they need outbound HTTPS, or HTTP to a self-hosted Prowler).
+   * @default - one security group allowing all outbound traffic, created with the functions
+   */
+  readonly securityGroups?: ec2.ISecurityGroup[];
+
+  /**
+   * A bucket you own for the run state and the latest report (`reports/latest.json`). It is yours
+   * to protect: the onboarding only gets read and write access to it.
+   * @default - a bucket is created: encrypted, private, TLS only, runs expire after 7 days, deleted with the stack
+   */
+  readonly stateBucket?: s3.IBucket;
+
+  /**
+   * The role the onboarding functions run as. The onboarding adds its statements to it (an
+   * imported role must be mutable for that); in a VPC it also needs
+   * `AWSLambdaVPCAccessExecutionRole`.
+   * @default - a role with exactly the onboarding's statements is created
+   */
+  readonly functionRole?: iam.IRole;
 }
 
 /** Properties of {@link ProwlerOrganizationOnboarding}. */
-export interface ProwlerOrganizationOnboardingProps extends OnboardingOptions {
+export interface ProwlerOrganizationOnboardingProps extends OnboardingOptions, OnboardingIdentity {
   /**
-   * The organization this must run in; the deployment fails in another one.
-   * @default - the organization the deployment account belongs to
+   * The member-role StackSet: connection tests wait (up to 10 minutes) for its instances to be
+   * CURRENT in the selected accounts below its targets, and failures name an instance's status.
+   * @default - no waiting; a failed test may mean the role is not deployed yet
    */
-  readonly organizationId?: string;
-
-  /**
-   * The External ID the roles trust.
-   * @default - the Prowler tenant id of the API key
-   */
-  readonly externalId?: string;
-
-  /**
-   * The role name in every account.
-   * @default 'ProwlerScan'
-   */
-  readonly roleName?: string;
+  readonly memberStackSet?: ProwlerMemberRoleStackSet;
 }
 
 /**
@@ -142,10 +129,27 @@ export interface ProwlerOrganizationOnboardingProps extends OnboardingOptions {
 export class ProwlerOrganizationOnboarding extends Construct {
   /** The custom resource. */
   public readonly resource: CustomResource;
-  /** The function that onboards (custom resource and sync). */
+  /** The custom-resource provider (the Provider framework calling onEvent and isComplete). */
+  public readonly provider: cr.Provider;
+  /** The function CloudFormation's requests start: validates, discovers and plans. */
+  public readonly onEventFunction: lambda.Function;
+  /** The function the Provider framework polls: registers, tests and launches, a few minutes per call. */
+  public readonly isCompleteFunction: lambda.Function;
+  /** The function that re-runs the onboarding on the schedule and on Organizations events. */
+  public readonly syncFunction: lambda.Function;
+  /**
+   * The sync function.
+   * @deprecated use `syncFunction`
+   */
   public readonly onboardingFunction: lambda.IFunction;
+  /** The role the three functions run as. */
+  public readonly functionRole: iam.IRole;
   /** The bucket holding run state and the latest report (`reports/latest.json`). */
   public readonly stateBucket: s3.IBucket;
+  /** The rule that runs the sync on its schedule. */
+  public readonly syncScheduleRule: events.Rule;
+  /** The rule that runs the sync on Organizations events (when enabled). */
+  public readonly organizationEventsRule?: events.Rule;
   /** The External ID the roles must trust (from Prowler unless given). */
   public readonly externalId: string;
   /** Selected accounts. */
@@ -156,130 +160,158 @@ export class ProwlerOrganizationOnboarding extends Construct {
   public readonly connectedCount: string;
   /** Accounts that failed registration or their connection test. */
   public readonly failedCount: string;
+  /** Accounts left alone because another organization's group holds their provider. */
+  public readonly blockedCount: string;
 
   constructor(scope: Construct, id: string, props: ProwlerOrganizationOnboardingProps) {
     super(scope, id);
     const { spec, url, problems } = constructSpec(props, (v) => Token.isUnresolved(v));
     throwIfInvalid(this, 'ProwlerOrganizationOnboarding', problems);
-
     const stack = Stack.of(this);
-    this.stateBucket = new s3.Bucket(this, 'State', {
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      enforceSSL: true,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      lifecycleRules: [{ prefix: 'runs/', expiration: Duration.days(7) }],
-      removalPolicy: RemovalPolicy.DESTROY,
-      autoDeleteObjects: true,
-    });
 
-    const code = lambda.Code.fromAsset(HANDLER_BUNDLE);
-    const environment: Record<string, string> = {
-      PROWLER_API_URL: url,
-      PROWLER_API_KEY_SECRET_ARN: props.apiKeySecret.secretArn,
-      STATE_BUCKET: this.stateBucket.bucketName,
-      ...(props.assumeCredentialsSecret ? { ASSUME_CREDENTIALS_SECRET_ARN: props.assumeCredentialsSecret.secretArn } : {}),
-      ...(props.localPrecheck ? { LOCAL_PRECHECK: 'true' } : {}),
-      ...(props.memberStackSet ? { STACKSET_NAME: props.memberStackSet.stackSetId, STACKSET_CALL_AS: props.memberStackSet.callAs } : {}),
-    };
-    const role = new iam.Role(this, 'Role', {
+    this.stateBucket = props.stateBucket ?? this.createStateBucket();
+    const role = props.functionRole ?? new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: 'prowler-org-onboarding: discovers the organization and onboards it to Prowler',
     });
-    const fn = (name: string, handler: string, timeout: Duration) => {
-      const logGroup = new logs.LogGroup(this, `${name}Logs`, { retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
-      logGroup.grantWrite(role);
-      return new lambda.Function(this, name, {
-        runtime: lambda.Runtime.NODEJS_22_X,
-        architecture: lambda.Architecture.ARM_64,
+    this.functionRole = role;
+    if (props.vpc) {
+      if (props.functionRole) {
+        Annotations.of(this).addWarningV2('prowler-org-onboarding:vpcRole', 'The functions run in a VPC as the role you gave: it needs the AWSLambdaVPCAccessExecutionRole managed policy.');
+      } else {
+        role.addManagedPolicy(iam.ManagedPolicy.fromManagedPolicyArn(this, 'VpcAccess', bind(VPC_ACCESS_MANAGED_POLICY_ARN, { Partition: Aws.PARTITION })));
+      }
+    }
+
+    const stackSet = props.memberStackSet;
+    const environment = onboardingEnvironment({
+      apiUrl: url,
+      apiKeySecretArn: props.apiKeySecret.secretArn,
+      stateBucket: this.stateBucket.bucketName,
+      assumeCredentialsSecretArn: props.assumeCredentialsSecret?.secretArn,
+      localPrecheck: props.localPrecheck,
+      stackSet: stackSet ? { name: stackSet.stackSetName, callAs: stackSet.callAs, targets: stackSet.deploymentTargets } : undefined,
+    }, (value) => stack.toJsonString(value));
+
+    const code = lambda.Code.fromAsset(HANDLER_BUNDLE);
+    const settings = ONBOARDING_FUNCTION_SETTINGS;
+    const logGroups: logs.LogGroup[] = [];
+    const functions = Object.fromEntries(onboardingFunctions('cloudformation').map((f) => {
+      const logGroup = new logs.LogGroup(this, `${f.id}Logs`, {
+        retention: props.logRetention ?? settings.logRetentionDays,
+        removalPolicy: RemovalPolicy.DESTROY,
+      });
+      logGroups.push(logGroup);
+      const fn = new lambda.Function(this, f.id, {
+        runtime: new lambda.Runtime(settings.runtime, lambda.RuntimeFamily.NODEJS, { supportsInlineCode: true }),
+        architecture: { arm64: lambda.Architecture.ARM_64 }[settings.architecture],
         code,
-        handler,
-        timeout,
-        memorySize: 512,
+        handler: f.handler,
+        timeout: Duration.seconds(f.timeoutSeconds),
+        memorySize: settings.memorySize,
         role,
         environment,
         logGroup,
-        loggingFormat: lambda.LoggingFormat.JSON,
-        description: `prowler-org-onboarding: ${handler.split('.')[1]}`,
+        loggingFormat: lambda.LoggingFormat[settings.logFormat],
+        description: f.description,
+        vpc: props.vpc,
+        vpcSubnets: props.vpcSubnets,
+        securityGroups: props.securityGroups,
+        // A failed sync is counted (metricSyncFailures) and not retried: the next trigger runs it again.
+        ...(f.id === SYNC_FUNCTION_ID ? { retryAttempts: 0 } : {}),
       });
-    };
-    // Each custom-resource call stays far from Lambda's 15 minutes: a stuck one fails in minutes.
-    const onEvent = fn('OnEvent', 'index.onEvent', Duration.minutes(10));
-    const isComplete = fn('IsComplete', 'index.isComplete', Duration.minutes(10));
-    const sync = fn('Sync', 'index.sync', Duration.minutes(15));
-    this.onboardingFunction = sync;
-
-    // Least privilege: Organizations discovery, the state bucket, the secrets, and (pre-check) the roles.
-    role.addToPrincipalPolicy(new iam.PolicyStatement({
-      sid: 'OrganizationsDiscovery',
-      actions: [
-        'organizations:DescribeOrganization',
-        'organizations:ListRoots',
-        'organizations:ListOrganizationalUnitsForParent',
-        'organizations:ListAccountsForParent',
-        'organizations:ListTagsForResource',
-      ],
-      resources: ['*'],
+      return [f.id, fn];
     }));
-    this.stateBucket.grantReadWrite(role);
-    props.apiKeySecret.grantRead(role);
-    props.assumeCredentialsSecret?.grantRead(role);
-    if (props.memberStackSet) {
-      role.addToPrincipalPolicy(new iam.PolicyStatement({
-        sid: 'MemberStackSetStatus',
-        actions: ['cloudformation:ListStackInstances'],
-        resources: [`arn:${Aws.PARTITION}:cloudformation:${Aws.REGION}:${Aws.ACCOUNT_ID}:stackset/${props.memberStackSet.stackSetId}`],
-      }));
-    }
-    if (props.localPrecheck) {
-      role.addToPrincipalPolicy(new iam.PolicyStatement({
-        sid: 'LocalPrecheck',
-        actions: ['sts:AssumeRole'],
-        resources: [`arn:${Aws.PARTITION}:iam::*:role/${props.roleName ?? SCAN_ROLE_NAME}`],
-      }));
-    }
+    this.onEventFunction = functions.OnEvent;
+    this.isCompleteFunction = functions.IsComplete;
+    this.syncFunction = functions[SYNC_FUNCTION_ID];
+    this.onboardingFunction = this.syncFunction;
 
-    const provider = new cr.Provider(this, 'Provider', {
-      onEventHandler: onEvent,
-      isCompleteHandler: isComplete,
+    const statements = onboardingStatements({
+      partition: Aws.PARTITION,
+      region: Aws.REGION,
+      account: Aws.ACCOUNT_ID,
+      stateBucketName: this.stateBucket.bucketName,
+      secretArns: [props.apiKeySecret, props.assumeCredentialsSecret].filter((x) => x !== undefined).map(secretArnForPolicies),
+      secretKeyArns: [props.apiKeySecret, props.assumeCredentialsSecret].flatMap((x) => (x?.encryptionKey ? [x.encryptionKey.keyArn] : [])),
+      logGroupNames: logGroups.map((g) => g.logGroupName),
+      localPrecheck: props.localPrecheck,
+      roleName: props.roleName,
+      stackSetName: stackSet?.stackSetName,
+    });
+    for (const statement of statements) role.addToPrincipalPolicy(policyStatement(statement));
+
+    this.provider = new cr.Provider(this, 'Provider', {
+      onEventHandler: this.onEventFunction,
+      isCompleteHandler: this.isCompleteFunction,
       queryInterval: Duration.seconds(30),
       totalTimeout: Duration.minutes(55),
     });
     this.resource = new CustomResource(this, 'Resource', {
-      serviceToken: provider.serviceToken,
-      resourceType: 'Custom::ProwlerOrganizationOnboarding',
-      properties: { Spec: stack.toJsonString(spec) },
+      serviceToken: this.provider.serviceToken,
+      resourceType: CUSTOM_RESOURCE_TYPE,
+      properties: { [SPEC_PROPERTY]: stack.toJsonString(spec) },
       serviceTimeout: Duration.minutes(58),
     });
-    this.externalId = this.resource.getAttString('ExternalId');
-    this.selectedCount = this.resource.getAttString('Selected');
-    this.registeredCount = this.resource.getAttString('Registered');
-    this.connectedCount = this.resource.getAttString('Connected');
-    this.failedCount = this.resource.getAttString('Failed');
+    const out = ONBOARDING_OUTPUTS;
+    this.externalId = this.resource.getAttString(out.externalId);
+    this.selectedCount = this.resource.getAttString(out.selected);
+    this.registeredCount = this.resource.getAttString(out.registered);
+    this.connectedCount = this.resource.getAttString(out.connected);
+    this.failedCount = this.resource.getAttString(out.failed);
+    this.blockedCount = this.resource.getAttString(out.blocked);
 
-    new events.Rule(this, 'SyncSchedule', {
+    const sync = new targets.LambdaFunction(this.syncFunction, { retryAttempts: 2 });
+    this.syncScheduleRule = new events.Rule(this, 'SyncSchedule', {
       description: 'prowler-org-onboarding: keep the organization onboarded',
-      schedule: props.syncSchedule ?? events.Schedule.rate(Duration.hours(6)),
-      targets: [new targets.LambdaFunction(sync, { retryAttempts: 2 })],
+      schedule: props.syncSchedule ?? events.Schedule.expression(DEFAULT_SYNC_SCHEDULE),
+      targets: [sync],
     });
     if (props.syncOnOrganizationEvents ?? true) {
-      const eventPattern = {
-        source: ['aws.organizations'],
-        detailType: ['AWS API Call via CloudTrail', 'AWS Service Event via CloudTrail'],
-        detail: { eventSource: ['organizations.amazonaws.com'], eventName: [...ORGANIZATIONS_EVENT_NAMES] },
-      };
-      new events.Rule(this, 'SyncOnOrganizationEvents', {
+      const pattern = ORGANIZATIONS_EVENT_PATTERN;
+      this.organizationEventsRule = new events.Rule(this, 'SyncOnOrganizationEvents', {
         description: 'prowler-org-onboarding: onboard accounts as they join, move or leave',
-        eventPattern,
-        targets: [new targets.LambdaFunction(sync, { retryAttempts: 2 })],
+        eventPattern: { source: pattern.source, detailType: pattern['detail-type'], detail: pattern.detail },
+        targets: [sync],
       });
       if (Token.isUnresolved(stack.region)) {
         Annotations.of(this).addWarningV2('prowler-org-onboarding:organizationEvents',
           'Organizations events reach EventBridge only in the Organizations region (us-east-1 in the aws partition): give this stack an explicit region, so that a forwarding rule is added when it is elsewhere.');
-      } else if (stack.region !== organizationsEventsRegion(stack.region)) {
-        const home = organizationsEventsRegion(stack.region);
-        this.forwardOrganizationEvents(home, eventPattern);
+      } else {
+        const home = organizationsRegion(partitionOfRegion(stack.region));
+        if (stack.region !== home) this.forwardOrganizationEvents(home);
       }
     }
+  }
+
+  /**
+   * The number of syncs (scheduled or on Organizations events) that ended with the onboarding
+   * failed, or could not run: alarm on it, or a failing sync goes unnoticed.
+   * @default - the sum over 5 minutes
+   */
+  public metricSyncFailures(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    const m = SYNC_FAILURE_METRIC;
+    return new cloudwatch.Metric({
+      namespace: m.namespace,
+      metricName: m.metricName,
+      dimensionsMap: { [m.dimension]: this.syncFunction.functionName },
+      statistic: m.statistic,
+      ...props,
+    });
+  }
+
+  /** A bucket with the protections core decides (encrypted, private, TLS only, runs expire). */
+  private createStateBucket(): s3.Bucket {
+    const p = STATE_BUCKET_PROTECTIONS;
+    const bucket = new s3.Bucket(this, 'State', {
+      encryption: { AES256: s3.BucketEncryption.S3_MANAGED }[p.encryption],
+      blockPublicAccess: new s3.BlockPublicAccess(p.blockPublicAccess),
+      lifecycleRules: p.lifecycleRules.map((r) => ({ id: r.id, prefix: r.prefix, expiration: Duration.days(r.expirationDays) })),
+      removalPolicy: RemovalPolicy.DESTROY,
+      autoDeleteObjects: true,
+    });
+    for (const statement of stateBucketPolicy(Aws.PARTITION, bucket.bucketName)) bucket.addToResourcePolicy(policyStatement(statement));
+    return bucket;
   }
 
   /**
@@ -287,22 +319,23 @@ export class ProwlerOrganizationOnboarding extends Construct {
    * there (made with two SDK calls, as a stack cannot hold resources of another region) sends
    * them to this region's default event bus, where the sync rule picks them up.
    */
-  private forwardOrganizationEvents(home: string, eventPattern: Record<string, unknown>): void {
+  private forwardOrganizationEvents(home: string): void {
     const stack = Stack.of(this);
     const ruleName = `prowler-org-onboarding-${stack.region}-${this.node.addr.slice(0, 8)}`;
-    const bus = `arn:${Aws.PARTITION}:events:${stack.region}:${stack.account}:event-bus/default`;
+    const forwarding = eventForwarding({ partition: Aws.PARTITION, region: stack.region, account: stack.account });
+    const bus = forwarding.busArn;
     const forwarder = new iam.Role(this, 'OrganizationEventsForwarder', {
-      assumedBy: new iam.ServicePrincipal('events.amazonaws.com'),
+      assumedBy: new iam.ServicePrincipal(forwarding.trustedService, { conditions: forwarding.trustCondition }),
       description: `prowler-org-onboarding: forwards Organizations events from ${home} to ${stack.region}`,
     });
-    forwarder.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['events:PutEvents'], resources: [bus] }));
+    for (const statement of forwarding.statements) forwarder.addToPrincipalPolicy(policyStatement(statement));
     const ruleArn = `arn:${Aws.PARTITION}:events:${home}:${stack.account}:rule/${ruleName}`;
     const rule = new cr.AwsCustomResource(this, 'OrganizationEventsRule', {
       onUpdate: {
         service: 'EventBridge',
         action: 'putRule',
         region: home,
-        parameters: { Name: ruleName, EventPattern: JSON.stringify({ 'source': eventPattern.source, 'detail-type': eventPattern.detailType, 'detail': eventPattern.detail }), State: 'ENABLED', Description: `prowler-org-onboarding: to ${stack.region}` },
+        parameters: { Name: ruleName, EventPattern: JSON.stringify(ORGANIZATIONS_EVENT_PATTERN), State: 'ENABLED', Description: `prowler-org-onboarding: to ${stack.region}` },
         physicalResourceId: cr.PhysicalResourceId.of(ruleArn),
       },
       onDelete: { service: 'EventBridge', action: 'deleteRule', region: home, parameters: { Name: ruleName }, ignoreErrorCodesMatching: 'ResourceNotFoundException' },

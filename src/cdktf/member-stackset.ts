@@ -3,14 +3,14 @@ import { CloudformationStackSetInstance } from '@cdktf/provider-aws/lib/cloudfor
 import { DataAwsRegion } from '@cdktf/provider-aws/lib/data-aws-region';
 import { Construct } from 'constructs';
 import { terraformLiteral, TF_CHECK_CONTEXT, throwIfInvalid } from './validation';
-import type { MemberStackSetOptions } from '../core/options';
-import { memberStackSetModel } from '../core/stackset';
+import type { MemberStackSetOptions, StackSetDeploymentTargets } from '../core/options';
+import { deploymentTargets, memberStackSetModel } from '../core/stackset';
 import { validateMemberStackSet } from '../core/validate';
 
 /** Properties of a {@link ProwlerMemberRoleStackSet} (Terraform). */
 export interface ProwlerMemberRoleStackSetProps extends MemberStackSetOptions {}
 
-/** The StackSet name Terraform needs when none is given. */
+/** The StackSet name Terraform needs when none is given: this prefix and a hash of the construct path. */
 export const DEFAULT_TERRAFORM_STACKSET_NAME = 'prowler-scan-member-role';
 
 /**
@@ -27,6 +27,8 @@ export class ProwlerMemberRoleStackSet extends Construct {
   public readonly stackSetName: string;
   /** Who deploys it: `SELF` or `DELEGATED_ADMIN`. */
   public readonly callAs: string;
+  /** Where it deploys the role (the onboarding's connection tests wait only there). */
+  public readonly deploymentTargets: StackSetDeploymentTargets;
 
   constructor(scope: Construct, id: string, props: ProwlerMemberRoleStackSetProps) {
     super(scope, id);
@@ -34,7 +36,7 @@ export class ProwlerMemberRoleStackSet extends Construct {
     const model = memberStackSetModel(props);
     this.callAs = model.callAs;
     this.stackSet = new CloudformationStackSet(this, 'StackSet', {
-      name: model.stackSetName ?? DEFAULT_TERRAFORM_STACKSET_NAME,
+      name: model.stackSetName ?? `${DEFAULT_TERRAFORM_STACKSET_NAME}-${this.node.addr.slice(0, 8)}`,
       description: model.description,
       permissionModel: model.permissionModel,
       capabilities: model.capabilities,
@@ -53,6 +55,7 @@ export class ProwlerMemberRoleStackSet extends Construct {
     });
     this.stackSetName = this.stackSet.name;
     const group = model.instanceGroup;
+    this.deploymentTargets = deploymentTargets(group);
     const regions = group.regions ?? [new DataAwsRegion(this, 'Region').region];
     this.instances = regions.map((region, i) => new CloudformationStackSetInstance(this, `Instances${i}`, {
       stackSetName: this.stackSet.name,

@@ -3,106 +3,120 @@ import { CloudwatchEventRule } from '@cdktf/provider-aws/lib/cloudwatch-event-ru
 import { CloudwatchEventTarget } from '@cdktf/provider-aws/lib/cloudwatch-event-target';
 import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
 import { DataAwsCallerIdentity } from '@cdktf/provider-aws/lib/data-aws-caller-identity';
+import { DataAwsIamRole } from '@cdktf/provider-aws/lib/data-aws-iam-role';
 import { DataAwsPartition } from '@cdktf/provider-aws/lib/data-aws-partition';
 import { DataAwsRegion } from '@cdktf/provider-aws/lib/data-aws-region';
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
+import { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy-attachment';
 import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function';
+import { LambdaFunctionEventInvokeConfig } from '@cdktf/provider-aws/lib/lambda-function-event-invoke-config';
 import { LambdaInvocation } from '@cdktf/provider-aws/lib/lambda-invocation';
 import { LambdaPermission } from '@cdktf/provider-aws/lib/lambda-permission';
 import { S3Bucket } from '@cdktf/provider-aws/lib/s3-bucket';
 import { S3BucketLifecycleConfiguration } from '@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration';
+import { S3BucketPolicy } from '@cdktf/provider-aws/lib/s3-bucket-policy';
 import { S3BucketPublicAccessBlock } from '@cdktf/provider-aws/lib/s3-bucket-public-access-block';
 import { S3BucketServerSideEncryptionConfigurationA } from '@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration';
-import { Annotations, AssetType, Fn, TerraformAsset } from 'cdktf';
+import { Annotations, AssetType, Fn, TerraformAsset, type TerraformProvider } from 'cdktf';
 import { Construct } from 'constructs';
 import type { ProwlerMemberRoleStackSet } from './member-stackset';
 import { TF_CHECK_CONTEXT, throwIfInvalid } from './validation';
-import { ORGANIZATIONS_EVENT_NAMES, SCAN_ROLE_NAME } from '../core/defaults';
-import type { AccountSelection, ConnectionTestOptions, RemovalBehaviour, ScanMode } from '../core/onboarding-types';
+import { bind } from '../core/bind';
+import {
+  DEFAULT_SYNC_SCHEDULE, ONBOARDING_FUNCTION_SETTINGS, ONBOARDING_OUTPUTS, ORGANIZATIONS_EVENT_PATTERN, SPEC_PROPERTY, STATE_BUCKET_PROTECTIONS,
+  SYNC_FAILURE_METRIC, SYNC_FUNCTION_ID, TERRAFORM_KEY, VPC_ACCESS_MANAGED_POLICY_ARN,
+  eventForwarding, onboardingEnvironment, onboardingFunctions, onboardingStatements, stateBucketPolicy, statementJson, type StatementModel,
+} from '../core/onboarding';
+import type { OnboardingIdentity, OnboardingSettings } from '../core/onboarding-types';
 import { constructSpec } from '../core/spec';
 
 const HANDLER_BUNDLE = path.join(__dirname, '..', '..', 'lib', 'handler-bundle');
 
-/** Properties of {@link ProwlerOrganizationOnboarding} (Terraform). */
-export interface ProwlerOrganizationOnboardingProps {
+/** An IAM policy document from core's statements. */
+const policyDocument = (statements: StatementModel[]) => JSON.stringify({ Version: '2012-10-17', Statement: statements.map(statementJson) });
+
+/**
+ * How the onboarding runs (Terraform): core's `OnboardingSettings` plus the options that are
+ * Terraform-specific (ARNs and names instead of constructs, an expression for the schedule).
+ */
+export interface OnboardingOptions extends OnboardingSettings {
   /** The ARN of the Secrets Manager secret holding the Prowler API key; read at run time, never in the state. */
   readonly apiKeySecretArn: string;
   /**
-   * The Prowler API's base URL.
-   * @default 'https://api.prowler.com/api/v1' (Prowler Cloud)
-   */
-  readonly prowlerApiUrl?: string;
-  /**
-   * Which accounts to onboard.
-   * @default - every ACTIVE account of the organization
-   */
-  readonly selection?: AccountSelection;
-  /**
-   * The organization this must run in.
-   * @default - the organization the deployment account belongs to
-   */
-  readonly organizationId?: string;
-  /**
-   * The External ID the roles trust.
-   * @default - the Prowler tenant id of the API key
-   */
-  readonly externalId?: string;
-  /**
-   * The role name in every account.
-   * @default 'ProwlerScan'
-   */
-  readonly roleName?: string;
-  /**
-   * How scans start.
-   * @default ScanMode.DAILY
-   */
-  readonly scanMode?: ScanMode;
-  /**
-   * Connection testing.
-   * @default - skip failed accounts when at least one connects; 3 re-test rounds 30 s apart
-   */
-  readonly connection?: ConnectionTestOptions;
-  /**
-   * What happens to providers that leave the selection, and to all of them on destroy.
-   * @default RemovalBehaviour.RETAIN
-   */
-  readonly removal?: RemovalBehaviour;
-  /**
-   * Self-hosted Prowler without ambient AWS credentials: the secret with the assume-role credentials.
+   * Self-hosted Prowler without ambient AWS credentials: the ARN of the secret with the
+   * assume-role credentials.
    * @default - Prowler's own credentials
    */
   readonly assumeCredentialsSecretArn?: string;
   /**
-   * Prowler API requests in flight at once.
-   * @default 20
+   * Customer-managed KMS keys the secrets are encrypted with (the functions get `kms:Decrypt`
+   * through Secrets Manager only).
+   * @default - the secrets use the AWS managed key
    */
-  readonly concurrency?: number;
-  /**
-   * Try sts:AssumeRole on each role from the function before Prowler's test.
-   * @default false
-   */
-  readonly localPrecheck?: boolean;
+  readonly secretKmsKeyArns?: string[];
   /**
    * The sync's EventBridge schedule expression.
    * @default 'rate(6 hours)'
    */
   readonly syncSchedule?: string;
   /**
-   * Re-run on AWS Organizations events (they reach EventBridge in us-east-1 only).
-   * @default true
-   */
-  readonly syncOnOrganizationEvents?: boolean;
-  /**
-   * Days the function logs are kept.
+   * Days the onboarding functions' logs are kept.
    * @default 30
    */
   readonly logRetentionDays?: number;
   /**
-   * The member-role StackSet: connection tests wait for its instances to be CURRENT.
+   * Run the onboarding functions in these subnets (a self-hosted Prowler on a private address).
+   * They need a route to the Prowler API and to AWS (NAT, or VPC endpoints).
+   * @default - not in a VPC
+   */
+  readonly subnetIds?: string[];
+  /**
+   * The functions' security groups, with `subnetIds`.
+   * @default - none: required with `subnetIds`
+   */
+  readonly securityGroupIds?: string[];
+  /**
+   * A bucket you own for the run state and the latest report. It is yours to protect: the
+   * onboarding only gets read and write access to it.
+   * @default - a bucket is created: encrypted, private, TLS only, runs expire after 7 days
+   */
+  readonly stateBucketName?: string;
+  /**
+   * The name of an existing role the onboarding functions run as; the onboarding adds its inline
+   * policy to it. In a VPC it also needs `AWSLambdaVPCAccessExecutionRole`.
+   * @default - a role with exactly the onboarding's statements is created
+   */
+  readonly functionRoleName?: string;
+  /**
+   * An AWS provider for the Organizations region (us-east-1 in the aws partition). When this
+   * configuration is in another region, a rule there forwards Organizations events to this
+   * region's default event bus (Organizations events reach EventBridge only in that region).
+   * @default - no forwarding: outside the Organizations region only the schedule syncs
+   */
+  readonly organizationEventsProvider?: TerraformProvider;
+}
+
+/** Properties of {@link ProwlerOrganizationOnboarding} (Terraform). */
+export interface ProwlerOrganizationOnboardingProps extends OnboardingOptions, OnboardingIdentity {
+  /**
+   * The member-role StackSet: connection tests wait for its instances to be CURRENT in the
+   * selected accounts below its targets.
    * @default - no waiting
    */
   readonly memberStackSet?: ProwlerMemberRoleStackSet;
+}
+
+/** Lambda's metric of failed syncs: alarm on it (`aws_cloudwatch_metric_alarm`). */
+export interface SyncFailuresMetric {
+  /** `AWS/Lambda`. */
+  readonly namespace: string;
+  /** `Errors`. */
+  readonly metricName: string;
+  /** `Sum`. */
+  readonly statistic: string;
+  /** The metric's dimensions: the sync function's name. */
+  readonly dimensions: Record<string, string>;
 }
 
 /**
@@ -113,125 +127,203 @@ export interface ProwlerOrganizationOnboardingProps {
 export class ProwlerOrganizationOnboarding extends Construct {
   /** The invocation that onboards on apply. */
   public readonly invocation: LambdaInvocation;
-  /** The function behind it, and the sync. */
+  /** The function the invocation calls (create, update and destroy). */
+  public readonly applyFunction: LambdaFunction;
+  /** The function that re-runs the onboarding on the schedule and on Organizations events. */
+  public readonly syncFunction: LambdaFunction;
+  /**
+   * The function the invocation calls.
+   * @deprecated use `applyFunction`
+   */
   public readonly onboardingFunction: LambdaFunction;
-  /** The state bucket (run state, the latest report). */
-  public readonly stateBucket: S3Bucket;
+  /** The ARN of the role the functions run as. */
+  public readonly functionRoleArn: string;
+  /** The name of the state bucket (run state, the latest report). */
+  public readonly stateBucketName: string;
+  /** The state bucket, when this construct created it. */
+  public readonly stateBucket?: S3Bucket;
+  /** The rule that runs the sync on its schedule. */
+  public readonly syncScheduleRule: CloudwatchEventRule;
+  /** The rule that runs the sync on Organizations events (when enabled). */
+  public readonly organizationEventsRule?: CloudwatchEventRule;
+  /** Lambda's metric of failed syncs, for an alarm. */
+  public readonly syncFailuresMetric: SyncFailuresMetric;
   /** The External ID used (from the invocation's result). */
   public readonly externalId: string;
   /** Selected accounts (from the invocation's result). */
   public readonly selectedCount: string;
+  /** Accounts registered in Prowler (from the invocation's result). */
+  public readonly registeredCount: string;
   /** Accounts whose connection test passed (from the invocation's result). */
   public readonly connectedCount: string;
+  /** Accounts that failed registration or their connection test (from the invocation's result). */
+  public readonly failedCount: string;
+  /** Accounts left alone because another organization's group holds their provider (from the invocation's result). */
+  public readonly blockedCount: string;
 
   constructor(scope: Construct, id: string, props: ProwlerOrganizationOnboardingProps) {
     super(scope, id);
     const { spec, url, problems } = constructSpec(props, TF_CHECK_CONTEXT.isUnresolved!);
+    if (props.subnetIds && !props.securityGroupIds?.length) problems.push(`securityGroupIds is required with subnetIds, got ${JSON.stringify(props.securityGroupIds ?? null)}`);
+    if (props.securityGroupIds && !props.subnetIds?.length) problems.push(`subnetIds is required with securityGroupIds, got ${JSON.stringify(props.subnetIds ?? null)}`);
     throwIfInvalid(this, 'ProwlerOrganizationOnboarding', problems);
 
     const partition = new DataAwsPartition(this, 'Partition').partition;
     const region = new DataAwsRegion(this, 'Region').region;
     const account = new DataAwsCallerIdentity(this, 'Caller').accountId;
-    const suffix = this.node.addr.slice(0, 8);
-    const name = `prowler-org-onboarding-${suffix}`;
+    const name = `prowler-org-onboarding-${this.node.addr.slice(0, 8)}`;
 
-    this.stateBucket = new S3Bucket(this, 'State', { bucketPrefix: 'prowler-org-onboarding-', forceDestroy: true });
-    new S3BucketPublicAccessBlock(this, 'StatePublicAccess', {
-      bucket: this.stateBucket.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true,
-    });
-    new S3BucketServerSideEncryptionConfigurationA(this, 'StateEncryption', {
-      bucket: this.stateBucket.id, rule: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: 'AES256' } }],
-    });
-    new S3BucketLifecycleConfiguration(this, 'StateLifecycle', {
-      bucket: this.stateBucket.id, rule: [{ id: 'runs', status: 'Enabled', filter: [{ prefix: 'runs/' }], expiration: [{ days: 7 }] }],
-    });
+    if (props.stateBucketName) {
+      this.stateBucketName = props.stateBucketName;
+    } else {
+      this.stateBucket = this.createStateBucket(partition);
+      this.stateBucketName = this.stateBucket.bucket;
+    }
 
-    const role = new IamRole(this, 'Role', {
-      name,
-      description: 'prowler-org-onboarding: discovers the organization and onboards it to Prowler',
-      assumeRolePolicy: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }] }),
+    let roleName: string;
+    if (props.functionRoleName) {
+      const existing = new DataAwsIamRole(this, 'ExistingRole', { name: props.functionRoleName });
+      roleName = props.functionRoleName;
+      this.functionRoleArn = existing.arn;
+      if (props.subnetIds) Annotations.of(this).addWarning('The functions run in a VPC as the role you gave: it needs the AWSLambdaVPCAccessExecutionRole managed policy.');
+    } else {
+      const role = new IamRole(this, 'Role', {
+        name,
+        description: 'prowler-org-onboarding: discovers the organization and onboards it to Prowler',
+        assumeRolePolicy: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }] }),
+      });
+      roleName = role.name;
+      this.functionRoleArn = role.arn;
+      if (props.subnetIds) {
+        new IamRolePolicyAttachment(this, 'VpcAccess', { role: role.name, policyArn: bind(VPC_ACCESS_MANAGED_POLICY_ARN, { Partition: partition }) });
+      }
+    }
+
+    const settings = ONBOARDING_FUNCTION_SETTINGS;
+    const models = onboardingFunctions('terraform');
+    const logGroups = models.map((f) => new CloudwatchLogGroup(this, `${f.id}Logs`, {
+      name: `/aws/lambda/${name}-${f.id.toLowerCase()}`,
+      retentionInDays: props.logRetentionDays ?? settings.logRetentionDays,
+    }));
+    const statements = onboardingStatements({
+      partition,
+      region,
+      account,
+      stateBucketName: this.stateBucketName,
+      secretArns: [props.apiKeySecretArn, ...(props.assumeCredentialsSecretArn ? [props.assumeCredentialsSecretArn] : [])],
+      secretKeyArns: props.secretKmsKeyArns,
+      logGroupNames: logGroups.map((g) => g.name),
+      localPrecheck: props.localPrecheck,
+      roleName: props.roleName,
+      stackSetName: props.memberStackSet?.stackSetName,
     });
-    const secrets = [props.apiKeySecretArn, ...(props.assumeCredentialsSecretArn ? [props.assumeCredentialsSecretArn] : [])];
-    const statements: object[] = [
-      {
-        Sid: 'OrganizationsDiscovery',
-        Effect: 'Allow',
-        Action: ['organizations:DescribeOrganization', 'organizations:ListRoots', 'organizations:ListOrganizationalUnitsForParent', 'organizations:ListAccountsForParent', 'organizations:ListTagsForResource'],
-        Resource: '*',
-      },
-      { Sid: 'State', Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], Resource: `${this.stateBucket.arn}/*` },
-      { Sid: 'ApiKey', Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: secrets },
-      { Sid: 'Logs', Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: `arn:${partition}:logs:${region}:${account}:log-group:/aws/lambda/${name}*:*` },
-      ...(props.localPrecheck ? [{ Sid: 'LocalPrecheck', Effect: 'Allow', Action: 'sts:AssumeRole', Resource: `arn:${partition}:iam::*:role/${props.roleName ?? SCAN_ROLE_NAME}` }] : []),
-      ...(props.memberStackSet ? [{
-        Sid: 'MemberStackSetStatus',
-        Effect: 'Allow',
-        Action: 'cloudformation:ListStackInstances',
-        Resource: `arn:${partition}:cloudformation:${region}:${account}:stackset/${props.memberStackSet.stackSetName}:*`,
-      }] : []),
-    ];
-    const policy = new IamRolePolicy(this, 'Policy', { role: role.id, name: 'onboarding', policy: JSON.stringify({ Version: '2012-10-17', Statement: statements }) });
+    const policy = new IamRolePolicy(this, 'Policy', { role: roleName, name: 'onboarding', policy: policyDocument(statements) });
 
     const asset = new TerraformAsset(this, 'Bundle', { path: HANDLER_BUNDLE, type: AssetType.ARCHIVE });
-    const environment = {
-      PROWLER_API_URL: url,
-      PROWLER_API_KEY_SECRET_ARN: props.apiKeySecretArn,
-      STATE_BUCKET: this.stateBucket.bucket,
-      ...(props.assumeCredentialsSecretArn ? { ASSUME_CREDENTIALS_SECRET_ARN: props.assumeCredentialsSecretArn } : {}),
-      ...(props.localPrecheck ? { LOCAL_PRECHECK: 'true' } : {}),
-      ...(props.memberStackSet ? { STACKSET_NAME: props.memberStackSet.stackSetName, STACKSET_CALL_AS: props.memberStackSet.callAs } : {}),
-    };
-    const fn = (logical: string, handler: string) => {
-      const functionName = `${name}-${logical.toLowerCase()}`;
-      const logGroup = new CloudwatchLogGroup(this, `${logical}Logs`, { name: `/aws/lambda/${functionName}`, retentionInDays: props.logRetentionDays ?? 30 });
-      return new LambdaFunction(this, logical, {
-        functionName,
-        role: role.arn,
-        runtime: 'nodejs22.x',
-        architectures: ['arm64'],
-        handler,
-        filename: asset.path,
-        sourceCodeHash: asset.assetHash,
-        timeout: 900,
-        memorySize: 512,
-        environment: { variables: environment },
-        loggingConfig: { logFormat: 'JSON', logGroup: logGroup.name },
-        description: `prowler-org-onboarding: ${handler.split('.')[1]}`,
-        dependsOn: [policy, logGroup],
-      });
-    };
-    const onboarding = fn('Apply', 'index.terraform');
-    const sync = fn('Sync', 'index.sync');
-    this.onboardingFunction = onboarding;
+    const stackSet = props.memberStackSet;
+    const environment = onboardingEnvironment({
+      apiUrl: url,
+      apiKeySecretArn: props.apiKeySecretArn,
+      stateBucket: this.stateBucketName,
+      assumeCredentialsSecretArn: props.assumeCredentialsSecretArn,
+      localPrecheck: props.localPrecheck,
+      stackSet: stackSet ? { name: stackSet.stackSetName, callAs: stackSet.callAs, targets: stackSet.deploymentTargets } : undefined,
+    });
+    const functions = models.map((f, i) => new LambdaFunction(this, f.id, {
+      functionName: `${name}-${f.id.toLowerCase()}`,
+      role: this.functionRoleArn,
+      runtime: settings.runtime,
+      architectures: [settings.architecture],
+      handler: f.handler,
+      filename: asset.path,
+      sourceCodeHash: asset.assetHash,
+      timeout: f.timeoutSeconds,
+      memorySize: settings.memorySize,
+      environment: { variables: environment },
+      loggingConfig: { logFormat: settings.logFormat, logGroup: logGroups[i].name },
+      description: f.description,
+      ...(props.subnetIds ? { vpcConfig: { subnetIds: props.subnetIds, securityGroupIds: props.securityGroupIds ?? [] } } : {}),
+      dependsOn: [policy, logGroups[i]],
+    }));
+    this.applyFunction = functions[0];
+    this.syncFunction = functions.find((_, i) => models[i].id === SYNC_FUNCTION_ID)!;
+    this.onboardingFunction = this.applyFunction;
+    // A failed sync is counted (syncFailuresMetric) and not retried: the next trigger runs it again.
+    new LambdaFunctionEventInvokeConfig(this, 'SyncInvokeConfig', { functionName: this.syncFunction.functionName, maximumRetryAttempts: 0 });
+    const m = SYNC_FAILURE_METRIC;
+    this.syncFailuresMetric = { namespace: m.namespace, metricName: m.metricName, statistic: m.statistic, dimensions: { [m.dimension]: this.syncFunction.functionName } };
 
     this.invocation = new LambdaInvocation(this, 'Invocation', {
-      functionName: onboarding.functionName,
-      input: JSON.stringify({ Spec: JSON.stringify(spec) }),
+      functionName: this.applyFunction.functionName,
+      input: JSON.stringify({ [SPEC_PROPERTY]: JSON.stringify(spec) }),
       lifecycleScope: 'CRUD',
-      terraformKey: 'tf',
+      terraformKey: TERRAFORM_KEY,
     });
     const result = Fn.jsondecode(this.invocation.result);
-    this.externalId = Fn.lookup(result, 'ExternalId', '');
-    this.selectedCount = Fn.lookup(result, 'Selected', '');
-    this.connectedCount = Fn.lookup(result, 'Connected', '');
+    const out = ONBOARDING_OUTPUTS;
+    this.externalId = Fn.lookup(result, out.externalId, '');
+    this.selectedCount = Fn.lookup(result, out.selected, '');
+    this.registeredCount = Fn.lookup(result, out.registered, '');
+    this.connectedCount = Fn.lookup(result, out.connected, '');
+    this.failedCount = Fn.lookup(result, out.failed, '');
+    this.blockedCount = Fn.lookup(result, out.blocked, '');
 
-    const rules: Array<[string, Record<string, unknown>]> = [['SyncSchedule', { scheduleExpression: props.syncSchedule ?? 'rate(6 hours)' }]];
+    this.syncScheduleRule = this.syncRule('SyncSchedule', `${name}-syncschedule`, { scheduleExpression: props.syncSchedule ?? DEFAULT_SYNC_SCHEDULE });
     if (props.syncOnOrganizationEvents ?? true) {
-      rules.push(['SyncOnOrganizationEvents', {
-        eventPattern: JSON.stringify({
-          'source': ['aws.organizations'],
-          'detail-type': ['AWS API Call via CloudTrail', 'AWS Service Event via CloudTrail'],
-          'detail': { eventSource: ['organizations.amazonaws.com'], eventName: ORGANIZATIONS_EVENT_NAMES },
-        }),
-      }]);
-      Annotations.of(this).addInfo('Organizations events reach EventBridge in us-east-1 only: deploy this stack there for event-driven sync (elsewhere the schedule onboards new accounts).');
-    }
-    for (const [logical, trigger] of rules) {
-      const rule = new CloudwatchEventRule(this, logical, { name: `${name}-${logical.toLowerCase()}`, description: `prowler-org-onboarding: ${logical}`, ...trigger });
-      new CloudwatchEventTarget(this, `${logical}Target`, { rule: rule.name, arn: sync.arn });
-      new LambdaPermission(this, `${logical}Permission`, {
-        action: 'lambda:InvokeFunction', functionName: sync.functionName, principal: 'events.amazonaws.com', sourceArn: rule.arn,
+      this.organizationEventsRule = this.syncRule('SyncOnOrganizationEvents', `${name}-synconorganizationevents`, {
+        eventPattern: JSON.stringify(ORGANIZATIONS_EVENT_PATTERN),
       });
+      if (props.organizationEventsProvider) {
+        this.forwardOrganizationEvents(props.organizationEventsProvider, name, { partition, region, account });
+      } else {
+        Annotations.of(this).addInfo('Organizations events reach EventBridge only in the Organizations region (us-east-1 in the aws partition): elsewhere, pass organizationEventsProvider (a provider for that region) to forward them, or the schedule alone onboards new accounts.');
+      }
     }
+  }
+
+  private syncRule(id: string, ruleName: string, trigger: { scheduleExpression?: string; eventPattern?: string }): CloudwatchEventRule {
+    const rule = new CloudwatchEventRule(this, id, { name: ruleName, description: `prowler-org-onboarding: ${id}`, ...trigger });
+    new CloudwatchEventTarget(this, `${id}Target`, { rule: rule.name, arn: this.syncFunction.arn });
+    new LambdaPermission(this, `${id}Permission`, {
+      action: 'lambda:InvokeFunction', functionName: this.syncFunction.functionName, principal: 'events.amazonaws.com', sourceArn: rule.arn,
+    });
+    return rule;
+  }
+
+  /** A bucket with the protections core decides (encrypted, private, TLS only, runs expire). */
+  private createStateBucket(partition: string): S3Bucket {
+    const p = STATE_BUCKET_PROTECTIONS;
+    const bucket = new S3Bucket(this, 'State', { bucketPrefix: 'prowler-org-onboarding-', forceDestroy: true });
+    new S3BucketPublicAccessBlock(this, 'StatePublicAccess', { bucket: bucket.id, ...p.blockPublicAccess });
+    new S3BucketServerSideEncryptionConfigurationA(this, 'StateEncryption', {
+      bucket: bucket.id, rule: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: p.encryption } }],
+    });
+    new S3BucketLifecycleConfiguration(this, 'StateLifecycle', {
+      bucket: bucket.id,
+      rule: p.lifecycleRules.map((r) => ({ id: r.id, status: 'Enabled', filter: [{ prefix: r.prefix }], expiration: [{ days: r.expirationDays }] })),
+    });
+    new S3BucketPolicy(this, 'StatePolicy', { bucket: bucket.id, policy: policyDocument(stateBucketPolicy(partition, bucket.bucket)) });
+    return bucket;
+  }
+
+  /** A rule in the Organizations region sending the events to this region's default bus. */
+  private forwardOrganizationEvents(provider: TerraformProvider, name: string, where: { partition: string; region: string; account: string }): void {
+    const forwarding = eventForwarding(where);
+    const role = new IamRole(this, 'OrganizationEventsForwarder', {
+      name: `${name}-forwarder`,
+      description: 'prowler-org-onboarding: forwards Organizations events to the onboarding\'s region',
+      assumeRolePolicy: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Principal: { Service: forwarding.trustedService }, Action: 'sts:AssumeRole', Condition: forwarding.trustCondition }],
+      }),
+    });
+    new IamRolePolicy(this, 'OrganizationEventsForwarderPolicy', { role: role.name, name: 'forward', policy: policyDocument(forwarding.statements) });
+    const rule = new CloudwatchEventRule(this, 'OrganizationEventsForwardRule', {
+      provider,
+      name: `${name}-forward`,
+      description: 'prowler-org-onboarding: Organizations events to the onboarding\'s region',
+      eventPattern: JSON.stringify(ORGANIZATIONS_EVENT_PATTERN),
+    });
+    new CloudwatchEventTarget(this, 'OrganizationEventsForwardTarget', { provider, rule: rule.name, arn: forwarding.busArn, roleArn: role.arn });
   }
 }

@@ -18,7 +18,8 @@ export interface TagRule {
  * Which accounts to onboard, as in the Prowler wizard's tree: roots or OUs select every account
  * below them, with exclusions and individual additions on top. Only ACTIVE accounts are
  * selectable. Rules apply in this order, the first that decides wins: excludeAccounts,
- * includeAccounts, excludeTags, includeTags, includeManagementAccount, excludeOus, targets.
+ * onlyAccounts, includeAccounts, excludeTags, includeTags, includeManagementAccount, excludeOus,
+ * targets.
  */
 export interface AccountSelection {
   /**
@@ -36,6 +37,13 @@ export interface AccountSelection {
    * @default - none
    */
   readonly includeAccounts?: string[];
+  /**
+   * Only these member accounts can be selected (the other rules decide among them), as a
+   * StackSet's `INTERSECTION` account filter. The management account follows
+   * `includeManagementAccount`.
+   * @default - every account can be selected
+   */
+  readonly onlyAccounts?: string[];
   /**
    * Accounts left out, wherever they are (wins over every other rule).
    * @default - none
@@ -118,4 +126,86 @@ export interface ConnectionTestOptions {
    * @default 30
    */
   readonly retryDelaySeconds?: number;
+}
+
+/**
+ * How the onboarding runs, in every flavour: the options the CDK and the CDKTF constructs both take
+ * as they are (each flavour adds only what is framework-specific: secrets, schedules, networking).
+ */
+export interface OnboardingSettings {
+  /**
+   * The Prowler API's base URL: Prowler Cloud, or your self-hosted Prowler App's
+   * (`http://<host>:8080/api/v1`).
+   * @default 'https://api.prowler.com/api/v1' (Prowler Cloud)
+   */
+  readonly prowlerApiUrl?: string;
+  /**
+   * Which accounts to onboard.
+   * @default - every ACTIVE account of the organization (in `ProwlerOrganization`: the accounts
+   * the member StackSet deploys the role to, and the management account)
+   */
+  readonly selection?: AccountSelection;
+  /**
+   * How scans start for onboarded accounts.
+   * @default ScanMode.DAILY
+   */
+  readonly scanMode?: ScanMode;
+  /**
+   * Connection testing: failure policy and smart-retry rounds.
+   * @default - skip failed accounts when at least one connects; 3 re-test rounds 30 s apart
+   */
+  readonly connection?: ConnectionTestOptions;
+  /**
+   * What happens in Prowler to providers whose accounts leave the selection, and to all of them
+   * when the onboarding is deleted.
+   * @default RemovalBehaviour.RETAIN (providers and scan history stay)
+   */
+  readonly removal?: RemovalBehaviour;
+  /**
+   * Prowler API requests (and connection tests) in flight at once (1–100).
+   * @default 20
+   */
+  readonly concurrency?: number;
+  /**
+   * Also try `sts:AssumeRole` on each role from the function before Prowler's test (only useful
+   * when the roles trust this account, e.g. self-hosted Prowler in it).
+   * @default false
+   */
+  readonly localPrecheck?: boolean;
+  /**
+   * The session name Prowler uses when it assumes the roles (2–64 characters of `[\w+=,.@-]`).
+   * @default - Prowler's own
+   */
+  readonly roleSessionName?: string;
+  /**
+   * How long Prowler's role sessions last, in seconds (900–43200; at most the role's
+   * MaxSessionDuration, 3600 for the roles this package deploys).
+   * @default - Prowler's own (3600)
+   */
+  readonly sessionDurationSeconds?: number;
+  /**
+   * Re-run the onboarding on AWS Organizations events (account created, invited, moved, removed,
+   * closed), besides the schedule.
+   * @default true
+   */
+  readonly syncOnOrganizationEvents?: boolean;
+}
+
+/** Which organization and trust the onboarding registers (the one-liner takes them from the roles). */
+export interface OnboardingIdentity {
+  /**
+   * The organization this must run in; the deployment fails in another one.
+   * @default - the organization the deployment account belongs to
+   */
+  readonly organizationId?: string;
+  /**
+   * The External ID the roles trust.
+   * @default - the Prowler tenant id of the API key
+   */
+  readonly externalId?: string;
+  /**
+   * The role name in every account.
+   * @default 'ProwlerScan'
+   */
+  readonly roleName?: string;
 }

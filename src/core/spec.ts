@@ -5,7 +5,7 @@
  * problem with its path.
  */
 import { z } from 'zod';
-import type { AccountSelection } from './onboarding-types';
+import type { AccountSelection, OnboardingIdentity, OnboardingSettings } from './onboarding-types';
 import { FORMATS, type FormatName } from './validate';
 
 export * from './onboarding-types';
@@ -47,6 +47,7 @@ export const accountSelectionSchema = z.strictObject({
   targets: ids('target').min(1, 'must list at least one root or OU id (leave it out for the whole organization)').optional(),
   excludeOus: ids('target').optional(),
   includeAccounts: ids('accountId').optional(),
+  onlyAccounts: ids('accountId').min(1, 'must list at least one account id (leave it out to allow every account)').optional(),
   excludeAccounts: ids('accountId').optional(),
   includeTags: z.array(tagRule).min(1, 'must list at least one tag rule').optional(),
   excludeTags: z.array(tagRule).optional(),
@@ -60,6 +61,10 @@ export const accountSelectionSchema = z.strictObject({
   const both = (s.includeAccounts ?? []).filter((a) => (s.excludeAccounts ?? []).includes(a));
   for (const account of both) {
     ctx.addIssue({ code: 'custom', path: ['includeAccounts'], message: `'${account}' is also in excludeAccounts: give it in one of them` });
+  }
+  const only = s.onlyAccounts ? new Set(s.onlyAccounts) : undefined;
+  for (const account of (s.includeAccounts ?? []).filter((a) => only && !only.has(a))) {
+    ctx.addIssue({ code: 'custom', path: ['includeAccounts'], message: `'${account}' is not in onlyAccounts, so it can never be selected: add it there too` });
   }
   const targetAndExcluded = (s.targets ?? []).filter((t) => (s.excludeOus ?? []).includes(t));
   for (const ou of targetAndExcluded) {
@@ -177,20 +182,6 @@ export function specFileJsonSchema(): Record<string, unknown> {
   };
 }
 
-/** What a construct's props say about the onboarding (both flavours have these fields). */
-export interface ConstructSpecFields {
-  readonly selection?: AccountSelection;
-  readonly organizationId?: string;
-  readonly externalId?: string;
-  readonly roleName?: string;
-  readonly scanMode?: string;
-  readonly connection?: { readonly failurePolicy?: string; readonly retryRounds?: number; readonly retryDelaySeconds?: number };
-  readonly removal?: string;
-  readonly concurrency?: number;
-  readonly localPrecheck?: boolean;
-  readonly prowlerApiUrl?: string;
-}
-
 export const PROWLER_CLOUD_API_URL = 'https://api.prowler.com/api/v1';
 
 /**
@@ -198,28 +189,77 @@ export const PROWLER_CLOUD_API_URL = 'https://api.prowler.com/api/v1';
  * (the same checks as the function's, skipping values only known at deploy time).
  */
 export function constructSpec(
-  fields: ConstructSpecFields,
+  fields: OnboardingSettings & OnboardingIdentity,
   isUnresolved: (value: unknown) => boolean,
 ): { spec: Record<string, unknown>; url: string; problems: string[] } {
-  const spec = {
-    selection: fields.selection ?? {},
-    organizationId: fields.organizationId,
-    externalId: fields.externalId,
-    roleName: fields.roleName,
-    scanMode: fields.scanMode,
-    connection: fields.connection,
-    removal: fields.removal,
-    concurrency: fields.concurrency,
-    localPrecheck: fields.localPrecheck,
-  };
-  const deployTime = new Set(['externalId', 'organizationId', 'roleName'].filter((k) => isUnresolved((fields as Record<string, unknown>)[k])));
+  // Every field of the spec schema, taken as it is: a new spec option needs no line here.
+  const given = fields as Record<string, unknown>;
+  const spec: Record<string, unknown> = Object.fromEntries(Object.keys(onboardingSpecSchema.shape).map((key) => [key, given[key]]));
+  spec.selection ??= {};
+  const deployTime = new Set(['externalId', 'organizationId', 'roleName'].filter((k) => isUnresolved(given[k])));
   const parsed = onboardingSpecSchema.safeParse(JSON.parse(JSON.stringify(spec)), { reportInput: true });
   const problems = parsed.success ? [] : specProblems(parsed.error)
-    .filter((p) => !deployTime.has(p.path.split(/[.[]/)[0]))
+    .filter((p) => !deployTime.has(p.path.split(/[.[]/)[0]) && !isUnresolved(valueAt(spec, p.path)))
     .map((p) => `${p.path}: ${p.message}`);
   const url = fields.prowlerApiUrl ?? PROWLER_CLOUD_API_URL;
   if (!isUnresolved(url) && !/^https?:\/\/[^\s/]+(\/\S*[^/])?$/.test(url)) {
     problems.push(`prowlerApiUrl must be an http(s) URL without a trailing slash, such as ${PROWLER_CLOUD_API_URL}, got '${url}'`);
   }
-  return { spec, url, problems };
+  return { spec: JSON.parse(JSON.stringify(spec)), url, problems };
+}
+
+/** The value at a problem's path (`selection.targets[0]`), to skip values only known at deploy time. */
+function valueAt(root: unknown, path: string): unknown {
+  return path.split(/\.|\[(\d+)\]/).filter((part) => part !== undefined && part !== '')
+    .reduce<any>((value, part) => (value === null || typeof value !== 'object' ? undefined : value[part]), root);
+}
+
+/** The StackSet's side of what the one-liner onboards. */
+interface StackSetReach {
+  readonly targets: string[];
+  readonly excludeAccounts?: string[];
+  readonly onlyAccounts?: string[];
+}
+
+/**
+ * The one-liner's selection: the member StackSet's targets and account filter, refined by the
+ * selection given (one list of targets, not two). What the selection asks for beyond the StackSet
+ * is an error when it is certain (an account the StackSet leaves out) and a warning when it
+ * depends on the OU tree, which only the deployment sees.
+ */
+export function selectionWithinStackSet(
+  stackSet: StackSetReach,
+  given: AccountSelection | undefined,
+): { selection: AccountSelection; problems: string[]; warnings: string[] } {
+  const problems: string[] = [];
+  const warnings: string[] = [];
+  const show = (list: readonly string[]) => `[${list.join(', ')}]`;
+  const selection: AccountSelection = {
+    ...given,
+    targets: given?.targets ?? [...stackSet.targets],
+    ...(stackSet.excludeAccounts || given?.excludeAccounts
+      ? { excludeAccounts: [...new Set([...(given?.excludeAccounts ?? []), ...(stackSet.excludeAccounts ?? [])])] }
+      : {}),
+    ...(given?.onlyAccounts ?? stackSet.onlyAccounts ? { onlyAccounts: [...(given?.onlyAccounts ?? stackSet.onlyAccounts)!] } : {}),
+  };
+  for (const account of given?.includeAccounts ?? []) {
+    if (stackSet.excludeAccounts?.includes(account)) {
+      problems.push(`selection.includeAccounts lists '${account}', but the StackSet's excludeAccounts ${show(stackSet.excludeAccounts)} gives it no ProwlerScan role: remove it from one of them`);
+    }
+    if (stackSet.onlyAccounts && !stackSet.onlyAccounts.includes(account)) {
+      problems.push(`selection.includeAccounts lists '${account}', but the StackSet's onlyAccounts ${show(stackSet.onlyAccounts)} gives it no ProwlerScan role: add it there too`);
+    }
+  }
+  for (const account of given?.onlyAccounts ?? []) {
+    if (stackSet.onlyAccounts && !stackSet.onlyAccounts.includes(account)) {
+      problems.push(`selection.onlyAccounts lists '${account}', but the StackSet's onlyAccounts ${show(stackSet.onlyAccounts)} gives it no ProwlerScan role: add it there too`);
+    }
+  }
+  const stackSetHasRoot = stackSet.targets.some((t) => t.startsWith('r-'));
+  const beyond = (given?.targets ?? []).filter((t) => !stackSet.targets.includes(t));
+  if (!stackSetHasRoot && beyond.length > 0) {
+    warnings.push(`selection.targets ${show(beyond)} ${beyond.length === 1 ? 'is' : 'are'} not among the StackSet's targets ${show(stackSet.targets)}: `
+      + 'accounts that are not below one of those have no ProwlerScan role and can never connect (connection tests do not wait for them)');
+  }
+  return { selection, problems, warnings };
 }

@@ -12,7 +12,7 @@ import {
   SCAN_ROLE_NAME,
   STACKSET_DESCRIPTION,
 } from './defaults';
-import { CallAs, type MemberStackSetOptions } from './options';
+import { CallAs, type MemberStackSetOptions, type StackSetDeploymentTargets } from './options';
 
 /** One stack-instance group: where the role goes. */
 export interface StackInstanceGroupModel {
@@ -83,5 +83,13 @@ export function memberStackSetModel(o: MemberStackSetOptions): StackSetModel {
     },
     instanceGroup: { organizationalUnitIds: [...o.targets], ...filter, regions: o.regions ? [...o.regions] : undefined },
     templateBody,
+  };
+}
+
+/** The deployment targets of an instance group, as the onboarding reads them. */
+export function deploymentTargets(group: StackInstanceGroupModel): StackSetDeploymentTargets {
+  return {
+    organizationalUnitIds: [...group.organizationalUnitIds],
+    ...(group.accountFilterType ? { accountFilterType: group.accountFilterType, accounts: [...(group.accounts ?? [])] } : {}),
   };
 }

@@ -10,6 +10,7 @@ import { discoverOrganization, type OrganizationSnapshot, type OrgUnit } from '.
 import { ProwlerApiError, type Clock, type Provider, type ProwlerClient, type RoleSecret } from './prowler-api';
 import { needsTags, selectAccounts, type AccountDecision } from './selection';
 import { SCAN_ROLE_NAME } from '../core/defaults';
+import type { StackSetDeploymentTargets } from '../core/options';
 import {
   ConnectionFailurePolicy,
   DEFAULT_RETRY_DELAY_SECONDS,
@@ -94,6 +95,8 @@ export interface EngineDependencies {
    * connection tests wait for CURRENT (bounded), and failures name the status.
    */
   readonly stackInstances?: () => Promise<Map<string, string>>;
+  /** Where the member StackSet deploys the role: connection tests never wait for accounts elsewhere. */
+  readonly stackSetTargets?: StackSetDeploymentTargets;
   /** Discovery from elsewhere than the Organizations API (a simulated organization, the CLI's --simulate). */
   readonly discover?: () => Promise<OrganizationSnapshot>;
 }
@@ -510,11 +513,15 @@ const STACKSET_POLL_MS = 30_000;
 async function stackSetReady(state: RunState, request: OnboardingRequest, deps: EngineDependencies, log: Logger): Promise<boolean> {
   const statuses = await deps.stackInstances!();
   const members = state.accounts.filter((r) => r.selected && r.action !== 'blocked' && !r.isManagementAccount && r.providerId && !r.error);
+  const targets = deps.stackSetTargets;
+  const covered = (r: AccountResult) => !targets || coveredByStackSet(r, state.tree, targets);
   for (const r of members) {
-    const status = statuses.get(r.accountId) ?? 'no stack instance (is the account below the StackSet\'s targets?)';
+    const status = statuses.get(r.accountId)
+      ?? (covered(r) ? 'no stack instance yet' : 'no stack instance: the account is outside the StackSet\'s targets');
     r.stackInstance = status === 'CURRENT' ? undefined : status;
   }
-  const waiting = members.filter((r) => r.stackInstance);
+  // An account outside the StackSet's targets never gets an instance: its test runs without waiting.
+  const waiting = members.filter((r) => r.stackInstance && covered(r));
   if (waiting.length === 0) return true;
   state.stackSetWaitSince ??= deps.clock.now();
   const limit = (request.stackSetWaitSeconds ?? 600) * 1000;
@@ -523,6 +530,23 @@ async function stackSetReady(state: RunState, request: OnboardingRequest, deps: 
     return true;
   }
   log.info(`waiting for the member StackSet in ${waiting.length} accounts (e.g. ${waiting[0].accountId}: ${waiting[0].stackInstance})`);
+  return false;
+}
+
+/** Whether the StackSet deploys to the account: below one of its targets, and not filtered out. */
+export function coveredByStackSet(
+  account: { accountId: string; parentId: string },
+  tree: OrganizationTree,
+  targets: StackSetDeploymentTargets,
+): boolean {
+  const accounts = new Set(targets.accounts ?? []);
+  if (targets.accountFilterType === 'DIFFERENCE' && accounts.has(account.accountId)) return false;
+  if (targets.accountFilterType === 'INTERSECTION' && !accounts.has(account.accountId)) return false;
+  const parents = new Map(tree.units.map((u) => [u.id, u.parentId]));
+  const wanted = new Set(targets.organizationalUnitIds);
+  for (let unit: string | undefined = account.parentId; unit !== undefined; unit = parents.get(unit)) {
+    if (wanted.has(unit)) return true;
+  }
   return false;
 }
 

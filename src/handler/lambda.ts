@@ -24,6 +24,8 @@ import { reportJson } from './report';
 import { readAssumeCredentials, readProwlerAuth } from './secrets';
 import { stackInstanceStatuses } from './stackset';
 import { S3JsonStore, type JsonStore } from './store';
+import { ONBOARDING_OUTPUTS, readOnboardingEnvironment, SPEC_PROPERTY, STATE_KEYS, TERRAFORM_KEY } from '../core/onboarding';
+import type { StackSetDeploymentTargets } from '../core/options';
 import { RemovalBehaviour, parseOnboardingSpec, SpecError, type OnboardingSpec } from '../core/spec';
 
 /** Everything the handlers need from outside, injectable for tests. */
@@ -41,7 +43,13 @@ export interface LambdaEnvironment {
   /** The HTTP client for the Prowler API (default: the global fetch). */
   readonly fetch?: typeof fetch;
   /** The member StackSet whose instances connection tests wait for. */
-  readonly stackSet?: { readonly name: string; readonly callAs: 'SELF' | 'DELEGATED_ADMIN'; readonly client: CloudFormationClient };
+  readonly stackSet?: {
+    readonly name: string;
+    readonly callAs: 'SELF' | 'DELEGATED_ADMIN';
+    readonly client: CloudFormationClient;
+    /** Where it deploys the role: connection tests do not wait for accounts elsewhere. */
+    readonly targets?: StackSetDeploymentTargets;
+  };
 }
 
 /** Time kept back from an invocation's remaining time for the work in flight at the deadline. */
@@ -49,10 +57,10 @@ export const IN_FLIGHT_MARGIN_MS = 150_000;
 /** Connection tasks are polled at most this long inside a Lambda (must fit the margin). */
 const TASK_TIMEOUT_SECONDS = 120;
 
-export const CURRENT_SPEC_KEY = 'onboarding/current.json';
-export const LATEST_REPORT_KEY = 'reports/latest.json';
-const SYNC_RUN_KEY = 'runs/sync.json';
-const runKey = (requestId: string) => `runs/${requestId}.json`;
+export const CURRENT_SPEC_KEY = STATE_KEYS.currentSpec;
+export const LATEST_REPORT_KEY = STATE_KEYS.latestReport;
+const SYNC_RUN_KEY = `${STATE_KEYS.runsPrefix}sync.json`;
+const runKey = (requestId: string) => `${STATE_KEYS.runsPrefix}${requestId}.json`;
 
 const PHYSICAL_ID_PREFIX = 'prowler-org-onboarding';
 export const physicalIdOf = (organizationId: string, tenantId: string) => `${PHYSICAL_ID_PREFIX}/${organizationId}/${tenantId}`;
@@ -73,13 +81,13 @@ export interface IsCompleteResponse {
 
 /** The custom resource's properties: the onboarding spec as one JSON string. */
 function specOf(properties: Record<string, unknown>): OnboardingSpec {
-  const raw = properties.Spec;
-  if (typeof raw !== 'string') throw new Error('The custom resource has no Spec property: deploy it with the ProwlerOrganizationOnboarding construct');
+  const raw = properties[SPEC_PROPERTY];
+  if (typeof raw !== 'string') throw new Error(`The custom resource has no ${SPEC_PROPERTY} property: deploy it with the ProwlerOrganizationOnboarding construct`);
   let json: unknown;
   try {
     json = JSON.parse(raw);
   } catch {
-    throw new Error('The custom resource\'s Spec property is not JSON');
+    throw new Error(`The custom resource's ${SPEC_PROPERTY} property is not JSON`);
   }
   try {
     return parseOnboardingSpec(json);
@@ -99,20 +107,26 @@ async function dependencies(env: LambdaEnvironment): Promise<{ deps: EngineDepen
   const prowler = new ProwlerClient({ baseUrl: env.prowlerApiUrl, auth, clock: env.clock, fetch: env.fetch });
   const stackSet = env.stackSet;
   const stackInstances = stackSet ? () => stackInstanceStatuses(stackSet.client, stackSet.name, stackSet.callAs) : undefined;
-  return { deps: { organizations: env.organizations, prowler, clock: env.clock, log: env.log, sts: env.sts, stackInstances }, assumeCredentials };
+  return {
+    deps: {
+      organizations: env.organizations, prowler, clock: env.clock, log: env.log, sts: env.sts, stackInstances, stackSetTargets: stackSet?.targets,
+    },
+    assumeCredentials,
+  };
 }
 
 /** What the custom resource exposes (Fn::GetAtt): counts and the External ID used. */
 function attributes(state: RunState): Record<string, string> {
-  const report = toReport(state, state.startedAt);
+  const { counts } = toReport(state, state.startedAt);
+  const out = ONBOARDING_OUTPUTS;
   return {
-    ExternalId: state.externalId,
-    OrganizationId: state.organization.id,
-    Selected: String(report.counts.selected),
-    Registered: String(report.counts.created + report.counts.linked + report.counts.updated + report.counts.unchanged),
-    Connected: String(report.counts.connected),
-    Failed: String(report.counts.failed),
-    Blocked: String(report.counts.blocked),
+    [out.externalId]: state.externalId,
+    [out.organizationId]: state.organization.id,
+    [out.selected]: String(counts.selected),
+    [out.registered]: String(counts.created + counts.linked + counts.updated + counts.unchanged),
+    [out.connected]: String(counts.connected),
+    [out.failed]: String(counts.failed),
+    [out.blocked]: String(counts.blocked),
   };
 }
 
@@ -221,12 +235,14 @@ export async function handleSync(event: { 'source'?: string; 'detail-type'?: str
   const report = toReport(state, env.clock.now());
   await env.store.save(LATEST_REPORT_KEY, reportJson(report));
   env.log.info(`sync ${report.outcome}`, { counts: report.counts, departures: report.departures.length, failure: report.failure });
+  // Lambda counts the error (the constructs' sync-failure metric); the next trigger runs the sync again.
+  if (report.outcome === 'failed') throw new Error(`The sync failed: ${truncate(report.failure ?? 'the onboarding failed', 3000)}`);
 }
 
 /** The payload of `aws_lambda_invocation` with `lifecycle_scope = "CRUD"`: our input plus the action. */
 export interface TerraformPayload {
-  readonly Spec?: unknown;
-  readonly tf?: { readonly action?: string; readonly prev_input?: { readonly Spec?: unknown } | null };
+  readonly [SPEC_PROPERTY]?: unknown;
+  readonly [TERRAFORM_KEY]?: { readonly action?: string; readonly prev_input?: { readonly [SPEC_PROPERTY]?: unknown } | null };
 }
 
 /**
@@ -235,9 +251,10 @@ export interface TerraformPayload {
  * scheduled sync finishes it. Destroy retains by default, as the custom resource does.
  */
 export async function handleTerraform(payload: TerraformPayload, remainingMs: number, env: LambdaEnvironment): Promise<Record<string, unknown>> {
-  const action = payload.tf?.action ?? 'create';
+  const lifecycle = payload[TERRAFORM_KEY];
+  const action = lifecycle?.action ?? 'create';
   if (!['create', 'update', 'delete'].includes(action)) throw new Error(`Unknown Terraform lifecycle action '${action}' (expected create, update or delete)`);
-  const props = action === 'delete' ? { Spec: payload.Spec ?? payload.tf?.prev_input?.Spec } : { Spec: payload.Spec };
+  const props = { [SPEC_PROPERTY]: action === 'delete' ? payload[SPEC_PROPERTY] ?? lifecycle?.prev_input?.[SPEC_PROPERTY] : payload[SPEC_PROPERTY] };
   env.log.info(`terraform ${action}`);
   if (action === 'delete') {
     let removal = RemovalBehaviour.RETAIN;
@@ -283,28 +300,27 @@ function truncate(text: string, max: number): string {
 
 let cached: LambdaEnvironment | undefined;
 
-/** The environment the construct configures (environment variables) and real AWS clients. */
-export function environmentFromProcess(invokedFunctionArn: string): LambdaEnvironment {
-  const partition = invokedFunctionArn.split(':')[1] ?? 'aws';
-  const required = (name: string) => {
-    const value = process.env[name];
-    if (!value) throw new Error(`The function's environment lacks ${name}: deploy it with the ProwlerOrganizationOnboarding construct`);
-    return value;
-  };
+/**
+ * The environment the construct configures (core's `ONBOARDING_ENV`, read by core's
+ * `readOnboardingEnvironment`) and real AWS clients.
+ */
+export function environmentFromProcess(invokedFunctionArn: string, variables: NodeJS.ProcessEnv = process.env): LambdaEnvironment {
+  const partition = invokedFunctionArn.split(':')[1] || 'aws';
+  const config = readOnboardingEnvironment(variables);
   const logger = new PowertoolsLogger({ serviceName: 'prowler-org-onboarding' });
   return {
-    prowlerApiUrl: required('PROWLER_API_URL'),
-    apiKeySecretArn: required('PROWLER_API_KEY_SECRET_ARN'),
-    assumeCredentialsSecretArn: process.env.ASSUME_CREDENTIALS_SECRET_ARN || undefined,
+    prowlerApiUrl: config.apiUrl,
+    apiKeySecretArn: config.apiKeySecretArn,
+    assumeCredentialsSecretArn: config.assumeCredentialsSecretArn,
     partition,
-    store: new S3JsonStore(new S3Client({}), required('STATE_BUCKET')),
+    store: new S3JsonStore(new S3Client({}), config.stateBucket),
     organizations: new OrganizationsClient({ region: organizationsRegion(partition), retryMode: 'adaptive', maxAttempts: 12 }),
     secrets: new SecretsManagerClient({}),
-    sts: process.env.LOCAL_PRECHECK === 'true' ? new STSClient({}) : undefined,
+    sts: config.localPrecheck ? new STSClient({}) : undefined,
     clock: realClock,
     log: { info: (m, e) => logger.info(m, e ?? {}), warn: (m, e) => logger.warn(m, e ?? {}) },
-    stackSet: process.env.STACKSET_NAME
-      ? { name: process.env.STACKSET_NAME, callAs: process.env.STACKSET_CALL_AS === 'DELEGATED_ADMIN' ? 'DELEGATED_ADMIN' : 'SELF', client: new CloudFormationClient({}) }
+    stackSet: config.stackSet
+      ? { name: config.stackSet.name, callAs: config.stackSet.callAs as 'SELF' | 'DELEGATED_ADMIN', targets: config.stackSet.targets, client: new CloudFormationClient({}) }
       : undefined,
   };
 }

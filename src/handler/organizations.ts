@@ -13,6 +13,9 @@ import {
   type Account,
 } from '@aws-sdk/client-organizations';
 import pLimit from 'p-limit';
+import { organizationsRegion } from '../core/onboarding';
+
+export { organizationsRegion };
 
 /** Account states as Organizations reports them. */
 export type AccountStatus = 'ACTIVE' | 'SUSPENDED' | 'PENDING_CLOSURE' | 'CLOSED' | string;
@@ -49,16 +52,6 @@ export interface OrganizationSnapshot {
   readonly calls: number;
 }
 
-/** Organizations' single endpoint region in each partition. */
-export function organizationsRegion(partition: string): string {
-  switch (partition) {
-    case 'aws-us-gov': return 'us-gov-west-1';
-    case 'aws-cn': return 'cn-northwest-1';
-    default: return 'us-east-1';
-  }
-}
-
-/** An Organizations client as discovery wants it: the partition's endpoint, adaptive retry. */
 export function organizationsClient(partition = 'aws', maxAttempts = 12): OrganizationsClient {
   return new OrganizationsClient({ region: organizationsRegion(partition), retryMode: 'adaptive', maxAttempts });
 }

@@ -51,6 +51,7 @@ export function selectAccounts(snapshot: OrganizationSnapshot, selection: Accoun
   const excludedOus = new Set(selection.excludeOus ?? []);
   const include = new Set(selection.includeAccounts ?? []);
   const exclude = new Set(selection.excludeAccounts ?? []);
+  const only = selection.onlyAccounts ? new Set(selection.onlyAccounts) : undefined;
   const management = snapshot.organization.managementAccountId;
 
   const decisions = snapshot.accounts.map((account): AccountDecision => {
@@ -62,6 +63,7 @@ export function selectAccounts(snapshot: OrganizationSnapshot, selection: Accoun
 
     if (account.status !== 'ACTIVE') return decide(false, `status ${account.status} (only ACTIVE accounts can be scanned)`);
     if (exclude.has(account.id)) return decide(false, 'excludeAccounts');
+    if (only && !only.has(account.id) && !isManagementAccount) return decide(false, 'not in onlyAccounts');
     if (include.has(account.id)) return decide(true, 'includeAccounts');
     const excludedByTag = matches(selection.excludeTags, account.tags);
     if (excludedByTag) return decide(false, `excludeTags ${ruleText(excludedByTag)}`);

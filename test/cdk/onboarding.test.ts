@@ -52,13 +52,19 @@ describe('ProwlerOrganizationOnboarding', () => {
     expect(definition).toContain('\\"MaxAttempts\\":110');
   });
 
-  test('least privilege: Organizations reads, the state bucket, the API key secret; no AssumeRole without the pre-check', () => {
+  test('least privilege: Organizations reads, the state bucket (ListBucket too), the API key secret; no AssumeRole without the pre-check', () => {
     const { template } = synth();
     const policies = JSON.stringify(template.findResources('AWS::IAM::Policy'));
     expect(policies).toContain('organizations:ListAccountsForParent');
     expect(policies).not.toContain('sts:AssumeRole');
     template.hasResourceProperties('AWS::IAM::Policy', {
-      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'], Resource: SECRET_ARN })]) },
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          // Without ListBucket, S3 answers 403 instead of 404 for the sync's missing state object.
+          Match.objectLike({ Sid: 'StateBucket', Action: 's3:ListBucket' }),
+          { Sid: 'Secrets', Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: SECRET_ARN },
+        ]),
+      },
     });
     expect(policies).not.toMatch(/"secretsmanager:GetSecretValue"[^}]*"Resource":"\*"/);
   });
@@ -143,9 +149,12 @@ describe('ProwlerOrganization (the one-liner)', () => {
     const stackSetId = Object.keys(template.findResources('AWS::CloudFormation::StackSet'))[0];
     const roleId = Object.keys(template.findResources('AWS::IAM::Role', { Properties: { RoleName: 'ProwlerScan' } }))[0];
     expect(resource.DependsOn).toEqual(expect.arrayContaining([stackSetId, roleId]));
-    // The onboarding waits for the StackSet's instances, and may read only those.
+    // The onboarding waits for the StackSet's instances below its targets, and may read only those.
+    const stackSetName = Object.values(template.findResources('AWS::CloudFormation::StackSet'))[0].Properties.StackSetName;
+    expect(stackSetName).toBe('Stack-Prowler-Roles-MemberRoles-06741A71');
     for (const f of ours(template)) {
-      expect(f.Properties.Environment.Variables).toMatchObject({ STACKSET_NAME: { 'Fn::GetAtt': [stackSetId, 'StackSetId'] }, STACKSET_CALL_AS: 'SELF' });
+      expect(f.Properties.Environment.Variables).toMatchObject({ STACKSET_NAME: stackSetName, STACKSET_CALL_AS: 'SELF' });
+      expect(JSON.parse(f.Properties.Environment.Variables.STACKSET_TARGETS)).toEqual({ organizationalUnitIds: ['r-ab12'] });
     }
     template.hasResourceProperties('AWS::IAM::Policy', {
       PolicyDocument: {
@@ -153,9 +162,10 @@ describe('ProwlerOrganization (the one-liner)', () => {
           Sid: 'MemberStackSetStatus',
           Effect: 'Allow',
           Action: 'cloudformation:ListStackInstances',
-          Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':cloudformation:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':stackset/', { 'Fn::GetAtt': [stackSetId, 'StackSetId'] }]] },
+          Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':cloudformation:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:stackset/${stackSetName}:*`]] },
         }]),
       },
     });
+    expect(stackSetId).toBeTruthy();
   });
 });

@@ -50,7 +50,7 @@ describe('CDKTF ProwlerMemberRoleStackSet', () => {
     }));
     const [stackSet] = resources(json, 'aws_cloudformation_stack_set');
     expect(stackSet).toMatchObject({
-      name: 'prowler-scan-member-role',
+      name: expect.stringMatching(/^prowler-scan-member-role-[0-9a-f]{8}$/),
       permission_model: 'SERVICE_MANAGED',
       call_as: 'SELF',
       capabilities: ['CAPABILITY_NAMED_IAM'],
