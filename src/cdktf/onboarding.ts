@@ -251,7 +251,9 @@ export class ProwlerOrganizationOnboarding extends Construct {
     // A failed sync is counted (syncFailuresMetric) and not retried: the next trigger runs it again.
     new LambdaFunctionEventInvokeConfig(this, 'SyncInvokeConfig', { functionName: this.syncFunction.functionName, maximumRetryAttempts: 0 });
     const m = SYNC_FAILURE_METRIC;
-    this.syncFailuresMetric = { namespace: m.namespace, metricName: m.metricName, statistic: m.statistic, dimensions: { [m.dimension]: this.syncFunction.functionName } };
+    this.syncFailuresMetric = {
+      namespace: m.namespace, metricName: m.metricName, statistic: m.statistic, dimensions: { [m.dimension]: this.syncFunction.functionName },
+    };
 
     this.invocation = new LambdaInvocation(this, 'Invocation', {
       functionName: this.applyFunction.functionName,
