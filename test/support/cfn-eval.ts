@@ -12,6 +12,11 @@ export interface EvalContext {
   readonly region?: string;
   readonly accountId?: string;
   readonly stackName?: string;
+  /**
+   * What a Ref or Fn::GetAtt of a resource evaluates to (by its type), so that renderings whose
+   * references differ in name can be compared. Without it such a reference throws.
+   */
+  readonly resourceRef?: (type: string, logicalId: string, attribute?: string) => string;
 }
 
 const NO_VALUE = Symbol('AWS::NoValue');
@@ -20,7 +25,10 @@ export class CfnEvaluator {
   private readonly params: Record<string, string | string[]>;
   private readonly conditions: Record<string, Json>;
 
+  private readonly resourceRef?: EvalContext['resourceRef'];
+
   constructor(private readonly template: Json, ctx: EvalContext = {}) {
+    this.resourceRef = ctx.resourceRef;
     const defaults: Record<string, string | string[]> = {};
     for (const [name, p] of Object.entries<Json>(template.Parameters ?? {})) {
       if (p.Default !== undefined) {
@@ -66,10 +74,17 @@ export class CfnEvaluator {
       switch (k) {
         case 'Ref':
           if (arg === 'AWS::NoValue') return NO_VALUE;
+          if (!(arg in this.params) && this.resourceRef && this.template.Resources?.[arg]) return this.resourceRef(this.template.Resources[arg].Type, arg);
           if (!(arg in this.params)) throw new Error(`Ref to unknown ${arg}`);
           return this.params[arg];
         case 'Condition':
           return this.condition(arg);
+        case 'Fn::GetAtt': {
+          const [logicalId, attribute] = Array.isArray(arg) ? arg : String(arg).split('.');
+          const resource = this.template.Resources?.[logicalId];
+          if (!this.resourceRef || !resource) throw new Error(`Fn::GetAtt of unknown ${logicalId}`);
+          return this.resourceRef(resource.Type, logicalId, attribute);
+        }
         case 'Fn::If':
           return this.evalInner(this.condition(arg[0]) ? arg[1] : arg[2]);
         case 'Fn::Equals':
