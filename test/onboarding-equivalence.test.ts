@@ -11,6 +11,7 @@ import * as cdk from '../src/cdk';
 import * as tf from '../src/cdktf';
 import { onboardingStatements, ONBOARDING_ENV, ORGANIZATIONS_EVENT_PATTERN, statementJson } from '../src/core/onboarding';
 import { CfnEvaluator } from './support/cfn-eval';
+import { allows } from './support/iam-eval';
 
 const SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:111111111111:secret:prowler/api-key-AbCdEf';
 const CREDENTIALS_ARN = 'arn:aws:secretsmanager:us-east-1:111111111111:secret:prowler/assume-AbCdEf';
@@ -171,6 +172,22 @@ describe('cross-flavour equivalence of the onboarding: CDK and CDKTF render one 
     expect(JSON.parse(cdkSide.environment[ONBOARDING_ENV.stackSetTargets])).toEqual({
       organizationalUnitIds: ['ou-ab12-abcdefgh'], accountFilterType: 'DIFFERENCE', accounts: ['123456789012'],
     });
+  });
+
+  /** A shape's statements back as IAM statements (all of the functions' are Allow). */
+  const statementsOf = (side: OnboardingShape, without?: string) => Object.entries(side.statements)
+    .filter(([sid]) => sid !== without)
+    .map(([, st]) => ({ Effect: 'Allow', Action: st.actions, Resource: st.resources, Condition: st.condition }));
+
+  // S3 answers 403 (not 404) for a missing object when the caller may not list the bucket: the
+  // sync's first read of runs/sync.json after a Terraform apply failed that way, every time.
+  test.each([['CDK', cdkSide], ['CDKTF', tfSide]])('%s: a state object that does not exist yet reads as absent (s3:ListBucket on the bucket STATE_BUCKET names)', (_flavour, side) => {
+    const bucket = `arn:aws:s3:::${side.environment[ONBOARDING_ENV.stateBucket]}`;
+    expect(allows(statementsOf(side), 's3:ListBucket', bucket)).toBe(true);
+    for (const action of ['s3:GetObject', 's3:PutObject', 's3:DeleteObject']) expect(allows(statementsOf(side), action, `${bucket}/runs/sync.json`)).toBe(true);
+    expect(allows(statementsOf(side), 's3:GetObject', 'arn:aws:s3:::another-bucket/runs/sync.json')).toBe(false);
+    // Without the StateBucket statement (the CDKTF role before this fix), the read is a 403.
+    expect(allows(statementsOf(side, 'StateBucket'), 's3:ListBucket', bucket)).toBe(false);
   });
 
   // The comparison must be able to fail: each kind of drift, made by hand in one rendering, is seen.

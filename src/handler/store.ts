@@ -18,7 +18,12 @@ export class S3JsonStore implements JsonStore {
       const object = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
       return JSON.parse(await object.Body!.transformToString('utf8')) as T;
     } catch (error) {
-      if ((error as { name?: string }).name === 'NoSuchKey') return undefined;
+      const name = (error as { name?: string }).name;
+      if (name === 'NoSuchKey') return undefined;
+      if (name === 'AccessDenied') {
+        throw new Error(`S3 denied reading s3://${this.bucket}/${key} (AccessDenied): the function's role needs s3:GetObject on the bucket's objects `
+          + 'and s3:ListBucket on the bucket (without it, S3 answers 403 instead of 404 for an object that does not exist yet)');
+      }
       throw error;
     }
   }

@@ -3,10 +3,12 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { organizationGroupName } from '../../src/handler/engine';
+import { STSClient } from '@aws-sdk/client-sts';
+import { onboardingEnvironment } from '../../src/core/onboarding';
 import {
-  CURRENT_SPEC_KEY, handleIsComplete, handleOnEvent, handleSync, handleTerraform, LATEST_REPORT_KEY, physicalIdOf, type LambdaEnvironment,
+  CURRENT_SPEC_KEY, environmentFromProcess, handleIsComplete, handleOnEvent, handleSync, handleTerraform, LATEST_REPORT_KEY, physicalIdOf, type LambdaEnvironment,
 } from '../../src/handler/lambda';
-import { MemoryJsonStore } from '../../src/handler/store';
+import { MemoryJsonStore, S3JsonStore } from '../../src/handler/store';
 import { fakeClock } from '../../testing/harness';
 import { generateOrganization, mockOrganizations, type SimOrganization } from '../../testing/organization';
 import { ProwlerApiDouble, type ConnectionRule } from '../../testing/prowler-api-double';
@@ -220,6 +222,16 @@ describe('sync (schedule and Organizations events)', () => {
       expect(await s.store.load(LATEST_REPORT_KEY)).toMatchObject({ departures: [expect.objectContaining({ accountId: leaving.id, outcome: 'unlinked' })] });
     });
 
+  test('a sync that ends with the onboarding failed throws (Lambda counts it: metricSyncFailures), after saving its report', async () => {
+    const newcomer = '999999999992';
+    s = await setup({ connectionRule: (p) => (p.uid === newcomer ? { connected: false, error: 'AccessDenied' } : { connected: true }) });
+    await deploy(s, cfnEvent('Create', { selection: {}, connection: { failurePolicy: 'fail', retryRounds: 0 } }));
+    s.org.accounts.push({ ...s.org.accounts[1], id: newcomer, name: 'no-role-yet', email: 'n@example.com' });
+    await expect(handleSync({ 'source': 'aws.events', 'detail-type': 'Scheduled Event' }, 600_000, s.env))
+      .rejects.toThrow(/^The sync failed: There was a problem connecting to some accounts: 1 failed: 999999999992 \(AccessDenied/);
+    expect(await s.store.load(LATEST_REPORT_KEY)).toMatchObject({ outcome: 'failed' });
+  });
+
   test('a scheduled sync with nothing new changes nothing', async () => {
     s = await setup();
     await deploy(s, cfnEvent('Create', { selection: {} }));
@@ -282,3 +294,35 @@ describe('the Terraform adapter (aws_lambda_invocation, lifecycle_scope CRUD)', 
   });
 });
 
+
+describe('environmentFromProcess (the function\'s configuration, as the constructs set it)', () => {
+  const variables = onboardingEnvironment({
+    apiUrl: 'https://api.prowler.com/api/v1',
+    apiKeySecretArn: 'arn:aws-us-gov:secretsmanager:us-gov-east-1:111111111111:secret:prowler-AbCdEf',
+    stateBucket: 'state-bucket',
+    localPrecheck: true,
+    stackSet: { name: 'members', callAs: 'DELEGATED_ADMIN', targets: { organizationalUnitIds: ['ou-ab12-abcdefgh'] } },
+  });
+
+  test('the partition comes from the invoked function\'s ARN; Organizations is called in its region', async () => {
+    const env = environmentFromProcess('arn:aws-us-gov:lambda:us-gov-east-1:111111111111:function:sync', variables);
+    expect(env).toMatchObject({ partition: 'aws-us-gov', prowlerApiUrl: 'https://api.prowler.com/api/v1', apiKeySecretArn: variables.PROWLER_API_KEY_SECRET_ARN });
+    expect(await env.organizations.config.region()).toBe('us-gov-west-1');
+    expect(env.sts).toBeInstanceOf(STSClient);
+    expect(env.stackSet).toMatchObject({ name: 'members', callAs: 'DELEGATED_ADMIN', targets: { organizationalUnitIds: ['ou-ab12-abcdefgh'] } });
+    expect(env.store).toBeInstanceOf(S3JsonStore);
+  });
+
+  test('no pre-check, no StackSet: no STS client, nothing to wait for', () => {
+    const { LOCAL_PRECHECK: _p, STACKSET_NAME: _n, STACKSET_CALL_AS: _c, STACKSET_TARGETS: _t, ...plain } = variables;
+    const env = environmentFromProcess('arn:aws:lambda:eu-west-1:111111111111:function:sync', plain);
+    expect(env.partition).toBe('aws');
+    expect(env.sts).toBeUndefined();
+    expect(env.stackSet).toBeUndefined();
+  });
+
+  test('a function deployed without the construct\'s variables says which are missing', () => {
+    expect(() => environmentFromProcess('arn:aws:lambda:eu-west-1:111111111111:function:sync', {}))
+      .toThrow(/PROWLER_API_URL is not set; PROWLER_API_KEY_SECRET_ARN is not set; STATE_BUCKET is not set\): deploy it with the construct/);
+  });
+});
