@@ -505,6 +505,8 @@ export async function continueRun(
 }
 
 const STACKSET_POLL_MS = 30_000;
+/** The instance status of an account the StackSet never deploys to. */
+const OUTSIDE_STACKSET = 'outside the StackSet\'s targets';
 
 /**
  * Whether the member StackSet has deployed the role to every selected member account (the
@@ -516,8 +518,7 @@ async function stackSetReady(state: RunState, request: OnboardingRequest, deps: 
   const targets = deps.stackSetTargets;
   const covered = (r: AccountResult) => !targets || coveredByStackSet(r, state.tree, targets);
   for (const r of members) {
-    const status = statuses.get(r.accountId)
-      ?? (covered(r) ? 'no stack instance yet' : 'no stack instance: the account is outside the StackSet\'s targets');
+    const status = statuses.get(r.accountId) ?? (covered(r) ? 'no stack instance yet' : OUTSIDE_STACKSET);
     r.stackInstance = status === 'CURRENT' ? undefined : status;
   }
   // An account outside the StackSet's targets never gets an instance: its test runs without waiting.
@@ -733,6 +734,9 @@ async function testOne(r: AccountResult, request: OnboardingRequest, externalId:
 
 /** What to fix, from Prowler's (or STS's) error text. */
 export function hintFor(error: string, roleStatus?: string): string {
+  if (roleStatus === OUTSIDE_STACKSET) {
+    return 'the account is outside the member StackSet\'s targets, so it has no ProwlerScan role from it: add its OU to the StackSet\'s targets, or leave it out of the selection';
+  }
   if (roleStatus) return `the ProwlerScan role may not be deployed there (StackSet instance ${roleStatus}): wait for the StackSet, or add the account's OU to its targets`;
   if (/InvalidClientTokenId|security token included in the request is invalid/i.test(error)) {
     return "Prowler's own AWS credentials are missing or invalid (self-hosted: give the API and worker containers credentials, or an assume-credentials secret)";

@@ -218,6 +218,24 @@ describe('onboard', () => {
     expect(h.logs.some((l) => l.startsWith(`waiting for the member StackSet in 1 accounts (e.g. ${later.id}: OUTDATED (RUNNING))`))).toBe(true);
   });
 
+  test('accounts outside the StackSet\'s targets are tested at once, never waited for; a failure says they are outside', async () => {
+    const org = generateOrganization({ accounts: 20, ous: 6, depth: 3, seed: 11 });
+    const target = org.ous.find((ou) => ou.name.startsWith('Workloads'))!;
+    const parents = new Map(org.ous.map((ou) => [ou.id, ou.parentId]));
+    const isBelow = (id: string | undefined): boolean => id !== undefined && (id === target.id || isBelow(parents.get(id)));
+    const inside = org.accounts.filter((a) => isBelow(a.parentId));
+    const outside = org.accounts.filter((a) => !isBelow(a.parentId) && a.id !== org.managementAccountId);
+    h = await harness({ org, connectionRule: (p) => (inside.some((a) => a.id === p.uid) || p.uid === org.managementAccountId ? { connected: true } : { connected: false, error: 'AccessDenied' }) });
+    const stackInstances = async () => new Map(inside.map((a) => [a.id, 'CURRENT']));
+    const report = await h.run({ connection: { retryRounds: 0 } }, { stackInstances, stackSetTargets: { organizationalUnitIds: [target.id] } });
+
+    expect(h.clock.slept.filter((ms) => ms === 30_000)).toEqual([]); // before: 20 polls, the whole 10-minute wait
+    expect(report.counts.connected).toBe(inside.length + 1);
+    const stranger = report.accounts.find((a) => a.accountId === outside[0].id)!;
+    expect(stranger.connection?.hint)
+      .toBe('the account is outside the member StackSet\'s targets, so it has no ProwlerScan role from it: add its OU to the StackSet\'s targets, or leave it out of the selection');
+  });
+
   test('after the bounded wait, tests go on and a failure names the StackSet instance status', async () => {
     const org = generateOrganization({ accounts: 4, ous: 1, depth: 1, seed: 9 });
     const lagging = org.accounts[2].id;
