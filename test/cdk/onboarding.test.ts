@@ -1,9 +1,13 @@
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as cr from 'aws-cdk-lib/custom-resources';
 import { core } from '../../src';
-import { ProwlerOrganization, ProwlerOrganizationOnboarding, type ProwlerOrganizationOnboardingProps } from '../../src/cdk';
+import { ProwlerMemberRoleStackSet, ProwlerOrganization, ProwlerOrganizationOnboarding, type ProwlerOrganizationOnboardingProps } from '../../src/cdk';
 
 const SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:111111111111:secret:prowler/api-key-AbCdEf';
 
@@ -167,5 +171,133 @@ describe('ProwlerOrganization (the one-liner)', () => {
       },
     });
     expect(stackSetId).toBeTruthy();
+  });
+});
+
+describe('what CDK users expect of a construct that runs Lambdas', () => {
+  test('in a VPC: the three functions get its subnets and security groups, the role the VPC access policy', () => {
+    const stack = new Stack(new App(), 'Stack', { env: { account: '111111111111', region: 'us-east-1' } });
+    const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 1 });
+    const securityGroup = new ec2.SecurityGroup(stack, 'ToProwler', { vpc });
+    new ProwlerOrganizationOnboarding(stack, 'Onboarding', {
+      apiKeySecret: secretsmanager.Secret.fromSecretCompleteArn(stack, 'ApiKey', SECRET_ARN),
+      prowlerApiUrl: 'http://10.0.1.20:8080/api/v1',
+      vpc,
+      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      securityGroups: [securityGroup],
+    });
+    const template = Template.fromStack(stack);
+    const functions = ours(template);
+    expect(functions).toHaveLength(3);
+    for (const f of functions) {
+      expect(f.Properties.VpcConfig.SecurityGroupIds).toEqual([{ 'Fn::GetAtt': [expect.stringMatching(/^ToProwler/), 'GroupId'] }]);
+      expect(f.Properties.VpcConfig.SubnetIds).toHaveLength(2);
+    }
+    template.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: Match.objectLike({ Statement: [Match.objectLike({ Principal: { Service: 'lambda.amazonaws.com' } })] }),
+      ManagedPolicyArns: [{ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole']] }],
+    });
+  });
+
+  test('a bucket and a role you bring are used as they are: no bucket is created, the role gets the onboarding\'s statements', () => {
+    const stack = new Stack(new App(), 'Stack', { env: { account: '111111111111', region: 'us-east-1' } });
+    const stateBucket = s3.Bucket.fromBucketName(stack, 'Mine', 'my-onboarding-state');
+    const functionRole = iam.Role.fromRoleArn(stack, 'MyRole', 'arn:aws:iam::111111111111:role/platform/prowler-onboarding');
+    const onboarding = new ProwlerOrganizationOnboarding(stack, 'Onboarding', {
+      apiKeySecret: secretsmanager.Secret.fromSecretCompleteArn(stack, 'ApiKey', SECRET_ARN), stateBucket, functionRole,
+    });
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::S3::Bucket', 0);
+    expect(Object.values(template.findResources('AWS::IAM::Role')).filter((r: any) => r.Properties.Description?.startsWith('prowler-org-onboarding'))).toEqual([]);
+    for (const f of ours(template)) {
+      expect(f.Properties.Role).toBe('arn:aws:iam::111111111111:role/platform/prowler-onboarding');
+      expect(f.Properties.Environment.Variables.STATE_BUCKET).toBe('my-onboarding-state');
+    }
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: ['prowler-onboarding'],
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Sid: 'StateBucket', Action: 's3:ListBucket' })]) },
+    });
+    expect(onboarding.stateBucket).toBe(stateBucket);
+    expect(onboarding.functionRole).toBe(functionRole);
+  });
+
+  test('every resource is a public property, and a failed sync is a metric to alarm on', () => {
+    const stack = new Stack(new App(), 'Stack', { env: { account: '111111111111', region: 'us-east-1' } });
+    const onboarding = new ProwlerOrganizationOnboarding(stack, 'Onboarding', { apiKeySecret: secretsmanager.Secret.fromSecretCompleteArn(stack, 'ApiKey', SECRET_ARN) });
+    onboarding.metricSyncFailures().createAlarm(stack, 'SyncFailing', { threshold: 1, evaluationPeriods: 1 });
+    const template = Template.fromStack(stack);
+    const id = (construct: { node: { defaultChild?: unknown } }) => stack.resolve((construct.node.defaultChild as any).logicalId);
+    expect([onboarding.onEventFunction, onboarding.isCompleteFunction, onboarding.syncFunction].map((f) => template.toJSON().Resources[id(f)].Properties.Handler))
+      .toEqual(['index.onEvent', 'index.isComplete', 'index.sync']);
+    expect(stack.resolve(onboarding.syncScheduleRule.ruleName)).toEqual({ Ref: id(onboarding.syncScheduleRule) });
+    expect(onboarding.organizationEventsRule).toBeInstanceOf(events.Rule);
+    expect(onboarding.provider).toBeInstanceOf(cr.Provider);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/Lambda', MetricName: 'Errors', Statistic: 'Sum', Dimensions: [{ Name: 'FunctionName', Value: { Ref: id(onboarding.syncFunction) } }],
+    });
+    // Not retried by Lambda: the next trigger runs the sync again.
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { FunctionName: { Ref: id(onboarding.syncFunction) }, MaximumRetryAttempts: 0 });
+  });
+});
+
+describe('the one-liner onboards what its StackSet reaches', () => {
+  const oneLiner = (extra: Record<string, unknown> = {}) => {
+    const stack = new Stack(new App(), 'Stack', { env: { account: '111111111111', region: 'us-east-1' } });
+    const org = new ProwlerOrganization(stack, 'Prowler', {
+      externalId: '6f1c2d0e-8a4b-4c3d-9e2f-1a2b3c4d5e6f',
+      targets: ['ou-ab12-workload'],
+      excludeAccounts: ['111111111111'],
+      apiKeySecret: secretsmanager.Secret.fromSecretCompleteArn(stack, 'ApiKey', SECRET_ARN),
+      ...extra,
+    });
+    const template = Template.fromStack(stack);
+    const resource = Object.values(template.findResources('Custom::ProwlerOrganizationOnboarding'))[0];
+    return { stack, org, template, spec: JSON.parse(resource.Properties.Spec) };
+  };
+
+  test('the StackSet\'s targets and account filter are the selection; every onboarding option passes through', () => {
+    const { spec } = oneLiner({ scanMode: core.ScanMode.ONCE, concurrency: 5, localPrecheck: true, roleSessionName: 'prowler-org', syncOnOrganizationEvents: false });
+    expect(spec).toEqual({
+      selection: { targets: ['ou-ab12-workload'], excludeAccounts: ['111111111111'] },
+      externalId: '6f1c2d0e-8a4b-4c3d-9e2f-1a2b3c4d5e6f',
+      scanMode: 'once',
+      concurrency: 5,
+      localPrecheck: true,
+      roleSessionName: 'prowler-org',
+    });
+  });
+
+  test('an account the StackSet excludes cannot be selected: synth fails naming both', () => {
+    expect(() => oneLiner({ selection: { includeAccounts: ['111111111111'] } })).toThrow(
+      /ProwlerOrganization at 'Stack\/Prowler': .*selection.includeAccounts lists '111111111111', but the StackSet's excludeAccounts \[111111111111\] gives it no ProwlerScan role/s,
+    );
+  });
+
+  test('a target beyond the StackSet\'s is a warning that names both', () => {
+    const { stack } = oneLiner({ selection: { targets: ['ou-ab12-sandboxx'] } });
+    Annotations.fromStack(stack).hasWarning('/Stack/Prowler', Match.stringLikeRegexp("selection.targets \\[ou-ab12-sandboxx\\] is not among the StackSet's targets \\[ou-ab12-workload\\]"));
+  });
+});
+
+describe('construct ids and names are a contract', () => {
+  test('the named role and the StackSet keep their logical ids (renaming one replaces a fixed-name role: "already exists")', () => {
+    const { template } = (() => {
+      const stack = new Stack(new App(), 'Stack', { env: { account: '111111111111', region: 'us-east-1' } });
+      new ProwlerOrganization(stack, 'Prowler', {
+        externalId: '6f1c2d0e-8a4b-4c3d-9e2f-1a2b3c4d5e6f', targets: ['r-ab12'], apiKeySecret: secretsmanager.Secret.fromSecretCompleteArn(stack, 'ApiKey', SECRET_ARN),
+      });
+      return { template: Template.fromStack(stack) };
+    })();
+    expect(Object.keys(template.findResources('AWS::IAM::Role', { Properties: { RoleName: 'ProwlerScan' } }))).toEqual(['ProwlerRolesManagementRoleCC7EC984']);
+    expect(Object.keys(template.findResources('AWS::CloudFormation::StackSet'))).toEqual(['ProwlerRolesMemberRolesStackSet233D2114']);
+    expect(Object.keys(template.findResources('Custom::ProwlerOrganizationOnboarding'))).toEqual(['ProwlerOnboarding5E0A0FAC']);
+  });
+
+  test('two member StackSets in one stack get distinct default names', () => {
+    const stack = new Stack(new App(), 'Stack', { env: { account: '111111111111', region: 'us-east-1' } });
+    new ProwlerMemberRoleStackSet(stack, 'Production', { externalId: '6f1c2d0e-8a4b-4c3d-9e2f-1a2b3c4d5e6f', targets: ['ou-ab12-prodprod'] });
+    new ProwlerMemberRoleStackSet(stack, 'Sandbox', { externalId: '6f1c2d0e-8a4b-4c3d-9e2f-1a2b3c4d5e6f', targets: ['ou-ab12-sandboxx'] });
+    const names = Object.values(Template.fromStack(stack).findResources('AWS::CloudFormation::StackSet')).map((r: any) => r.Properties.StackSetName);
+    expect(names).toEqual([expect.stringMatching(/^Stack-Production-[0-9A-F]{8}$/), expect.stringMatching(/^Stack-Sandbox-[0-9A-F]{8}$/)]);
   });
 });

@@ -1,4 +1,4 @@
-import { parseAccountSelection, SpecError } from '../../src/core/spec';
+import { parseAccountSelection, selectionWithinStackSet, SpecError } from '../../src/core/spec';
 
 function problems(input: unknown): string[] {
   try {
@@ -25,6 +25,8 @@ const BAD: Array<[string, unknown, RegExp]> = [
   ['an included account has 11 digits', { includeAccounts: ['12345678901'] }, /^selection.includeAccounts\[0\]: Must be a valid AWS account ID.*leading zero/],
   ['an account id is a number', { excludeAccounts: [123456789012] }, /^selection.excludeAccounts\[0\]: must be a string, got number/],
   ['an account included and excluded', { includeAccounts: ['123456789012'], excludeAccounts: ['123456789012'] }, /^selection.includeAccounts: '123456789012' is also in excludeAccounts/],
+  ['onlyAccounts empty', { onlyAccounts: [] }, /^selection.onlyAccounts: must list at least one account id/],
+  ['an included account outside onlyAccounts', { onlyAccounts: ['123456789012'], includeAccounts: ['210987654321'] }, /^selection.includeAccounts: '210987654321' is not in onlyAccounts, so it can never be selected/],
   ['a tag rule without a key', { includeTags: [{ value: 'prod' }] }, /^selection.includeTags\[0\].key: is required/],
   ['a tag rule with an unknown field', { excludeTags: [{ key: 'env', values: ['x'] }] }, /^selection.excludeTags\[0\]: unknown field 'values'/],
   ['includeTags empty', { includeTags: [] }, /^selection.includeTags: must list at least one tag rule/],
@@ -62,5 +64,40 @@ describe('account selection spec', () => {
       aliases: { 123456789012: 'Payments prod' },
       aliasPattern: '{ou}/{name}',
     })).toEqual([]);
+  });
+});
+
+describe('the one-liner\'s selection: the StackSet\'s reach, refined', () => {
+  const stackSet = { targets: ['ou-ab12-workload'], excludeAccounts: ['111111111111'] };
+
+  test('by default the StackSet\'s targets and account filter are the selection', () => {
+    expect(selectionWithinStackSet(stackSet, undefined)).toEqual({
+      selection: { targets: ['ou-ab12-workload'], excludeAccounts: ['111111111111'] }, problems: [], warnings: [],
+    });
+    expect(selectionWithinStackSet({ targets: ['r-ab12'], onlyAccounts: ['222222222222'] }, undefined).selection).toEqual({ targets: ['r-ab12'], onlyAccounts: ['222222222222'] });
+  });
+
+  test('a selection without targets refines the StackSet\'s; its exclusions add to the StackSet\'s', () => {
+    const { selection, problems: found, warnings } = selectionWithinStackSet(stackSet, { excludeTags: [{ key: 'prowler', value: 'off' }], excludeAccounts: ['333333333333'] });
+    expect(selection).toEqual({ targets: ['ou-ab12-workload'], excludeTags: [{ key: 'prowler', value: 'off' }], excludeAccounts: ['333333333333', '111111111111'] });
+    expect([found, warnings]).toEqual([[], []]);
+  });
+
+  test('an account the StackSet leaves without a role is an error that names both lists', () => {
+    expect(selectionWithinStackSet(stackSet, { includeAccounts: ['111111111111'] }).problems).toEqual([
+      "selection.includeAccounts lists '111111111111', but the StackSet's excludeAccounts [111111111111] gives it no ProwlerScan role: remove it from one of them",
+    ]);
+    expect(selectionWithinStackSet({ targets: ['r-ab12'], onlyAccounts: ['222222222222'] }, { includeAccounts: ['444444444444'], onlyAccounts: ['444444444444'] }).problems).toEqual([
+      "selection.includeAccounts lists '444444444444', but the StackSet's onlyAccounts [222222222222] gives it no ProwlerScan role: add it there too",
+      "selection.onlyAccounts lists '444444444444', but the StackSet's onlyAccounts [222222222222] gives it no ProwlerScan role: add it there too",
+    ]);
+  });
+
+  test('a target that is not one of the StackSet\'s is a warning (it may be an OU below them); none when the StackSet targets a root', () => {
+    expect(selectionWithinStackSet(stackSet, { targets: ['ou-ab12-workload', 'ou-ab12-sandboxx'] }).warnings).toEqual([
+      'selection.targets [ou-ab12-sandboxx] is not among the StackSet\'s targets [ou-ab12-workload]: accounts that are not below one of those have no ProwlerScan role '
+      + 'and can never connect (connection tests do not wait for them)',
+    ]);
+    expect(selectionWithinStackSet({ targets: ['r-ab12'] }, { targets: ['ou-ab12-sandboxx'] }).warnings).toEqual([]);
   });
 });

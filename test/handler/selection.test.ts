@@ -72,6 +72,19 @@ describe('selection', () => {
     });
   });
 
+  test('onlyAccounts (a StackSet\'s INTERSECTION): only those member accounts, the other rules decide among them', () => {
+    expect(decisions({ targets: ['ou-root-workload'], onlyAccounts: ['400000000000', '500000000000'] })).toEqual({
+      'management': '+ management account',
+      'security-tooling': '- not in onlyAccounts',
+      'workload-dev': '- not in onlyAccounts',
+      'payments-prod': '+ targets ou-root-workload (Workloads)',
+      'sandbox-1': '- outside the targets', // in onlyAccounts, but not below the targets
+      'old': '- status SUSPENDED (only ACTIVE accounts can be scanned)',
+      'closing': '- status PENDING_CLOSURE (only ACTIVE accounts can be scanned)',
+    });
+    expect(decisions({ onlyAccounts: ['400000000000'], includeManagementAccount: false }).management).toBe('- includeManagementAccount: false');
+  });
+
   test('tag rules: excludeTags leaves out, includeTags restricts', () => {
     expect(decisions({ excludeTags: [{ key: 'prowler-scan', value: 'false' }] })['sandbox-1']).toBe('- excludeTags prowler-scan=false');
     expect(decisions({ includeTags: [{ key: 'environment', value: 'prod' }], includeManagementAccount: false })).toMatchObject({
