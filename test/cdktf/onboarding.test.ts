@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { Testing } from 'cdktf';
 import type { Construct } from 'constructs';
 import { core } from '../../src';
@@ -93,3 +94,96 @@ describe('one spec file drives every route', () => {
   });
 });
 
+
+describe('CDKTF: what a Terraform user expects of a module that runs Lambdas', () => {
+  test('in a VPC: both functions get the subnets and security groups, the role the VPC access policy', () => {
+    const json = synth((s) => new tf.ProwlerOrganizationOnboarding(s, 'Onboarding', {
+      apiKeySecretArn: SECRET_ARN, prowlerApiUrl: 'http://10.0.1.20:8080/api/v1', subnetIds: ['subnet-0a', 'subnet-0b'], securityGroupIds: ['sg-0prowler'],
+    }));
+    for (const f of resources(json, 'aws_lambda_function')) expect(f.vpc_config).toEqual({ subnet_ids: ['subnet-0a', 'subnet-0b'], security_group_ids: ['sg-0prowler'] });
+    expect(resources(json, 'aws_iam_role_policy_attachment').map((a) => a.policy_arn))
+      .toEqual([expect.stringMatching(/^arn:\$\{data\.aws_partition\.[^}]+\}:iam::aws:policy\/service-role\/AWSLambdaVPCAccessExecutionRole$/)]);
+  });
+
+  test('subnets without security groups (or the reverse) fail synth, naming both', () => {
+    expect(() => synth((s) => new tf.ProwlerOrganizationOnboarding(s, 'Onboarding', { apiKeySecretArn: SECRET_ARN, subnetIds: ['subnet-0a'] })))
+      .toThrow(/securityGroupIds is required with subnetIds, got null/);
+  });
+
+  test('a bucket and a role you bring are used as they are: no bucket, no role created; the policy goes on your role', () => {
+    const json = synth((s) => new tf.ProwlerOrganizationOnboarding(s, 'Onboarding', { apiKeySecretArn: SECRET_ARN, stateBucketName: 'my-onboarding-state', functionRoleName: 'prowler-onboarding' }));
+    expect(resources(json, 'aws_s3_bucket')).toEqual([]);
+    expect(resources(json, 'aws_iam_role')).toEqual([]);
+    const [policy] = resources(json, 'aws_iam_role_policy');
+    expect(policy.role).toBe('prowler-onboarding');
+    expect(JSON.parse(policy.policy).Statement.find((st: any) => st.Sid === 'StateBucket').Resource).toMatch(/:s3:::my-onboarding-state$/);
+    for (const f of resources(json, 'aws_lambda_function')) {
+      expect(f.role).toMatch(/^\$\{data\.aws_iam_role\.[^}]+\.arn\}$/);
+      expect(f.environment.variables.STATE_BUCKET).toBe('my-onboarding-state');
+    }
+  });
+
+  test('a failed sync is a metric for an alarm, and Lambda does not retry it', () => {
+    let metric: tf.SyncFailuresMetric | undefined;
+    const json = synth((s) => {
+      metric = new tf.ProwlerOrganizationOnboarding(s, 'Onboarding', { apiKeySecretArn: SECRET_ARN }).syncFailuresMetric;
+    });
+    expect(metric).toMatchObject({ namespace: 'AWS/Lambda', metricName: 'Errors', statistic: 'Sum', dimensions: { FunctionName: expect.stringMatching(/^\$\{TfToken\[/) } });
+    const [config] = resources(json, 'aws_lambda_function_event_invoke_config');
+    expect(config).toEqual({ function_name: expect.stringMatching(/^\$\{aws_lambda_function\.[\w]+\.function_name\}$/), maximum_retry_attempts: 0 });
+    const sync = Object.keys(json.resource.aws_lambda_function).find((k) => json.resource.aws_lambda_function[k].handler === 'index.sync');
+    expect(config.function_name).toBe(`\${aws_lambda_function.${sync}.function_name}`);
+  });
+
+  test('with a provider for the Organizations region, a rule there forwards the events to this region\'s default bus', () => {
+    const json = synth((s) => {
+      const home = new AwsProvider(s, 'OrganizationsRegion', { alias: 'organizations', region: 'us-east-1' });
+      new tf.ProwlerOrganizationOnboarding(s, 'Onboarding', { apiKeySecretArn: SECRET_ARN, organizationEventsProvider: home });
+    });
+    const rules = resources(json, 'aws_cloudwatch_event_rule');
+    const forward = rules.find((r) => r.provider === 'aws.organizations');
+    expect(JSON.parse(forward.event_pattern)).toEqual(JSON.parse(rules.find((r) => r.event_pattern && !r.provider).event_pattern));
+    const target = resources(json, 'aws_cloudwatch_event_target').find((t) => t.provider === 'aws.organizations');
+    expect(target.arn).toMatch(/^arn:\$\{data\.aws_partition\.[^}]+\}:events:\$\{data\.aws_region\.[^}]+\}:\$\{data\.aws_caller_identity\.[^}]+\}:event-bus\/default$/);
+    const forwarder = resources(json, 'aws_iam_role').find((r) => r.name.endsWith('-forwarder'));
+    expect(JSON.parse(forwarder.assume_role_policy).Statement[0]).toMatchObject({
+      Principal: { Service: 'events.amazonaws.com' }, Condition: { StringEquals: { 'aws:SourceAccount': expect.stringMatching(/^\$\{data\.aws_caller_identity/) } },
+    });
+  });
+});
+
+describe('CDKTF: the one-liner onboards what its StackSet reaches', () => {
+  const oneLiner = (extra: Record<string, unknown> = {}) => synth((s) => new tf.ProwlerOrganization(s, 'Prowler', {
+    externalId: '6f1c2d0e-8a4b-4c3d-9e2f-1a2b3c4d5e6f', targets: ['ou-ab12-workload'], onlyAccounts: ['222222222222', '333333333333'], apiKeySecretArn: SECRET_ARN, ...extra,
+  }));
+
+  test('the StackSet\'s targets and account filter are the selection; every onboarding option passes through', () => {
+    const json = oneLiner({ sessionDurationSeconds: 3600, localPrecheck: true, concurrency: 7, assumeCredentialsSecretArn: SECRET_ARN.replace('api-key', 'assume'), logRetentionDays: 90 });
+    const [invocation] = resources(json, 'aws_lambda_invocation');
+    expect(JSON.parse(JSON.parse(invocation.input).Spec)).toEqual({
+      selection: { targets: ['ou-ab12-workload'], onlyAccounts: ['222222222222', '333333333333'] },
+      externalId: '6f1c2d0e-8a4b-4c3d-9e2f-1a2b3c4d5e6f',
+      concurrency: 7,
+      sessionDurationSeconds: 3600,
+      localPrecheck: true,
+    });
+    const [fn] = resources(json, 'aws_lambda_function');
+    expect(fn.environment.variables).toMatchObject({ ASSUME_CREDENTIALS_SECRET_ARN: SECRET_ARN.replace('api-key', 'assume'), LOCAL_PRECHECK: 'true' });
+    expect(resources(json, 'aws_cloudwatch_log_group').map((g) => g.retention_in_days)).toEqual([90, 90]);
+  });
+
+  test('an account the StackSet leaves out cannot be selected: synth fails naming both', () => {
+    expect(() => oneLiner({ selection: { includeAccounts: ['444444444444'] } }))
+      .toThrow(/selection.includeAccounts lists '444444444444', but the StackSet's onlyAccounts \[222222222222, 333333333333\] gives it no ProwlerScan role/);
+  });
+
+  test('two member StackSets get distinct default names', () => {
+    const json = synth((s) => {
+      new tf.ProwlerMemberRoleStackSet(s, 'Production', { externalId: '6f1c2d0e-8a4b-4c3d-9e2f-1a2b3c4d5e6f', targets: ['ou-ab12-prodprod'] });
+      new tf.ProwlerMemberRoleStackSet(s, 'Sandbox', { externalId: '6f1c2d0e-8a4b-4c3d-9e2f-1a2b3c4d5e6f', targets: ['ou-ab12-sandboxx'] });
+    });
+    const names = resources(json, 'aws_cloudformation_stack_set').map((r) => r.name);
+    expect(new Set(names).size).toBe(2);
+    for (const name of names) expect(name).toMatch(/^prowler-scan-member-role-[0-9a-f]{8}$/);
+  });
+});
