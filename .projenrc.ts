@@ -63,7 +63,11 @@ const project = new awscdk.AwsCdkConstructLibrary({
   publishToNuget: { dotNetNamespace: 'ProwlerOrgOnboarding', packageId: 'ProwlerOrgOnboarding' },
   publishToGo: { moduleName: 'github.com/prowler-org-onboarding/prowler-org-onboarding-go' },
 
-  githubOptions: { mergify: false },
+  githubOptions: {
+    mergify: false,
+    // The conventional-commit types this repository's history uses (CONTRIBUTING.md).
+    pullRequestLintOptions: { semanticTitleOptions: { types: ['feat', 'fix', 'perf', 'refactor', 'test', 'docs', 'style', 'build', 'ci', 'chore'] } },
+  },
   depsUpgrade: false,
   docgen: true,
   eslintOptions: { dirs: ['src'], devdirs: ['test', 'testing', 'scripts', 'examples', 'bench', 'build-tools', 'projenrc'] },
@@ -72,8 +76,10 @@ const project = new awscdk.AwsCdkConstructLibrary({
   jestOptions: {
     updateSnapshot: UpdateSnapshot.NEVER,
     jestConfig: {
-      // Nothing reads coverage reports, and instrumenting the engine doubles the suite's time.
-      collectCoverage: false,
+      // Coverage is reported (totals on the console, per file in coverage/coverage-summary.json); no threshold.
+      collectCoverage: true,
+      collectCoverageFrom: ['src/**/*.ts'],
+      coverageReporters: ['text-summary', 'json-summary'],
       // examples/ import the package by name, as users do.
       moduleNameMapper: { '^prowler-org-onboarding$': '<rootDir>/src/index.ts' },
       reporters: [new javascript.JestReporter('<rootDir>/test/support/summary-reporter.js')],

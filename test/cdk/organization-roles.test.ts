@@ -28,8 +28,13 @@ describe('ProwlerOrganizationRoles', () => {
       { ParameterKey: 'IAMPrincipal', ParameterValue: 'role/prowler-app' },
     ]));
     expect(stackSet.Properties.TemplateBody).not.toContain('organizations:');
-    expect(roles.managementRole.roleArn).toBeDefined();
-    expect(roles.memberStackSet.stackSetId).toBeDefined();
+    // The public attributes are the resources' own.
+    const [roleId] = Object.keys(template.findResources('AWS::IAM::Role'));
+    const [stackSetId] = Object.keys(template.findResources('AWS::CloudFormation::StackSet'));
+    expect(stack.resolve(roles.managementRole.roleArn)).toEqual({ 'Fn::GetAtt': [roleId, 'Arn'] });
+    expect(stack.resolve(roles.memberStackSet.stackSetId)).toEqual({ 'Fn::GetAtt': [stackSetId, 'StackSetId'] });
+    expect(roles.memberStackSet.stackSetName).toBe(stackSet.Properties.StackSetName);
+    expect(roles.memberStackSet.deploymentTargets).toEqual({ organizationalUnitIds: stackSet.Properties.StackInstancesGroup[0].DeploymentTargets.OrganizationalUnitIds });
   });
 });
 

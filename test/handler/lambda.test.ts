@@ -162,7 +162,7 @@ describe('the custom resource (Provider framework onEvent / isComplete)', () => 
     const { physicalId } = await deploy(s, cfnEvent('Create', { selection: {} }));
     await handleOnEvent(cfnEvent('Delete', { selection: {}, removal: 'destroy' }, { PhysicalResourceId: physicalId }), s.env);
     expect(s.double.providers.size).toBe(0);
-    await expect(handleOnEvent(cfnEvent('Delete', { selection: {}, removal: 'destroy' }, { PhysicalResourceId: physicalId }), s.env)).resolves.toBeDefined();
+    await expect(handleOnEvent(cfnEvent('Delete', { selection: {}, removal: 'destroy' }, { PhysicalResourceId: physicalId }), s.env)).resolves.toEqual({ PhysicalResourceId: physicalId });
   });
 
   test('Delete never touches another Prowler tenant than the one the resource onboarded', async () => {
