@@ -15,7 +15,7 @@ import { Testing } from 'cdktf';
 import * as cdk from '../src/cdk';
 import * as tf from '../src/cdktf';
 import { readOnboardingEnvironment } from '../src/core/onboarding';
-import { handleIsComplete, handleOnEvent, handleTerraform, type LambdaEnvironment } from '../src/handler/lambda';
+import { handleIsComplete, handleOnEvent, handleTerraform, type IsCompleteResponse, type LambdaEnvironment } from '../src/handler/lambda';
 import { MemoryJsonStore } from '../src/handler/store';
 import { fakeClock } from '../testing/harness';
 import { generateOrganization, mockOrganizations, type SimOrganization } from '../testing/organization';
@@ -88,7 +88,7 @@ describe('a one-liner with one target OU onboards only what the StackSet reaches
       ResourceProperties: { ServiceToken: 'arn:aws:lambda:us-east-1:111111111111:function:provider', Spec: resource.Properties.Spec },
     } as unknown as CloudFormationCustomResourceEvent;
     const { PhysicalResourceId } = await handleOnEvent(event, lambdaEnv);
-    let answer = { IsComplete: false, Data: {} as Record<string, string> | undefined };
+    let answer: IsCompleteResponse = { IsComplete: false };
     for (let poll = 0; poll < 20 && !answer.IsComplete; poll++) answer = await handleIsComplete({ ...event, PhysicalResourceId } as never, 300_000, lambdaEnv);
 
     expect(answer).toMatchObject({ IsComplete: true, Data: { Selected: String(expected.length), Connected: String(expected.length), Failed: '0' } });

@@ -126,6 +126,12 @@ export interface ConnectionTestOptions {
    * @default 30
    */
   readonly retryDelaySeconds?: number;
+  /**
+   * Seconds the first test waits for the member StackSet's instances to be CURRENT in the
+   * selected accounts below its targets (0–1800), when the onboarding knows the StackSet.
+   * @default 600
+   */
+  readonly stackSetWaitSeconds?: number;
 }
 
 /**

@@ -13,6 +13,7 @@ export * from './onboarding-types';
 export const DEFAULT_ALIAS_PATTERN = '{name}';
 export const DEFAULT_RETRY_ROUNDS = 3;
 export const DEFAULT_RETRY_DELAY_SECONDS = 30;
+export const DEFAULT_STACKSET_WAIT_SECONDS = 600;
 
 /** A string field with one of core's formats, with core's message. */
 function formatted(format: FormatName) {
@@ -124,6 +125,7 @@ export const connectionTestSchema = z.strictObject({
   failurePolicy: z.enum(['skip', 'fail']).optional(),
   retryRounds: z.number().int().min(0, 'must be 0–10 rounds').max(10, 'must be 0–10 rounds').optional(),
   retryDelaySeconds: z.number().int().min(0, 'must be 0–900 seconds').max(900, 'must be 0–900 seconds').optional(),
+  stackSetWaitSeconds: z.number().int().min(0, 'must be 0–1800 seconds').max(1800, 'must be 0–1800 seconds').optional(),
 });
 
 /**

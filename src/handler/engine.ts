@@ -15,6 +15,7 @@ import {
   ConnectionFailurePolicy,
   DEFAULT_RETRY_DELAY_SECONDS,
   DEFAULT_RETRY_ROUNDS,
+  DEFAULT_STACKSET_WAIT_SECONDS,
   RemovalBehaviour,
   ScanMode,
   type AccountSelection,
@@ -62,8 +63,6 @@ export interface OnboardingRequest {
   readonly connectionTaskTimeoutSeconds?: number;
   /** What happens to the providers of accounts that left the selection. Default: retain. */
   readonly removal?: RemovalBehaviour;
-  /** How long connection tests wait for the member StackSet's instances to be CURRENT. Default: 10 minutes. */
-  readonly stackSetWaitSeconds?: number;
 }
 
 /** A provider of the organization whose account is no longer selected (or no longer in it). */
@@ -525,7 +524,7 @@ async function stackSetReady(state: RunState, request: OnboardingRequest, deps: 
   const waiting = members.filter((r) => r.stackInstance && covered(r));
   if (waiting.length === 0) return true;
   state.stackSetWaitSince ??= deps.clock.now();
-  const limit = (request.stackSetWaitSeconds ?? 600) * 1000;
+  const limit = (request.connection?.stackSetWaitSeconds ?? DEFAULT_STACKSET_WAIT_SECONDS) * 1000;
   if (deps.clock.now() - state.stackSetWaitSince >= limit) {
     log.warn(`testing connections although ${waiting.length} StackSet instances are not CURRENT after ${limit / 1000} s`);
     return true;

@@ -255,7 +255,9 @@ describe('the one-liner onboards what its StackSet reaches', () => {
   };
 
   test('the StackSet\'s targets and account filter are the selection; every onboarding option passes through', () => {
-    const { spec } = oneLiner({ scanMode: core.ScanMode.ONCE, concurrency: 5, localPrecheck: true, roleSessionName: 'prowler-org', syncOnOrganizationEvents: false });
+    const { spec } = oneLiner({
+      scanMode: core.ScanMode.ONCE, concurrency: 5, localPrecheck: true, roleSessionName: 'prowler-org', syncOnOrganizationEvents: false, connection: { stackSetWaitSeconds: 900 },
+    });
     expect(spec).toEqual({
       selection: { targets: ['ou-ab12-workload'], excludeAccounts: ['111111111111'] },
       externalId: '6f1c2d0e-8a4b-4c3d-9e2f-1a2b3c4d5e6f',
@@ -263,6 +265,7 @@ describe('the one-liner onboards what its StackSet reaches', () => {
       concurrency: 5,
       localPrecheck: true,
       roleSessionName: 'prowler-org',
+      connection: { stackSetWaitSeconds: 900 },
     });
   });
 

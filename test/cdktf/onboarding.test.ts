@@ -158,7 +158,10 @@ describe('CDKTF: the one-liner onboards what its StackSet reaches', () => {
   }));
 
   test('the StackSet\'s targets and account filter are the selection; every onboarding option passes through', () => {
-    const json = oneLiner({ sessionDurationSeconds: 3600, localPrecheck: true, concurrency: 7, assumeCredentialsSecretArn: SECRET_ARN.replace('api-key', 'assume'), logRetentionDays: 90 });
+    const json = oneLiner({
+      sessionDurationSeconds: 3600, localPrecheck: true, concurrency: 7, assumeCredentialsSecretArn: SECRET_ARN.replace('api-key', 'assume'), logRetentionDays: 90,
+      connection: { stackSetWaitSeconds: 900 },
+    });
     const [invocation] = resources(json, 'aws_lambda_invocation');
     expect(JSON.parse(JSON.parse(invocation.input).Spec)).toEqual({
       selection: { targets: ['ou-ab12-workload'], onlyAccounts: ['222222222222', '333333333333'] },
@@ -166,6 +169,7 @@ describe('CDKTF: the one-liner onboards what its StackSet reaches', () => {
       concurrency: 7,
       sessionDurationSeconds: 3600,
       localPrecheck: true,
+      connection: { stackSetWaitSeconds: 900 },
     });
     const [fn] = resources(json, 'aws_lambda_function');
     expect(fn.environment.variables).toMatchObject({ ASSUME_CREDENTIALS_SECRET_ARN: SECRET_ARN.replace('api-key', 'assume'), LOCAL_PRECHECK: 'true' });

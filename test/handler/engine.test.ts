@@ -218,6 +218,15 @@ describe('onboard', () => {
     expect(h.logs.some((l) => l.startsWith(`waiting for the member StackSet in 1 accounts (e.g. ${later.id}: OUTDATED (RUNNING))`))).toBe(true);
   });
 
+  test('connection.stackSetWaitSeconds bounds the wait (here 90 s: three 30-second polls)', async () => {
+    const org = generateOrganization({ accounts: 4, ous: 1, depth: 1, seed: 9 });
+    h = await harness({ org });
+    const stackInstances = async () => new Map(org.accounts.map((a) => [a.id, 'OUTDATED (RUNNING)']));
+    await h.run({ connection: { retryRounds: 0, stackSetWaitSeconds: 90 } }, { stackInstances });
+    expect(h.clock.slept.filter((ms) => ms === 30_000)).toHaveLength(3);
+    expect(h.logs.some((l) => l.startsWith('testing connections although 3 StackSet instances are not CURRENT after 90 s'))).toBe(true);
+  });
+
   test('accounts outside the StackSet\'s targets are tested at once, never waited for; a failure says they are outside', async () => {
     const org = generateOrganization({ accounts: 20, ous: 6, depth: 3, seed: 11 });
     const target = org.ous.find((ou) => ou.name.startsWith('Workloads'))!;
@@ -241,7 +250,7 @@ describe('onboard', () => {
     const lagging = org.accounts[2].id;
     h = await harness({ org, connectionRule: (p) => (p.uid === lagging ? { connected: false, error: 'AccessDenied' } : { connected: true }) });
     const stackInstances = async () => new Map([[lagging, 'INOPERABLE (FAILED: Account is suspended)']]);
-    const report = await h.run({ connection: { retryRounds: 0 }, stackSetWaitSeconds: 60 }, { stackInstances });
+    const report = await h.run({ connection: { retryRounds: 0, stackSetWaitSeconds: 60 } }, { stackInstances });
     expect(report.accounts.find((a) => a.accountId === lagging)!.connection?.hint)
       .toBe('the ProwlerScan role may not be deployed there (StackSet instance INOPERABLE (FAILED: Account is suspended)): wait for the StackSet, or add the account\'s OU to its targets');
     expect(report.counts.connected).toBe(3);
