@@ -27,6 +27,7 @@ const PROPS = {
   localPrecheck: true,
   concurrency: 10,
   prowlerApiUrl: 'https://prowler.internal.example/api/v1',
+  logLevel: 'DEBUG',
 };
 
 type Json = any;

@@ -190,6 +190,7 @@ export class ProwlerOrganizationOnboarding extends Construct {
       stateBucket: this.stateBucket.bucketName,
       assumeCredentialsSecretArn: props.assumeCredentialsSecret?.secretArn,
       localPrecheck: props.localPrecheck,
+      logLevel: props.logLevel,
       stackSet: stackSet ? { name: stackSet.stackSetName, callAs: stackSet.callAs, targets: stackSet.deploymentTargets } : undefined,
     }, (value) => stack.toJsonString(value));
 

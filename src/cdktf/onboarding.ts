@@ -227,6 +227,7 @@ export class ProwlerOrganizationOnboarding extends Construct {
       stateBucket: this.stateBucketName,
       assumeCredentialsSecretArn: props.assumeCredentialsSecretArn,
       localPrecheck: props.localPrecheck,
+      logLevel: props.logLevel,
       stackSet: stackSet ? { name: stackSet.stackSetName, callAs: stackSet.callAs, targets: stackSet.deploymentTargets } : undefined,
     });
     const functions = models.map((f, i) => new LambdaFunction(this, f.id, {

@@ -195,6 +195,11 @@ export interface OnboardingSettings {
    * @default true
    */
   readonly syncOnOrganizationEvents?: boolean;
+  /**
+   * How much the onboarding functions log: `DEBUG`, `INFO`, `WARN` or `ERROR`.
+   * @default 'INFO'
+   */
+  readonly logLevel?: string;
 }
 
 /** Which organization and trust the onboarding registers (the one-liner takes them from the roles). */

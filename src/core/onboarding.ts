@@ -28,7 +28,12 @@ export const ONBOARDING_ENV = {
   stackSetCallAs: 'STACKSET_CALL_AS',
   /** JSON: the StackSet's deployment targets (OUs, account filter), so tests never wait outside them. */
   stackSetTargets: 'STACKSET_TARGETS',
+  /** How much the functions log (`LOG_LEVELS`). */
+  logLevel: 'LOG_LEVEL',
 } as const;
+
+/** The log levels the functions accept. */
+export const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'];
 
 /** The custom resource's type and its one property (the spec, as JSON: CloudFormation stringifies everything else). */
 export const CUSTOM_RESOURCE_TYPE = 'Custom::ProwlerOrganizationOnboarding';
@@ -262,6 +267,7 @@ export interface OnboardingEnvironmentModel {
   readonly assumeCredentialsSecretArn?: string;
   readonly localPrecheck?: boolean;
   readonly stackSet?: { readonly name: string; readonly callAs: string; readonly targets?: StackSetTargetsModel };
+  readonly logLevel?: string;
 }
 
 /**
@@ -278,6 +284,7 @@ export function onboardingEnvironment(m: OnboardingEnvironmentModel, json: (valu
     ...(m.localPrecheck ? { [e.localPrecheck]: 'true' } : {}),
     ...(m.stackSet ? { [e.stackSetName]: m.stackSet.name, [e.stackSetCallAs]: m.stackSet.callAs } : {}),
     ...(m.stackSet?.targets ? { [e.stackSetTargets]: json(m.stackSet.targets) } : {}),
+    ...(m.logLevel ? { [e.logLevel]: m.logLevel } : {}),
   };
 }
 
@@ -299,6 +306,8 @@ export function readOnboardingEnvironment(env: Readonly<Record<string, string | 
   if (localPrecheck !== undefined && !['true', 'false', ''].includes(localPrecheck)) {
     problems.push(`${e.localPrecheck} must be 'true' or 'false', got '${localPrecheck}'`);
   }
+  const logLevel = env[e.logLevel] || undefined;
+  if (logLevel !== undefined && !LOG_LEVELS.includes(logLevel)) problems.push(`${e.logLevel} must be one of ${LOG_LEVELS.join(', ')}, got '${logLevel}'`);
   let targets: StackSetTargetsModel | undefined;
   const targetsText = env[e.stackSetTargets];
   if (targetsText) {
@@ -316,6 +325,7 @@ export function readOnboardingEnvironment(env: Readonly<Record<string, string | 
     assumeCredentialsSecretArn: env[e.assumeCredentialsSecretArn] || undefined,
     localPrecheck: localPrecheck === 'true',
     stackSet: stackSetName ? { name: stackSetName, callAs, ...(targets ? { targets } : {}) } : undefined,
+    ...(logLevel ? { logLevel } : {}),
   };
 }
 

@@ -5,6 +5,7 @@
  * problem with its path.
  */
 import { z } from 'zod';
+import { LOG_LEVELS } from './onboarding';
 import type { AccountSelection, OnboardingIdentity, OnboardingSettings } from './onboarding-types';
 import { FORMATS, type FormatName } from './validate';
 
@@ -203,6 +204,9 @@ export function constructSpec(
   const problems = parsed.success ? [] : specProblems(parsed.error)
     .filter((p) => !deployTime.has(p.path.split(/[.[]/)[0]) && !isUnresolved(valueAt(spec, p.path)))
     .map((p) => `${p.path}: ${p.message}`);
+  if (fields.logLevel !== undefined && !isUnresolved(fields.logLevel) && !LOG_LEVELS.includes(fields.logLevel)) {
+    problems.push(`logLevel must be one of ${LOG_LEVELS.join(', ')}, got '${fields.logLevel}'`);
+  }
   const url = fields.prowlerApiUrl ?? PROWLER_CLOUD_API_URL;
   if (!isUnresolved(url) && !/^https?:\/\/[^\s/]+(\/\S*[^/])?$/.test(url)) {
     problems.push(`prowlerApiUrl must be an http(s) URL without a trailing slash, such as ${PROWLER_CLOUD_API_URL}, got '${url}'`);

@@ -307,7 +307,7 @@ let cached: LambdaEnvironment | undefined;
 export function environmentFromProcess(invokedFunctionArn: string, variables: NodeJS.ProcessEnv = process.env): LambdaEnvironment {
   const partition = invokedFunctionArn.split(':')[1] || 'aws';
   const config = readOnboardingEnvironment(variables);
-  const logger = new PowertoolsLogger({ serviceName: 'prowler-org-onboarding' });
+  const logger = new PowertoolsLogger({ serviceName: 'prowler-org-onboarding', logLevel: config.logLevel as 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | undefined });
   return {
     prowlerApiUrl: config.apiUrl,
     apiKeySecretArn: config.apiKeySecretArn,

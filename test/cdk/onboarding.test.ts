@@ -134,7 +134,8 @@ describe('ProwlerOrganizationOnboarding', () => {
       prowlerApiUrl: 'https://api.prowler.com/api/v1/',
       connection: { retryRounds: 50 },
       concurrency: 0,
-    })).toThrow(/ProwlerOrganizationOnboarding at 'Stack\/Onboarding': 5 invalid properties:[\s\S]*selection.targets\[0\]: Must be an OU id[\s\S]*selection.aliasPattern[\s\S]*connection.retryRounds: must be 0–10 rounds[\s\S]*concurrency: must be 1–100[\s\S]*prowlerApiUrl must be an http\(s\) URL without a trailing slash.*got .https:\/\/api.prowler.com\/api\/v1\/./);
+      logLevel: 'verbose',
+    })).toThrow(/ProwlerOrganizationOnboarding at 'Stack\/Onboarding': 6 invalid properties:[\s\S]*selection.targets\[0\]: Must be an OU id[\s\S]*selection.aliasPattern[\s\S]*connection.retryRounds: must be 0–10 rounds[\s\S]*concurrency: must be 1–100[\s\S]*logLevel must be one of DEBUG, INFO, WARN, ERROR, got 'verbose'[\s\S]*prowlerApiUrl must be an http\(s\) URL without a trailing slash.*got .https:\/\/api.prowler.com\/api\/v1\/./);
   });
 });
 

@@ -58,8 +58,8 @@ describe('CDKTF ProwlerOrganizationOnboarding', () => {
 
   test('bad props fail synth with every problem listed', () => {
     expect(() => synth((s) => new tf.ProwlerOrganizationOnboarding(s, 'Onboarding', {
-      apiKeySecretArn: SECRET_ARN, selection: { targets: ['Production'] }, concurrency: 500, prowlerApiUrl: 'ftp://x',
-    }))).toThrow(/3 invalid properties:[\s\S]*selection.targets\[0\][\s\S]*concurrency: must be 1–100[\s\S]*prowlerApiUrl must be an http\(s\) URL/);
+      apiKeySecretArn: SECRET_ARN, selection: { targets: ['Production'] }, concurrency: 500, prowlerApiUrl: 'ftp://x', logLevel: 'verbose',
+    }))).toThrow(/4 invalid properties:[\s\S]*selection.targets\[0\][\s\S]*concurrency: must be 1–100[\s\S]*logLevel must be one of DEBUG, INFO, WARN, ERROR, got 'verbose'[\s\S]*prowlerApiUrl must be an http\(s\) URL/);
   });
 
   test('no API key in the Terraform configuration, only the secret\'s ARN', () => {

@@ -9,6 +9,7 @@ const FULL: OnboardingEnvironmentModel = {
   stateBucket: 'prowler-org-onboarding-state',
   assumeCredentialsSecretArn: 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:assume-AbCdEf',
   localPrecheck: true,
+  logLevel: 'DEBUG',
   stackSet: { name: 'Prowler-MemberRoles-0A1B2C3D', callAs: 'DELEGATED_ADMIN', targets: { organizationalUnitIds: ['ou-ab12-abcdefgh'], accountFilterType: 'DIFFERENCE', accounts: ['123456789012'] } },
 };
 
@@ -26,9 +27,10 @@ describe('the environment contract between the constructs and the Lambda', () =>
   });
 
   test('a missing or wrong variable is one error naming each, and saying how the function should be deployed', () => {
-    expect(() => readOnboardingEnvironment({ PROWLER_API_URL: '  ', STACKSET_CALL_AS: 'ME', LOCAL_PRECHECK: 'yes', STACKSET_TARGETS: '[1,2]' })).toThrow(
+    expect(() => readOnboardingEnvironment({ PROWLER_API_URL: '  ', STACKSET_CALL_AS: 'ME', LOCAL_PRECHECK: 'yes', STACKSET_TARGETS: '[1,2]', LOG_LEVEL: 'chatty' })).toThrow(
       "The function's environment is not the one ProwlerOrganizationOnboarding configures (PROWLER_API_URL is not set; PROWLER_API_KEY_SECRET_ARN is not set; "
       + "STATE_BUCKET is not set; STACKSET_CALL_AS must be SELF or DELEGATED_ADMIN, got 'ME'; LOCAL_PRECHECK must be 'true' or 'false', got 'yes'; "
+      + "LOG_LEVEL must be one of DEBUG, INFO, WARN, ERROR, got 'chatty'; "
       + 'STACKSET_TARGETS must be JSON {"organizationalUnitIds": [...], "accountFilterType"?, "accounts"?}, got \'[1,2]\'): deploy it with the construct',
     );
   });
