@@ -56,7 +56,7 @@ export class ProwlerMemberRoleStackSet extends Construct {
     this.stackSetName = this.stackSet.name;
     const group = model.instanceGroup;
     this.deploymentTargets = deploymentTargets(group);
-    const regions = group.regions ?? [new DataAwsRegion(this, 'Region').region];
+    const regions = group.regions ?? [new DataAwsRegion(this, 'Region').name]; // `name`: in provider 5.x and 6.x alike
     this.instances = regions.map((region, i) => new CloudformationStackSetInstance(this, `Instances${i}`, {
       stackSetName: this.stackSet.name,
       callAs: model.callAs,

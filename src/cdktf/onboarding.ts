@@ -169,7 +169,7 @@ export class ProwlerOrganizationOnboarding extends Construct {
     throwIfInvalid(this, 'ProwlerOrganizationOnboarding', problems);
 
     const partition = new DataAwsPartition(this, 'Partition').partition;
-    const region = new DataAwsRegion(this, 'Region').region;
+    const region = new DataAwsRegion(this, 'Region').name; // `name`: in provider 5.x and 6.x alike
     const account = new DataAwsCallerIdentity(this, 'Caller').accountId;
     const name = `prowler-org-onboarding-${this.node.addr.slice(0, 8)}`;
 

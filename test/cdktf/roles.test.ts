@@ -78,7 +78,7 @@ describe('CDKTF ProwlerMemberRoleStackSet', () => {
 
   test('one region by default: the provider\'s', () => {
     const json = synth((s) => new tf.ProwlerMemberRoleStackSet(s, 'Members', { externalId: EXTERNAL_ID, targets: ['r-ab12'] }));
-    expect(resources(json, 'aws_cloudformation_stack_set_instance')[0].stack_set_instance_region).toMatch(/^\$\{data\.aws_region\.[^}]+\.region\}$/);
+    expect(resources(json, 'aws_cloudformation_stack_set_instance')[0].stack_set_instance_region).toMatch(/^\$\{data\.aws_region\.[^}]+\.name\}$/);
   });
 });
 
