@@ -9,9 +9,9 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Testing } from 'cdktf';
 import * as cdk from '../src/cdk';
 import * as tf from '../src/cdktf';
-import { onboardingStatements, ONBOARDING_ENV, ORGANIZATIONS_EVENT_PATTERN, statementJson } from '../src/core/onboarding';
 import { CfnEvaluator } from './support/cfn-eval';
 import { allows } from './support/iam-eval';
+import { onboardingStatements, ONBOARDING_ENV, ORGANIZATIONS_EVENT_PATTERN, statementJson } from '../src/core/onboarding';
 
 const SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:111111111111:secret:prowler/api-key-AbCdEf';
 const CREDENTIALS_ARN = 'arn:aws:secretsmanager:us-east-1:111111111111:secret:prowler/assume-AbCdEf';

@@ -75,7 +75,9 @@ describe('a one-liner with one target OU onboards only what the StackSet reaches
   test('CDK: the custom resource registers the OU\'s accounts (nested OUs included) and the management account', async () => {
     const stack = new Stack(new App(), 'Prowler', { env: { account: '111111111111', region: 'us-east-1' } });
     new cdk.ProwlerOrganization(stack, 'Org', {
-      externalId: EXTERNAL_ID, organizationId: org.id, targets: [workloads.id],
+      externalId: EXTERNAL_ID,
+      organizationId: org.id,
+      targets: [workloads.id],
       apiKeySecret: secretsmanager.Secret.fromSecretCompleteArn(stack, 'ApiKey', SECRET_ARN),
     });
     const template = Template.fromStack(stack);
@@ -84,7 +86,10 @@ describe('a one-liner with one target OU onboards only what the StackSet reaches
     const lambdaEnv = withStackSet({ ...fn.Properties.Environment.Variables, STACKSET_NAME: 'members', STATE_BUCKET: 'state' });
 
     const event = {
-      RequestType: 'Create', RequestId: 'req-1', LogicalResourceId: 'Onboarding', ResourceType: 'Custom::ProwlerOrganizationOnboarding',
+      RequestType: 'Create',
+      RequestId: 'req-1',
+      LogicalResourceId: 'Onboarding',
+      ResourceType: 'Custom::ProwlerOrganizationOnboarding',
       ResourceProperties: { ServiceToken: 'arn:aws:lambda:us-east-1:111111111111:function:provider', Spec: resource.Properties.Spec },
     } as unknown as CloudFormationCustomResourceEvent;
     const { PhysicalResourceId } = await handleOnEvent(event, lambdaEnv);

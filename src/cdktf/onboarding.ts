@@ -18,7 +18,7 @@ import { S3BucketLifecycleConfiguration } from '@cdktf/provider-aws/lib/s3-bucke
 import { S3BucketPolicy } from '@cdktf/provider-aws/lib/s3-bucket-policy';
 import { S3BucketPublicAccessBlock } from '@cdktf/provider-aws/lib/s3-bucket-public-access-block';
 import { S3BucketServerSideEncryptionConfigurationA } from '@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration';
-import { Annotations, AssetType, Fn, TerraformAsset, type TerraformProvider } from 'cdktf';
+import { Annotations, AssetType, Fn, Op, TerraformAsset, type TerraformProvider } from 'cdktf';
 import { Construct } from 'constructs';
 import type { ProwlerMemberRoleStackSet } from './member-stackset';
 import { TF_CHECK_CONTEXT, throwIfInvalid } from './validation';
@@ -321,11 +321,19 @@ export class ProwlerOrganizationOnboarding extends Construct {
       }),
     });
     new IamRolePolicy(this, 'OrganizationEventsForwarderPolicy', { role: role.name, name: 'forward', policy: policyDocument(forwarding.statements) });
+    const home = new DataAwsRegion(this, 'OrganizationsRegion', { provider }).name;
     const rule = new CloudwatchEventRule(this, 'OrganizationEventsForwardRule', {
       provider,
       name: `${name}-forward`,
       description: 'prowler-org-onboarding: Organizations events to the onboarding\'s region',
       eventPattern: JSON.stringify(ORGANIZATIONS_EVENT_PATTERN),
+      // A rule sending the default bus's events to the same bus would loop.
+      lifecycle: {
+        precondition: [{
+          condition: Op.neq(home, where.region),
+          errorMessage: 'organizationEventsProvider is for the Organizations region, and this configuration is already there: leave organizationEventsProvider out.',
+        }],
+      },
     });
     new CloudwatchEventTarget(this, 'OrganizationEventsForwardTarget', { provider, rule: rule.name, arn: forwarding.busArn, roleArn: role.arn });
   }

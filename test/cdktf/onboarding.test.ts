@@ -145,6 +145,12 @@ describe('CDKTF: what a Terraform user expects of a module that runs Lambdas', (
     expect(JSON.parse(forward.event_pattern)).toEqual(JSON.parse(rules.find((r) => r.event_pattern && !r.provider).event_pattern));
     const target = resources(json, 'aws_cloudwatch_event_target').find((t) => t.provider === 'aws.organizations');
     expect(target.arn).toMatch(/^arn:\$\{data\.aws_partition\.[^}]+\}:events:\$\{data\.aws_region\.[^}]+\}:\$\{data\.aws_caller_identity\.[^}]+\}:event-bus\/default$/);
+    // In the Organizations region already, forwarding would send the bus's events back to it: Terraform refuses at plan.
+    expect(forward.lifecycle.precondition).toEqual([{
+      condition: expect.stringMatching(/^\$\{\(data\.aws_region\.\w*OrganizationsRegion\w*\.name != data\.aws_region\.\w+\.name\)\}$/),
+      error_message: expect.stringMatching(/^organizationEventsProvider is for the Organizations region, and this configuration is already there/),
+    }]);
+    expect(Object.values<any>(json.data.aws_region).some((d) => d.provider === 'aws.organizations')).toBe(true);
     const forwarder = resources(json, 'aws_iam_role').find((r) => r.name.endsWith('-forwarder'));
     expect(JSON.parse(forwarder.assume_role_policy).Statement[0]).toMatchObject({
       Principal: { Service: 'events.amazonaws.com' }, Condition: { StringEquals: { 'aws:SourceAccount': expect.stringMatching(/^\$\{data\.aws_caller_identity/) } },
@@ -159,7 +165,11 @@ describe('CDKTF: the one-liner onboards what its StackSet reaches', () => {
 
   test('the StackSet\'s targets and account filter are the selection; every onboarding option passes through', () => {
     const json = oneLiner({
-      sessionDurationSeconds: 3600, localPrecheck: true, concurrency: 7, assumeCredentialsSecretArn: SECRET_ARN.replace('api-key', 'assume'), logRetentionDays: 90,
+      sessionDurationSeconds: 3600,
+      localPrecheck: true,
+      concurrency: 7,
+      assumeCredentialsSecretArn: SECRET_ARN.replace('api-key', 'assume'),
+      logRetentionDays: 90,
       connection: { stackSetWaitSeconds: 900 },
     });
     const [invocation] = resources(json, 'aws_lambda_invocation');

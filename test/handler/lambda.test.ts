@@ -1,10 +1,10 @@
 import { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { STSClient } from '@aws-sdk/client-sts';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { organizationGroupName } from '../../src/handler/engine';
-import { STSClient } from '@aws-sdk/client-sts';
 import { onboardingEnvironment } from '../../src/core/onboarding';
+import { organizationGroupName } from '../../src/handler/engine';
 import {
   CURRENT_SPEC_KEY, environmentFromProcess, handleIsComplete, handleOnEvent, handleSync, handleTerraform, LATEST_REPORT_KEY, physicalIdOf, type LambdaEnvironment,
 } from '../../src/handler/lambda';
