@@ -39,7 +39,12 @@ interface OnboardingShape {
   readonly statements: Record<string, { actions: string[]; resources: string[]; condition?: Json }>;
   readonly schedule: string;
   readonly eventPattern: Json;
-  readonly bucket: { encryption: string; publicAccessBlock: Record<string, boolean>; lifecycle: Array<{ prefix: string; days: number }>; tlsOnly: Json[] };
+  readonly bucket: {
+    encryption: string;
+    publicAccessBlock: Record<string, boolean>;
+    lifecycle: Array<{ prefix: string; days: number }>;
+    tlsOnly: Json[];
+  };
 }
 
 const sorted = <T>(list: T[]) => [...new Set(list)].sort();
@@ -83,7 +88,11 @@ function cdkShape(): OnboardingShape {
   const [, bucketPolicy] = ofType('AWS::S3::BucketPolicy')[0];
   return {
     functions: functions.map(([, f]) => ({
-      handler: f.Properties.Handler, runtime: f.Properties.Runtime, architecture: f.Properties.Architectures[0], memory: f.Properties.MemorySize, timeout: f.Properties.Timeout,
+      handler: f.Properties.Handler,
+      runtime: f.Properties.Runtime,
+      architecture: f.Properties.Architectures[0],
+      memory: f.Properties.MemorySize,
+      timeout: f.Properties.Timeout,
     })).filter(sameEverywhere),
     environment: environments[0],
     statements: bySid(policies.flatMap(([, p]) => evaluate(p.Properties.PolicyDocument).Statement)),
@@ -129,7 +138,9 @@ function terraformShape(json: Json): OnboardingShape {
   const rules = all('aws_cloudwatch_event_rule');
   const block = all('aws_s3_bucket_public_access_block')[0];
   return {
-    functions: functions.map((f) => ({ handler: f.handler, runtime: f.runtime, architecture: f.architectures[0], memory: f.memory_size, timeout: f.timeout })).filter(sameEverywhere),
+    functions: functions
+      .map((f) => ({ handler: f.handler, runtime: f.runtime, architecture: f.architectures[0], memory: f.memory_size, timeout: f.timeout }))
+      .filter(sameEverywhere),
     environment: environments[0],
     statements: bySid(JSON.parse(all('aws_iam_role_policy').find((p) => p.name === 'onboarding').policy).Statement),
     schedule: rules.find((r) => r.schedule_expression).schedule_expression,

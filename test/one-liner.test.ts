@@ -94,7 +94,9 @@ describe('a one-liner with one target OU onboards only what the StackSet reaches
     } as unknown as CloudFormationCustomResourceEvent;
     const { PhysicalResourceId } = await handleOnEvent(event, lambdaEnv);
     let answer: IsCompleteResponse = { IsComplete: false };
-    for (let poll = 0; poll < 20 && !answer.IsComplete; poll++) answer = await handleIsComplete({ ...event, PhysicalResourceId } as never, 300_000, lambdaEnv);
+    for (let poll = 0; poll < 20 && !answer.IsComplete; poll++) {
+      answer = await handleIsComplete({ ...event, PhysicalResourceId } as never, 300_000, lambdaEnv);
+    }
 
     expect(answer).toMatchObject({ IsComplete: true, Data: { Selected: String(expected.length), Connected: String(expected.length), Failed: '0' } });
     expect(registered()).toEqual(expected);

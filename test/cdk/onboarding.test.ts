@@ -227,7 +227,8 @@ describe('what CDK users expect of a construct that runs Lambdas', () => {
     onboarding.metricSyncFailures().createAlarm(stack, 'SyncFailing', { threshold: 1, evaluationPeriods: 1 });
     const template = Template.fromStack(stack);
     const id = (construct: { node: { defaultChild?: unknown } }) => stack.resolve((construct.node.defaultChild as any).logicalId);
-    expect([onboarding.onEventFunction, onboarding.isCompleteFunction, onboarding.syncFunction].map((f) => template.toJSON().Resources[id(f)].Properties.Handler))
+    const handlerOf = (f: { node: { defaultChild?: unknown } }) => template.toJSON().Resources[id(f)].Properties.Handler;
+    expect([onboarding.onEventFunction, onboarding.isCompleteFunction, onboarding.syncFunction].map(handlerOf))
       .toEqual(['index.onEvent', 'index.isComplete', 'index.sync']);
     expect(stack.resolve(onboarding.syncScheduleRule.ruleName)).toEqual({ Ref: id(onboarding.syncScheduleRule) });
     expect(onboarding.organizationEventsRule).toBeInstanceOf(events.Rule);

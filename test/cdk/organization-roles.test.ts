@@ -34,7 +34,8 @@ describe('ProwlerOrganizationRoles', () => {
     expect(stack.resolve(roles.managementRole.roleArn)).toEqual({ 'Fn::GetAtt': [roleId, 'Arn'] });
     expect(stack.resolve(roles.memberStackSet.stackSetId)).toEqual({ 'Fn::GetAtt': [stackSetId, 'StackSetId'] });
     expect(roles.memberStackSet.stackSetName).toBe(stackSet.Properties.StackSetName);
-    expect(roles.memberStackSet.deploymentTargets).toEqual({ organizationalUnitIds: stackSet.Properties.StackInstancesGroup[0].DeploymentTargets.OrganizationalUnitIds });
+    expect(roles.memberStackSet.deploymentTargets)
+      .toEqual({ organizationalUnitIds: stackSet.Properties.StackInstancesGroup[0].DeploymentTargets.OrganizationalUnitIds });
   });
 });
 

@@ -17,7 +17,8 @@ describe('the environment contract between the constructs and the Lambda', () =>
   test('what a construct writes, the Lambda reads back unchanged', () => {
     expect(readOnboardingEnvironment(onboardingEnvironment(FULL))).toEqual(FULL);
     const minimal = { apiUrl: 'https://api.prowler.com/api/v1', apiKeySecretArn: FULL.apiKeySecretArn, stateBucket: 'b' };
-    expect(readOnboardingEnvironment(onboardingEnvironment(minimal))).toEqual({ ...minimal, assumeCredentialsSecretArn: undefined, localPrecheck: false, stackSet: undefined });
+    expect(readOnboardingEnvironment(onboardingEnvironment(minimal)))
+      .toEqual({ ...minimal, assumeCredentialsSecretArn: undefined, localPrecheck: false, stackSet: undefined });
   });
 
   test('every name is core\'s, and each option sets only its own', () => {

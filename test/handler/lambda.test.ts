@@ -6,7 +6,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { onboardingEnvironment } from '../../src/core/onboarding';
 import { organizationGroupName } from '../../src/handler/engine';
 import {
-  CURRENT_SPEC_KEY, environmentFromProcess, handleIsComplete, handleOnEvent, handleSync, handleTerraform, LATEST_REPORT_KEY, physicalIdOf, type LambdaEnvironment,
+  CURRENT_SPEC_KEY, environmentFromProcess, handleIsComplete, handleOnEvent, handleSync, handleTerraform, LATEST_REPORT_KEY, physicalIdOf,
+  type LambdaEnvironment,
 } from '../../src/handler/lambda';
 import { MemoryJsonStore, S3JsonStore } from '../../src/handler/store';
 import { fakeClock } from '../../testing/harness';

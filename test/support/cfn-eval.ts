@@ -74,7 +74,9 @@ export class CfnEvaluator {
       switch (k) {
         case 'Ref':
           if (arg === 'AWS::NoValue') return NO_VALUE;
-          if (!(arg in this.params) && this.resourceRef && this.template.Resources?.[arg]) return this.resourceRef(this.template.Resources[arg].Type, arg);
+          if (!(arg in this.params) && this.resourceRef && this.template.Resources?.[arg]) {
+            return this.resourceRef(this.template.Resources[arg].Type, arg);
+          }
           if (!(arg in this.params)) throw new Error(`Ref to unknown ${arg}`);
           return this.params[arg];
         case 'Condition':
