@@ -32,6 +32,9 @@ function below(org: SimOrganization, unitId: string) {
   return org.accounts.filter((a) => isBelow(a.parentId));
 }
 
+// A whole synthesis and a whole onboarding per test: seconds on a busy 2-core machine.
+jest.setTimeout(60_000);
+
 describe('a one-liner with one target OU onboards only what the StackSet reaches', () => {
   const org = generateOrganization({ accounts: 20, ous: 6, depth: 3, suspended: 1, closed: 1, seed: 11 });
   const workloads = org.ous.find((ou) => ou.name.startsWith('Workloads'))!;
