@@ -45,7 +45,26 @@ export interface SeedOptions {
 export interface ConnectionOutcome {
   readonly connected: boolean;
   readonly error?: string;
+  /**
+   * The task itself fails (Celery's FAILURE: state `failed`, the exception in `result`), e.g.
+   * `{ type: 'ClientError', message: '…' }`; the provider's connection state stays as it was.
+   */
+  readonly taskFailure?: { readonly type: string; readonly message: string };
 }
+
+/** What a Prowler user role allows (RBAC): the API key's or token's user has it in the tenant. */
+export interface DoubleRole {
+  readonly name: string;
+  readonly manageProviders: boolean;
+  readonly manageScans: boolean;
+  /** Sees every provider; without it, only the providers of `providerGroups`. */
+  readonly unlimitedVisibility: boolean;
+  /** Names of the provider groups a role without unlimited visibility sees. */
+  readonly providerGroups: string[];
+}
+
+/** An admin role: what onboarding needs. */
+export const ADMIN_ROLE: DoubleRole = { name: 'admin', manageProviders: true, manageScans: true, unlimitedVisibility: true, providerGroups: [] };
 
 /** Decides a connection test: e.g. "is the role deployed in this account?". */
 export type ConnectionRule = (provider: StoredProvider, secret: StoredSecret | undefined, attempt: number) => ConnectionOutcome;
@@ -68,6 +87,10 @@ export interface RecordedRequest {
 export interface ProwlerApiDoubleOptions {
   /** Accepted API keys (`Authorization: Api-Key <key>`). */
   readonly apiKeys?: string[];
+  /** Accepted JWTs (`Authorization: Bearer <jwt>`, from `POST /tokens`). */
+  readonly tokens?: string[];
+  /** The role of each key or token; the admin role for those not listed. */
+  readonly roles?: Record<string, Partial<DoubleRole>>;
   readonly tenantId?: string;
   /** Added to every answer. */
   readonly latencyMs?: number;
@@ -101,11 +124,30 @@ interface Answer {
   headers?: Record<string, string>;
 }
 
+interface StoredTask {
+  id: string;
+  name: string;
+  providerId: string;
+  createdAt: number;
+  readyAt: number;
+  outcome?: ConnectionOutcome;
+}
+
 class HttpError extends Error {
-  constructor(public readonly status: number, public readonly detail: string, public readonly pointer?: string, public readonly code?: string) {
+  constructor(
+    public readonly status: number,
+    public readonly detail: string,
+    public readonly pointer?: string,
+    public readonly code?: string,
+    /** DJA renders a view's own `Response({"detail": …}, 400)` as `{"errors": {"detail": …}}`: an object, not a list. */
+    public readonly errorsObject = false,
+  ) {
     super(detail);
   }
 }
+
+const NOT_PERMITTED = 'You do not have permission to perform this action.';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export class ProwlerApiDouble {
   readonly tenantId: string;
@@ -114,11 +156,16 @@ export class ProwlerApiDouble {
   readonly groups = new Map<string, StoredGroup>();
   readonly schedules = new Set<string>();
   readonly scans: string[] = [];
-  readonly tasks = new Map<string, { id: string; name: string; providerId: string; readyAt: number; outcome?: ConnectionOutcome }>();
+  readonly tasks = new Map<string, StoredTask>();
+  /** Celery Beat periodic tasks by name (`scan-perform-scheduled-<provider>`), with their interval in hours. */
+  readonly periodicTasks = new Map<string, number>();
   readonly requests: RecordedRequest[] = [];
   /** Connection tests per provider. */
   readonly connectionAttempts = new Map<string, number>();
   private readonly apiKeys: Set<string>;
+  private readonly tokens: Set<string>;
+  /** The role of the request being served. */
+  private caller: DoubleRole = ADMIN_ROLE;
   /** Provider state changes due when their connection task completes. */
   private readonly settlements: Array<{ at: number; apply: () => void }> = [];
   private server?: Server;
@@ -130,6 +177,7 @@ export class ProwlerApiDouble {
     this.options = options;
     this.tenantId = options.tenantId ?? randomUUID();
     this.apiKeys = new Set(options.apiKeys ?? ['pk_test.double-key']);
+    this.tokens = new Set(options.tokens ?? []);
   }
 
   /** The base URL (…/api/v1) once started. */
@@ -184,6 +232,11 @@ export class ProwlerApiDouble {
     const group = { id: randomUUID(), name, providerIds: new Set<string>() };
     this.groups.set(group.id, group);
     return group;
+  }
+
+  /** A Celery Beat task with the name the daily schedule of this provider would take, at another interval. */
+  seedPeriodicTask(providerId: string, everyHours: number): void {
+    this.periodicTasks.set(`scan-perform-scheduled-${providerId}`, everyHours);
   }
 
   providerByUid(uid: string): StoredProvider | undefined {
@@ -251,7 +304,7 @@ export class ProwlerApiDouble {
     try {
       const body = raw ? parseBody(raw) : undefined;
       if (raw && headers.contentType !== JSON_API) throw new HttpError(415, `Unsupported media type "${headers.contentType}" in request.`);
-      this.authenticate(headers.authorization);
+      this.caller = this.authenticate(headers.authorization);
       const answer = this.route(method, path, query, body);
       this.requests.push({ method, path, query, body, status: answer.status });
       return {
@@ -264,7 +317,8 @@ export class ProwlerApiDouble {
       this.requests.push({ method, path, query, status: e.status });
       const source = e.pointer ? { source: { pointer: e.pointer } } : {};
       const detail = { detail: e.detail, status: String(e.status), ...source, ...(e.code ? { code: e.code } : {}) };
-      return { status: e.status, headers: { 'Content-Type': JSON_API }, body: JSON.stringify({ errors: [detail] }) };
+      const errors = e.errorsObject ? { detail: e.detail } : [detail];
+      return { status: e.status, headers: { 'Content-Type': JSON_API }, body: JSON.stringify({ errors }) };
     }
   }
 
@@ -283,9 +337,35 @@ export class ProwlerApiDouble {
     }
   }
 
-  private authenticate(header: string | undefined): void {
+  /** `Api-Key <key>` or `Bearer <jwt>`: the caller's role in the tenant. */
+  private authenticate(header: string | undefined): DoubleRole {
     const key = header?.match(/^Api-Key (.+)$/)?.[1];
-    if (!key || !this.apiKeys.has(key)) throw new HttpError(401, 'Authentication credentials were not provided or are invalid.', undefined, 'not_authenticated');
+    const token = header?.match(/^Bearer (.+)$/)?.[1];
+    const credential = key !== undefined && this.apiKeys.has(key) ? key : token !== undefined && this.tokens.has(token) ? token : undefined;
+    if (credential === undefined) throw new HttpError(401, 'Authentication credentials were not provided or are invalid.', undefined, 'not_authenticated');
+    return { ...ADMIN_ROLE, ...(this.options.roles?.[credential] ?? {}) };
+  }
+
+  /** RBAC: a write needs its permission (any of the user's roles in the tenant). */
+  private require(permission: 'manageProviders' | 'manageScans'): void {
+    if (!this.caller[permission]) throw new HttpError(403, NOT_PERMITTED, undefined, 'permission_denied');
+  }
+
+  /** What the caller's role sees: everything, or the providers of its provider groups. */
+  private sees(provider: StoredProvider): boolean {
+    if (this.caller.unlimitedVisibility) return true;
+    return [...this.groups.values()].some((g) => this.caller.providerGroups.includes(g.name) && g.providerIds.has(provider.id));
+  }
+
+  private seesGroup(group: StoredGroup): boolean {
+    return this.caller.unlimitedVisibility || this.caller.providerGroups.includes(group.name);
+  }
+
+  /** A provider by id, as the caller's queryset has it (404 otherwise). */
+  private visibleProvider(id: string): StoredProvider {
+    const provider = this.providers.get(id);
+    if (!provider || !this.sees(provider)) throw new HttpError(404, 'No Provider matches the given query.');
+    return provider;
   }
 
   private route(method: string, path: string, query: Record<string, string>, body: Json): Answer {
@@ -300,9 +380,9 @@ export class ProwlerApiDouble {
     if ((m = p.match(/^\/providers\/secrets\/([^/]+)$/)) && method === 'PATCH') return this.updateSecret(m[1], body);
     if ((m = p.match(/^\/providers\/([^/]+)\/connection$/)) && method === 'POST') return this.testConnection(m[1]);
     if ((m = p.match(/^\/providers\/([^/]+)$/))) {
-      const provider = this.providers.get(m[1]);
-      if (!provider) throw new HttpError(404, 'No Provider matches the given query.');
+      const provider = this.visibleProvider(m[1]);
       if (method === 'GET') return { status: 200, body: { data: this.providerResource(provider) } };
+      if (method !== 'GET') this.require('manageProviders');
       if (method === 'PATCH') return this.updateProvider(provider, body);
       if (method === 'DELETE') {
         this.providers.delete(provider.id);
@@ -315,12 +395,12 @@ export class ProwlerApiDouble {
     if (method === 'POST' && p === '/scans') return this.startScan(body);
     if (method === 'GET' && p === '/provider-groups') return this.listGroups(query);
     if (method === 'POST' && p === '/provider-groups') return this.createGroup(body);
-    if ((m = p.match(/^\/provider-groups\/([^/]+)\/relationships\/providers$/)) && method === 'POST') return this.addToGroup(m[1], body);
-    if ((m = p.match(/^\/provider-groups\/([^/]+)\/relationships\/providers$/)) && method === 'PATCH') return this.setGroupMembers(m[1], body);
+    if ((m = p.match(/^\/provider-groups\/([^/]+)\/relationships\/providers$/))) return this.groupMembership(method, m[1], body);
     if ((m = p.match(/^\/provider-groups\/([^/]+)$/))) {
       const group = this.groups.get(m[1]);
-      if (!group) throw new HttpError(404, 'No ProviderGroup matches the given query.');
+      if (!group || !this.seesGroup(group)) throw new HttpError(404, 'No ProviderGroup matches the given query.');
       if (method === 'GET') return { status: 200, body: { data: this.groupResource(group) } };
+      this.require('manageProviders');
       if (method === 'DELETE') {
         this.groups.delete(group.id);
         return { status: 204 };
@@ -331,13 +411,36 @@ export class ProwlerApiDouble {
 
   private me(query: Record<string, string>) {
     const membership = { id: randomUUID(), type: 'memberships', meta: { active: true } };
+    const role = { type: 'roles', id: randomUUID() };
+    const include = new Set((query.include ?? '').split(',').filter(Boolean));
+    const included = [
+      ...(include.has('memberships')
+        ? [{ type: 'memberships', id: membership.id, attributes: { role: 'owner' }, relationships: { tenant: { data: { type: 'tenants', id: this.tenantId } } } }]
+        : []),
+      ...(include.has('roles') ? [{
+        ...role,
+        attributes: {
+          name: this.caller.name,
+          manage_users: false,
+          manage_account: false,
+          manage_integrations: false,
+          manage_providers: this.caller.manageProviders,
+          manage_scans: this.caller.manageScans,
+          unlimited_visibility: this.caller.unlimitedVisibility,
+          permission_state: this.caller.manageProviders && this.caller.manageScans ? 'unlimited' : 'limited',
+        },
+      }] : []),
+    ];
     return {
       status: 200,
       body: {
-        data: { type: 'users', id: 'user-1', attributes: { name: 'Double', email: 'double@example.com' }, relationships: { memberships: { data: [membership] } } },
-        ...(query.include === 'memberships' ? {
-          included: [{ type: 'memberships', id: membership.id, attributes: { role: 'owner' }, relationships: { tenant: { data: { type: 'tenants', id: this.tenantId } } } }],
-        } : {}),
+        data: {
+          type: 'users',
+          id: 'user-1',
+          attributes: { name: 'Double', email: 'double@example.com' },
+          relationships: { memberships: { data: [membership] }, roles: { data: [role] } },
+        },
+        ...(included.length > 0 ? { included } : {}),
       },
     };
   }
@@ -385,7 +488,7 @@ export class ProwlerApiDouble {
 
   private listProviders(query: Record<string, string>) {
     const f = this.filters(query, PROVIDER_FILTERS);
-    let items = [...this.providers.values()];
+    let items = [...this.providers.values()].filter((p) => this.sees(p));
     if (f.provider && f.provider !== 'aws') items = [];
     if (f.uid) items = items.filter((p) => p.uid === f.uid);
     if (f.uid__in) {
@@ -400,6 +503,7 @@ export class ProwlerApiDouble {
   }
 
   private createProvider(body: Json) {
+    this.require('manageProviders');
     const data = body?.data;
     if (data?.type !== 'providers') throw new HttpError(409, "The resource object's type (undefined) is not the type that constitute the collection represented by the endpoint (providers).", '/data');
     const { provider, uid, alias } = data.attributes ?? {};
@@ -413,7 +517,8 @@ export class ProwlerApiDouble {
       id: randomUUID(), uid, alias: alias ?? null, connected: null, lastCheckedAt: null, secretId: null, insertedAt: new Date().toISOString(),
     };
     this.providers.set(stored.id, stored);
-    return { status: 201, body: { data: this.providerResource(stored) } };
+    // The create serializer answers these fields only (no connection, no relationships).
+    return { status: 201, body: { data: { type: 'providers', id: stored.id, attributes: { alias: stored.alias, provider: 'aws', uid: stored.uid } } } };
   }
 
   private updateProvider(provider: StoredProvider, body: Json) {
@@ -438,9 +543,11 @@ export class ProwlerApiDouble {
   }
 
   private createSecret(body: Json) {
+    this.require('manageProviders');
     const data = body?.data;
     const providerId = data?.relationships?.provider?.data?.id;
-    const provider = providerId ? this.providers.get(providerId) : undefined;
+    const candidate = providerId ? this.providers.get(providerId) : undefined;
+    const provider = candidate && this.sees(candidate) ? candidate : undefined;
     if (!provider) throw new HttpError(400, 'Invalid pk - object does not exist.', '/data/relationships/provider');
     this.validateSecret(data.attributes?.secret_type, data.attributes?.secret);
     if (provider.secretId) throw new HttpError(400, 'This provider already has a secret: update it instead.', '/data/relationships/provider', 'unique');
@@ -448,45 +555,60 @@ export class ProwlerApiDouble {
     const secret: StoredSecret = { id: randomUUID(), providerId: provider.id, secretType, secret: values };
     this.secrets.set(secret.id, secret);
     provider.secretId = secret.id;
-    provider.connected = null;
+    // The provider's connection state changes only when a connection task completes.
     return { status: 201, body: { data: { type: 'provider-secrets', id: secret.id, attributes: { secret_type: secret.secretType, name: null } } } };
   }
 
   private updateSecret(id: string, body: Json) {
+    this.require('manageProviders');
     const secret = this.secrets.get(id);
-    if (!secret) throw new HttpError(404, 'No ProviderSecret matches the given query.');
+    const owner = secret ? this.providers.get(secret.providerId) : undefined;
+    if (!secret || (owner && !this.sees(owner))) throw new HttpError(404, 'No ProviderSecret matches the given query.');
     this.validateSecret(body?.data?.attributes?.secret_type ?? secret.secretType, body?.data?.attributes?.secret ?? secret.secret);
     secret.secretType = body.data.attributes.secret_type ?? secret.secretType;
     secret.secret = body.data.attributes.secret ?? secret.secret;
-    const provider = this.providers.get(secret.providerId);
-    if (provider) provider.connected = null;
     return { status: 200, body: { data: { type: 'provider-secrets', id, attributes: { secret_type: secret.secretType } } } };
   }
 
   private newTask(name: string, providerId: string, durationMs: number, outcome?: ConnectionOutcome) {
-    const task = { id: randomUUID(), name, providerId, readyAt: this.now() + durationMs, outcome };
+    const now = this.now();
+    const task: StoredTask = { id: randomUUID(), name, providerId, createdAt: now, readyAt: now + durationMs, outcome };
     this.tasks.set(task.id, task);
     return this.taskResource(task);
   }
 
-  private taskResource(task: { id: string; name: string; readyAt: number; outcome?: ConnectionOutcome }) {
-    const done = this.now() >= task.readyAt;
+  /**
+   * Celery's states as Prowler maps them: PENDING → available (queued), STARTED → executing, then
+   * SUCCESS → completed or FAILURE → failed. `result` is empty until then; a failed task's is the
+   * exception. The first half of a task's time it waits in the queue.
+   */
+  private taskResource(task: StoredTask) {
+    const now = this.now();
+    const done = now >= task.readyAt;
+    const failure = task.outcome?.taskFailure;
+    const state = done ? (failure ? 'failed' : 'completed') : now < task.createdAt + (task.readyAt - task.createdAt) / 2 ? 'available' : 'executing';
+    const result = !done
+      ? {}
+      : failure
+        ? { exc_type: failure.type, exc_message: [failure.message], exc_module: 'botocore.exceptions' }
+        : task.outcome ? { connected: task.outcome.connected, error: task.outcome.error ?? null } : null;
     return {
       type: 'tasks',
       id: task.id,
       attributes: {
+        inserted_at: new Date(task.createdAt).toISOString(),
         name: task.name,
-        state: done ? 'completed' : 'executing',
+        state,
         completed_at: done ? new Date(task.readyAt).toISOString() : null,
-        result: done && task.outcome ? { connected: task.outcome.connected, error: task.outcome.error ?? null } : null,
+        result,
         task_args: {},
       },
     };
   }
 
   private testConnection(providerId: string) {
-    const provider = this.providers.get(providerId);
-    if (!provider) throw new HttpError(404, 'No Provider matches the given query.');
+    const provider = this.visibleProvider(providerId);
+    this.require('manageProviders');
     const attempt = (this.connectionAttempts.get(provider.uid) ?? 0) + 1;
     this.connectionAttempts.set(provider.uid, attempt);
     const secret = provider.secretId ? this.secrets.get(provider.secretId) : undefined;
@@ -494,8 +616,9 @@ export class ProwlerApiDouble {
       ? { connected: false, error: 'Provider has no secret.' }
       : (this.options.connectionRule ?? (() => ({ connected: true })))(provider, secret, attempt);
     const task = this.newTask('provider-connection-check', provider.id, this.options.connectionTaskMs ?? 0, outcome);
-    // The provider's connection state changes when the task completes.
+    // The provider's connection state changes when the task completes (a failed task changes nothing).
     const settle = () => {
+      if ('taskFailure' in outcome && outcome.taskFailure) return;
       provider.connected = outcome.connected;
       provider.lastCheckedAt = new Date(this.now()).toISOString();
     };
@@ -511,19 +634,27 @@ export class ProwlerApiDouble {
   }
 
   private scheduleDaily(body: Json) {
+    this.require('manageScans');
     const providerId = body?.data?.attributes?.provider_id;
     if (body?.data?.type !== 'daily-schedules') throw new HttpError(409, "The resource object's type is not daily-schedules.", '/data/type');
     const provider = this.providers.get(providerId);
-    if (!provider) throw new HttpError(400, 'Invalid pk - object does not exist.', '/data/attributes/provider_id');
+    if (!provider || !this.sees(provider)) throw new HttpError(400, 'Invalid pk - object does not exist.', '/data/attributes/provider_id');
     if (this.schedules.has(providerId)) throw new HttpError(409, 'There is already a scheduled scan for this provider.', '/data/attributes/provider_id', 'conflict');
+    // django-celery-beat: a periodic task of that name with another interval is an integrity error.
+    const name = `scan-perform-scheduled-${providerId}`;
+    const interval = this.periodicTasks.get(name);
+    if (interval !== undefined && interval !== 24) throw new HttpError(500, 'A server error occurred.');
+    this.periodicTasks.set(name, 24);
     this.schedules.add(providerId);
     this.scans.push(providerId);
     return { status: 202, body: { data: this.newTask('scan-perform-scheduled', providerId, 0) } };
   }
 
   private startScan(body: Json) {
+    this.require('manageScans');
     const providerId = body?.data?.relationships?.provider?.data?.id;
-    if (!this.providers.get(providerId)) throw new HttpError(400, 'Invalid pk - object does not exist.', '/data/relationships/provider');
+    const provider = this.providers.get(providerId);
+    if (!provider || !this.sees(provider)) throw new HttpError(400, 'Invalid pk - object does not exist.', '/data/relationships/provider');
     this.scans.push(providerId);
     return { status: 202, body: { data: this.newTask('scan-perform', providerId, 0) } };
   }
@@ -539,47 +670,78 @@ export class ProwlerApiDouble {
 
   private listGroups(query: Record<string, string>) {
     const f = this.filters(query, GROUP_FILTERS);
-    let items = [...this.groups.values()];
+    let items = [...this.groups.values()].filter((g) => this.seesGroup(g));
     if (f.name) items = items.filter((g) => g.name === f.name);
     const page = this.page(items, query);
     return { status: 200, body: { ...page, data: page.data.map((g) => this.groupResource(g)) } };
   }
 
   private createGroup(body: Json) {
+    this.require('manageProviders');
     const name = body?.data?.attributes?.name;
     if (typeof name !== 'string' || !name) throw new HttpError(400, 'This field is required.', '/data/attributes/name');
-    if ([...this.groups.values()].some((g) => g.name === name)) throw new HttpError(409, 'Provider group with this name already exists.', '/data/attributes/name', 'unique');
+    // ProviderGroupSerializer.validate: a 400 on the name, whoever can see the other group.
+    if ([...this.groups.values()].some((g) => g.name === name)) throw new HttpError(400, 'A provider group with this name already exists.', '/data/attributes/name', 'invalid');
     const group = { id: randomUUID(), name, providerIds: new Set<string>() };
     this.groups.set(group.id, group);
     return { status: 201, body: { data: this.groupResource(group) } };
   }
 
-  /** A provider_groups-provider request: the group and the provider ids, both checked to exist. */
-  private membershipRequest(groupId: string, body: Json): { group: StoredGroup; ids: string[] } {
+  /**
+   * `/provider-groups/{id}/relationships/providers`, as Prowler's ProviderGroupProvidersRelationshipView
+   * (api/v1/views.py) behind DJA's JSONParser: a body of resource identifier linkage
+   * (`{"data": [{"type": "provider", "id": "<uuid>"}]}`) for POST (add: any provider already a
+   * member rejects the whole request) and PATCH (the membership becomes exactly the list);
+   * DELETE clears every member, whatever the body. Answers 204.
+   */
+  private groupMembership(method: string, groupId: string, body: Json): Answer {
+    if (!['POST', 'PATCH', 'DELETE'].includes(method)) throw new HttpError(405, `Method "${method}" not allowed.`);
+    this.require('manageProviders');
     const group = this.groups.get(groupId);
-    if (!group) throw new HttpError(404, 'No ProviderGroup matches the given query.');
-    if (body?.data?.type !== 'provider_groups-provider') throw new HttpError(409, "The resource object's type is not provider_groups-provider.", '/data/type');
-    const ids: string[] = (body.data.attributes?.providers ?? []).map((p: Json) => p.id);
-    const missing = ids.find((id) => !this.providers.has(id));
-    if (missing) throw new HttpError(400, `Invalid pk "${missing}" - object does not exist.`, '/data/attributes/providers');
-    return { group, ids };
-  }
-
-  /** PATCH: the membership becomes exactly these providers. */
-  private setGroupMembers(groupId: string, body: Json) {
-    const { group, ids } = this.membershipRequest(groupId, body);
-    group.providerIds = new Set(ids);
-    return { status: 204 };
-  }
-
-  /** POST: these providers join (400 when all of them already are members). */
-  private addToGroup(groupId: string, body: Json) {
-    const { group, ids } = this.membershipRequest(groupId, body);
-    const already = ids.filter((id) => group.providerIds.has(id));
+    if (!group || !this.seesGroup(group)) throw new HttpError(404, 'No ProviderGroup matches the given query.');
+    if (method === 'DELETE') {
+      group.providerIds.clear();
+      return { status: 204 };
+    }
+    const data = linkage(body);
+    if (!Array.isArray(data)) {
+      // A single identifier passes the parser; the view then iterates it as a list.
+      if (method === 'POST') throw new HttpError(500, 'A server error occurred.');
+      throw new HttpError(400, 'Expected a list of items but got type "dict".', '/data/attributes/providers', 'not_a_list');
+    }
+    const ids: string[] = data.map((item) => String(item.id));
+    if (method === 'POST' && ids.some((id) => group.providerIds.has(id))) {
+      throw new HttpError(400, 'One or more providers are already associated with the provider_group.', undefined, undefined, true);
+    }
+    const invalid = ids.find((id) => !UUID.test(id));
+    if (invalid) throw new HttpError(400, `"${invalid}" is not a valid UUID.`, '/data/attributes/providers', 'invalid');
+    const accessible = ids.every((id) => {
+      const provider = this.providers.get(id);
+      return provider !== undefined && this.sees(provider);
+    });
+    if (!accessible) throw new HttpError(400, 'One or more providers do not exist or are not accessible.', '/data/attributes/providers', 'invalid');
+    if (method === 'PATCH') group.providerIds.clear();
     for (const id of ids) group.providerIds.add(id);
-    if (already.length > 0 && already.length === ids.length) throw new HttpError(400, 'Relationship already exists.', '/data/attributes/providers');
     return { status: 204 };
   }
+}
+
+/** DJA's JSONParser for a RelationshipView: linkage or a 400, as it words it. */
+function linkage(body: Json): Json[] | Record<string, Json> {
+  if (body === null || typeof body !== 'object' || Array.isArray(body) || !('data' in body)) {
+    throw new HttpError(400, 'Received document does not contain primary data');
+  }
+  const data = body.data;
+  if (Array.isArray(data)) {
+    if (!data.every((item) => item && typeof item === 'object' && item.id && item.type)) {
+      throw new HttpError(400, 'Received data contains one or more malformed JSON:API Resource Identifier Object(s)');
+    }
+    return data;
+  }
+  if (data === null || typeof data !== 'object' || !data.id || !data.type) {
+    throw new HttpError(400, 'Received data is not a valid JSON:API Resource Identifier Object');
+  }
+  return data;
 }
 
 function parseBody(raw: string): Json {
