@@ -301,8 +301,9 @@ export class ProwlerApiDouble {
     const query = Object.fromEntries(url.searchParams.entries());
     const path = url.pathname;
     this.settleTasks();
+    let body: Json;
     try {
-      const body = raw ? parseBody(raw) : undefined;
+      body = raw ? parseBody(raw) : undefined;
       if (raw && headers.contentType !== JSON_API) throw new HttpError(415, `Unsupported media type "${headers.contentType}" in request.`);
       this.caller = this.authenticate(headers.authorization);
       const answer = this.route(method, path, query, body);
@@ -314,7 +315,7 @@ export class ProwlerApiDouble {
       };
     } catch (error) {
       const e = error instanceof HttpError ? error : new HttpError(500, (error as Error).message);
-      this.requests.push({ method, path, query, status: e.status });
+      this.requests.push({ method, path, query, body, status: e.status });
       const source = e.pointer ? { source: { pointer: e.pointer } } : {};
       const detail = { detail: e.detail, status: String(e.status), ...source, ...(e.code ? { code: e.code } : {}) };
       const errors = e.errorsObject ? { detail: e.detail } : [detail];

@@ -7,7 +7,7 @@ import type { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { AssumeRoleCommand, type STSClient } from '@aws-sdk/client-sts';
 import pLimit from 'p-limit';
 import { discoverOrganization, type OrganizationSnapshot, type OrgUnit } from './organizations';
-import { ProwlerApiError, type Clock, type Provider, type ProwlerClient, type RoleSecret } from './prowler-api';
+import { ProwlerApiError, taskFailureReason, type Clock, type Provider, type ProwlerClient, type RoleSecret } from './prowler-api';
 import { needsTags, selectAccounts, type AccountDecision } from './selection';
 import { SCAN_ROLE_NAME } from '../core/defaults';
 import type { StackSetDeploymentTargets } from '../core/options';
@@ -270,6 +270,8 @@ export async function startRun(request: OnboardingRequest, deps: EngineDependenc
 
   // Prowler's side: tenant (External ID), the organization's group, existing providers.
   const tenant = await deps.prowler.tenantId();
+  // Before anything is read for planning or written: a key that sees only some providers misleads every later step.
+  await deps.prowler.verifyAccess({ writes: !request.dryRun, scans: (request.scanMode ?? ScanMode.DAILY) !== ScanMode.NONE });
   const externalId = request.externalId ?? tenant;
   if (request.externalId && request.externalId !== tenant) {
     warnings.push(`externalId '${request.externalId}' differs from the API key's Prowler tenant '${tenant}': Prowler presents its tenant id when it assumes the role, so connection tests will fail with AccessDenied unless your Prowler is set up otherwise`);
@@ -721,7 +723,8 @@ async function testOne(r: AccountResult, request: OnboardingRequest, externalId:
       if (state === 'completed' || state === 'failed' || state === 'cancelled') {
         const result = (task.attributes.result ?? {}) as { connected?: boolean; error?: unknown };
         if (state === 'completed' && result.connected === true) return { connected: true };
-        const error = typeof result.error === 'string' && result.error ? result.error : `connection task ${state}`;
+        const failure = state === 'failed' ? taskFailureReason(task.attributes.result) : undefined;
+        const error = typeof result.error === 'string' && result.error ? result.error : failure ? `connection task failed: ${failure}` : `connection task ${state}`;
         return fail(error);
       }
       if (deps.clock.now() >= deadline) return fail(`connection test still ${state} after ${timeoutMs / 1000} s`);

@@ -41,7 +41,14 @@ export interface ProwlerClientOptions {
 
 /** A Prowler API failure, with what to fix. */
 export class ProwlerApiError extends Error {
-  constructor(message: string, public readonly status?: number, public readonly code?: string) {
+  constructor(
+    message: string,
+    public readonly status?: number,
+    public readonly code?: string,
+    /** Prowler's own words (redacted), and the JSON pointer they are about. */
+    public readonly detail?: string,
+    public readonly pointer?: string,
+  ) {
     super(message);
     this.name = 'ProwlerApiError';
   }
@@ -105,14 +112,32 @@ const userSchema = z.object({
     id: z.string(),
     relationships: z.object({
       memberships: z.object({ data: z.array(ref.extend({ meta: z.object({ active: z.boolean().optional() }).partial().optional() })) }),
+      roles: z.object({ data: z.array(ref) }),
     }).partial().optional(),
   }),
   included: z.array(z.object({
     id: z.string(),
     type: z.string(),
+    // A role's permissions (RBAC), when roles are included.
+    attributes: z.object({ manage_providers: z.boolean(), manage_scans: z.boolean(), unlimited_visibility: z.boolean() }).partial().optional(),
     relationships: z.object({ tenant: z.object({ data: ref }).optional() }).partial().optional(),
   })).optional(),
 });
+
+/** What the onboarding needs the credential's role to allow, and why (README: "The Prowler API key"). */
+const REQUIRED_PERMISSIONS = [
+  ['unlimited_visibility', 'Unlimited visibility (without it the key sees only its provider groups\' providers: lists come back short and creates answer 409)'],
+  ['manage_providers', 'Manage Providers (providers, their secrets, connection tests, provider groups)'],
+  ['manage_scans', 'Manage Scans (daily schedules and scans)'],
+] as const;
+
+/** Why a connection task failed, from Celery's exception in its result. */
+export function taskFailureReason(result: unknown): string | undefined {
+  const r = result as { exc_type?: unknown; exc_message?: unknown } | null | undefined;
+  if (!r || typeof r.exc_type !== 'string') return undefined;
+  const message = Array.isArray(r.exc_message) ? r.exc_message.map(String).join(' ') : typeof r.exc_message === 'string' ? r.exc_message : '';
+  return `${r.exc_type}${message ? `: ${message}` : ''}`;
+}
 
 /** The role secret Prowler stores for a provider. */
 export interface RoleSecret {
@@ -151,6 +176,8 @@ export class ProwlerClient {
   private readonly clock: Clock;
   private readonly fetchImpl: typeof fetch;
   private readonly random: () => number;
+  private readonly authKind: ProwlerAuth;
+  private user?: Promise<z.infer<typeof userSchema>>;
   /** Requests sent, retries included. */
   public requests = 0;
 
@@ -159,6 +186,7 @@ export class ProwlerClient {
     if (!/^https?:\/\/[^\s/]+(\/[^\s]*)?$/.test(this.baseUrl)) {
       throw new ProwlerApiError(`prowlerApiUrl must be an http(s) URL such as ${PROWLER_CLOUD_API_URL}, got '${options.baseUrl}'`);
     }
+    this.authKind = options.auth;
     this.secret = 'apiKey' in options.auth ? options.auth.apiKey : options.auth.token;
     this.authorization = 'apiKey' in options.auth ? `Api-Key ${options.auth.apiKey}` : `Bearer ${options.auth.token}`;
     this.maxAttempts = options.maxAttempts ?? 6;
@@ -178,8 +206,7 @@ export class ProwlerClient {
       const claims = decodeJwtClaims(this.secret);
       if (typeof claims?.tenant_id === 'string') return claims.tenant_id;
     }
-    const res = await this.request('GET', '/users/me', { query: { include: 'memberships' }, retry: true });
-    const user = parse(userSchema, res.json, 'GET /users/me');
+    const user = await this.me();
     const memberships = user.data.relationships?.memberships?.data ?? [];
     const active = memberships.find((m) => m.meta?.active) ?? (memberships.length === 1 ? memberships[0] : undefined);
     const included = user.included?.find((i) => i.type === 'memberships' && i.id === active?.id);
@@ -188,6 +215,38 @@ export class ProwlerClient {
       throw new ProwlerApiError('Prowler did not say which tenant the API key belongs to (no active membership in GET /users/me): give externalId explicitly');
     }
     return tenant;
+  }
+
+  /**
+   * Fails, before anything is written, when the credential's role cannot do what onboarding does:
+   * unlimited visibility, Manage Providers, and (unless no scan is started) Manage Scans. A role
+   * without unlimited visibility sees only some providers, and every later answer misleads.
+   */
+  async verifyAccess(options: { readonly writes: boolean; readonly scans: boolean }): Promise<void> {
+    const user = await this.me();
+    const roleIds = new Set((user.data.relationships?.roles?.data ?? []).map((r) => r.id));
+    const roles = (user.included ?? []).filter((i) => i.type === 'roles' && (roleIds.size === 0 || roleIds.has(i.id)));
+    if (roles.length === 0) return; // this Prowler does not say: the writes will tell
+    const missing = REQUIRED_PERMISSIONS
+      .filter(([permission]) => permission === 'unlimited_visibility' || options.writes)
+      .filter(([permission]) => permission !== 'manage_scans' || options.scans)
+      .filter(([permission]) => !roles.some((role) => role.attributes?.[permission] === true))
+      .map(([, what]) => what);
+    if (missing.length > 0) {
+      throw new ProwlerApiError(`The Prowler ${'apiKey' in this.authKind ? 'API key' : 'token'}'s role lacks ${missing.join('; ')}. `
+        + 'In Prowler, give the key\'s user a role with these permissions (Settings → Roles), or use a key of a user who has one; nothing was changed');
+    }
+  }
+
+  /** `GET /users/me` with the memberships (tenant) and roles (permissions), read once. */
+  private me(): Promise<z.infer<typeof userSchema>> {
+    this.user ??= this.request('GET', '/users/me', { query: { include: 'memberships,roles' }, retry: true })
+      .then((res) => parse(userSchema, res.json, 'GET /users/me'))
+      .catch((error) => {
+        this.user = undefined;
+        throw error;
+      });
+    return this.user;
   }
 
   // ---- Providers ----
@@ -312,17 +371,30 @@ export class ProwlerClient {
     return this.createOnce(async () => {
       const res = await this.request('POST', '/provider-groups', { body: { data: { type: 'provider-groups', attributes: { name } } } });
       return parse(z.object({ data: providerGroupSchema }), res.json, 'POST /provider-groups').data;
-    }, find);
+    }, find, isDuplicateName);
   }
 
-  /** Adds providers to a group (already members are fine). */
+  /**
+   * Adds providers to a group. Prowler's relationship endpoint takes resource identifier linkage
+   * and rejects a whole POST in which any provider already is a member: the callers pass the ones
+   * they found outside it, and when another writer (or a POST whose answer was lost) got there
+   * first, the membership is read again and only the rest is added.
+   */
   async addToProviderGroup(groupId: string, providerIds: readonly string[]): Promise<void> {
-    if (providerIds.length === 0) return;
-    await this.request('POST', `/provider-groups/${encodeURIComponent(groupId)}/relationships/providers`, {
-      body: { data: { type: 'provider_groups-provider', attributes: { providers: providerIds.map((id) => ({ type: 'providers', id })) } } },
-      retry: true,
-      tolerate: [400],
-    });
+    let joining = [...new Set(providerIds)];
+    for (let attempt = 1; joining.length > 0; attempt++) {
+      try {
+        await this.request('POST', this.membershipPath(groupId), { body: linkage(joining) });
+        return;
+      } catch (error) {
+        const alreadyMember = error instanceof ProwlerApiError && error.status === 400 && /already associated/i.test(error.detail ?? '');
+        const unknownOutcome = error instanceof TransientError;
+        if ((!alreadyMember && !unknownOutcome) || attempt >= this.maxAttempts) throw error;
+        if (unknownOutcome) await this.clock.sleep(this.backoff(attempt, (error as TransientError).retryAfterMs));
+        const members = new Set((await this.providersInGroup(groupId)).map((p) => p.id));
+        joining = joining.filter((id) => !members.has(id));
+      }
+    }
   }
 
   /** The providers of a group. */
@@ -330,19 +402,22 @@ export class ProwlerClient {
     return this.listAll('/providers', providerSchema, { 'filter[provider_groups]': groupId });
   }
 
-  /** Removes providers from a group (the providers and their history stay). */
+  /**
+   * Removes providers from a group (the providers and their history stay). The endpoint's DELETE
+   * clears every member, so the remaining membership is written whole (PATCH).
+   */
   async removeFromProviderGroup(groupId: string, providerIds: readonly string[]): Promise<void> {
     if (providerIds.length === 0) return;
     const leaving = new Set(providerIds);
     const res = await this.request('GET', `/provider-groups/${encodeURIComponent(groupId)}`, { retry: true, tolerate: [404] });
     if (res.status === 404) return; // already gone
     const group = parse(z.object({ data: providerGroupSchema }), res.json, 'GET /provider-groups/{id}').data;
-    const staying = (group.relationships?.providers?.data ?? []).filter((p) => !leaving.has(p.id)).map((p) => ({ type: 'providers', id: p.id }));
-    // PATCH sets the whole membership.
-    await this.request('PATCH', `/provider-groups/${encodeURIComponent(groupId)}/relationships/providers`, {
-      body: { data: { type: 'provider_groups-provider', id: groupId, attributes: { providers: staying } } },
-      retry: true,
-    });
+    const staying = (group.relationships?.providers?.data ?? []).map((p) => p.id).filter((id) => !leaving.has(id));
+    await this.request('PATCH', this.membershipPath(groupId), { body: linkage(staying), retry: true });
+  }
+
+  private membershipPath(groupId: string): string {
+    return `/provider-groups/${encodeURIComponent(groupId)}/relationships/providers`;
   }
 
   async deleteProviderGroup(groupId: string): Promise<void> {
@@ -366,12 +441,16 @@ export class ProwlerClient {
    * Runs a create; when it fails in a way that leaves its outcome unknown (timeout, 5xx, a lost
    * answer), re-checks with `find` before trying again, and a 409 means it already exists.
    */
-  private async createOnce<T>(create: () => Promise<T>, find: () => Promise<T | undefined>): Promise<T> {
+  private async createOnce<T>(
+    create: () => Promise<T>,
+    find: () => Promise<T | undefined>,
+    isConflict: (error: ProwlerApiError) => boolean = (e) => e.status === 409,
+  ): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
         return await create();
       } catch (error) {
-        const conflict = error instanceof ProwlerApiError && error.status === 409;
+        const conflict = error instanceof ProwlerApiError && !(error instanceof TransientError) && isConflict(error);
         const unknownOutcome = error instanceof TransientError;
         if (!conflict && !unknownOutcome) throw error;
         const existing = await find();
@@ -437,15 +516,15 @@ export class ProwlerClient {
   }
 
   private failure(where: string, status: number, headers: Headers, json: unknown, text: string): ProwlerApiError {
-    const errors = z.object({
-      errors: z.array(z.object({
-        detail: z.unknown().optional(), code: z.string().optional(), source: z.object({ pointer: z.string().optional() }).partial().optional(),
-      }).partial()),
-    }).safeParse(json);
-    const first = errors.success ? errors.data.errors[0] : undefined;
-    const detail = this.redact(
-      first ? `${typeof first.detail === 'string' ? first.detail : JSON.stringify(first.detail)}${first.source?.pointer ? ` (${first.source.pointer})` : ''}` : text.slice(0, 200),
-    );
+    // JSON:API errors are a list; a view's own Response({"detail": …}) comes as one object.
+    const error = z.object({
+      detail: z.unknown().optional(), code: z.string().optional(), source: z.object({ pointer: z.string().optional() }).partial().optional(),
+    }).partial();
+    const errors = z.object({ errors: z.union([z.array(error), error]) }).safeParse(json);
+    const first = errors.success ? (Array.isArray(errors.data.errors) ? errors.data.errors[0] : errors.data.errors) : undefined;
+    const said = first && first.detail !== undefined ? this.redact(typeof first.detail === 'string' ? first.detail : JSON.stringify(first.detail)) : undefined;
+    const pointer = first?.source?.pointer;
+    const detail = said !== undefined ? `${said}${pointer ? ` (${pointer})` : ''}` : this.redact(text.slice(0, 200));
     const code = first?.code;
     if (status === 429 || status >= 500) {
       return new TransientError(`Prowler API ${where}: ${status}${detail ? ` ${detail}` : ''}`, status, retryAfter(headers.get('retry-after'), this.clock.now()));
@@ -456,7 +535,7 @@ export class ProwlerClient {
       404: `not found: check that prowlerApiUrl is the API's base URL (${PROWLER_CLOUD_API_URL}, or http://<host>:8080/api/v1 self-hosted)`,
       409: 'it already exists',
     };
-    return new ProwlerApiError(`Prowler API ${where}: ${status} ${fix[status] ?? ''}${detail ? `${fix[status] ? ' — ' : ''}Prowler said: ${detail}` : ''}`.trim(), status, code);
+    return new ProwlerApiError(`Prowler API ${where}: ${status} ${fix[status] ?? ''}${detail ? `${fix[status] ? ' — ' : ''}Prowler said: ${detail}` : ''}`.trim(), status, code, said, pointer);
   }
 
   /** Never let the credential reach a message. */
@@ -464,6 +543,12 @@ export class ProwlerClient {
     return this.secret ? text.split(this.secret).join('[redacted]') : text;
   }
 }
+
+/** A relationship body: resource identifier linkage, the only form Prowler's relationship views take. */
+const linkage = (providerIds: readonly string[]) => ({ data: providerIds.map((id) => ({ type: 'providers', id })) });
+
+/** Prowler's 400 for a provider group whose name is taken (its serializer's validate). */
+const isDuplicateName = (e: ProwlerApiError) => e.status === 409 || (e.status === 400 && e.pointer === '/data/attributes/name' && /already exists/i.test(e.detail ?? ''));
 
 function parse<T extends z.ZodTypeAny>(schema: T, json: unknown, where: string): z.infer<T> {
   const result = schema.safeParse(json);

@@ -3,7 +3,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { ConnectionFailurePolicy, ScanMode } from '../../src/core/spec';
 import { organizationGroupName } from '../../src/handler/engine';
 import { renderSummary, reportJson } from '../../src/handler/report';
-import { activeAccounts, harness, type Harness } from '../../testing/harness';
+import { activeAccounts, harness, HARNESS_API_KEY, type Harness } from '../../testing/harness';
 import { awsError, generateOrganization } from '../../testing/organization';
 
 const active = activeAccounts;
@@ -200,6 +200,25 @@ describe('onboard', () => {
     } finally {
       sts.restore();
     }
+  });
+
+  test('a key whose role sees only some providers fails the run before anything is written, naming the permission', async () => {
+    h = await harness();
+    h.double.options = { ...h.double.options, roles: { [HARNESS_API_KEY]: { unlimitedVisibility: false, providerGroups: [] } } };
+    await expect(h.run()).rejects.toThrow(/The Prowler API key's role lacks Unlimited visibility .*nothing was changed/);
+    expect(h.double.requests.filter((r) => r.method !== 'GET')).toEqual([]);
+    expect(h.double.providers.size).toBe(0);
+  });
+
+  test('a connection task that fails (not a failed connection) is reported with Celery\'s exception', async () => {
+    const org = generateOrganization({ accounts: 3, ous: 1, depth: 1, seed: 9 });
+    const broken = org.accounts[1].id;
+    h = await harness({ org, connectionRule: (p) => (p.uid === broken ? { connected: false, taskFailure: { type: 'EndpointConnectionError', message: 'Could not connect to the endpoint URL: "https://sts.amazonaws.com/"' } } : { connected: true }) });
+    const report = await h.run({ connection: { retryRounds: 0 } });
+    expect(report.accounts.find((a) => a.accountId === broken)!.connection).toMatchObject({
+      connected: false, error: 'connection task failed: EndpointConnectionError: Could not connect to the endpoint URL: "https://sts.amazonaws.com/"',
+    });
+    expect(report.counts.connected).toBe(2);
   });
 
   test('connection tests wait for the member StackSet to be CURRENT, then go on; the management account is not waited for', async () => {

@@ -18,7 +18,7 @@ describe('ProwlerClient against the API double', () => {
 
   test('finds the tenant (the External ID) from the active membership', async () => {
     expect(await client().tenantId()).toBe(double.tenantId);
-    expect(double.requests[0]).toMatchObject({ method: 'GET', path: '/api/v1/users/me', query: { include: 'memberships' } });
+    expect(double.requests[0]).toMatchObject({ method: 'GET', path: '/api/v1/users/me', query: { include: 'memberships,roles' } });
   });
 
   test('reads the tenant from a JWT without calling the API', async () => {
@@ -146,5 +146,69 @@ describe('ProwlerClient against the API double', () => {
     expect(retryAfter('3', 0)).toBe(3000);
     expect(retryAfter(new Date(10_000).toUTCString(), 4_000)).toBe(6000);
     expect(retryAfter(null, 0)).toBeUndefined();
+  });
+});
+
+describe('ProwlerClient: provider groups and access, as Prowler\'s server has them', () => {
+  let double: ProwlerApiDouble;
+  const clock = fakeClock();
+  const client = () => new ProwlerClient({ baseUrl: double.url, auth: { apiKey: KEY }, clock, timeoutMs: 500, random: () => 0.5 });
+  beforeEach(async () => {
+    double = await new ProwlerApiDouble({
+      apiKeys: [KEY, 'pk_test.limited', 'pk_test.reader'],
+      roles: {
+        'pk_test.limited': { manageProviders: true, manageScans: true, unlimitedVisibility: false },
+        'pk_test.reader': { manageProviders: false, manageScans: false, unlimitedVisibility: true },
+      },
+    }).start();
+  });
+  afterEach(() => double.stop());
+  const ids = async (n: number) => Promise.all(Array.from({ length: n }, async (_, i) => (await client().createAwsProvider(`11111111111${i}`, `account ${i}`)).provider.id));
+  const membershipWrites = () => double.requests.filter((r) => r.path.endsWith('/relationships/providers'));
+
+  test('adds providers with linkage; when another writer added some first, only the rest is added', async () => {
+    const [a, b, c] = await ids(3);
+    const group = await client().findOrCreateProviderGroup('AWS Organization o-abc123def4');
+    double.groups.get(group.id)!.providerIds.add(b); // a concurrent run got there first
+    await client().addToProviderGroup(group.id, [a, b, c]);
+    expect([...double.groups.get(group.id)!.providerIds].sort()).toEqual([a, b, c].sort());
+    expect(membershipWrites().map((r) => [r.method, r.status, r.body.data.map((d: any) => d.id).sort()])).toEqual([
+      ['POST', 400, [a, b, c].sort()], ['POST', 204, [a, c].sort()],
+    ]);
+    expect(membershipWrites()[1].body).toEqual({ data: expect.arrayContaining([{ type: 'providers', id: a }]) });
+  });
+
+  test('a 400 that is not "already a member" is an error, never taken for success', async () => {
+    const group = await client().findOrCreateProviderGroup('G');
+    await expect(client().addToProviderGroup(group.id, ['00000000-0000-4000-8000-000000000000']))
+      .rejects.toThrow(/400 .*Prowler said: One or more providers do not exist or are not accessible/);
+  });
+
+  test('removing keeps every other member (the relationship\'s DELETE would clear them all)', async () => {
+    const [a, b, c] = await ids(3);
+    const group = await client().findOrCreateProviderGroup('G');
+    await client().addToProviderGroup(group.id, [a, b, c]);
+    await client().removeFromProviderGroup(group.id, [b]);
+    expect([...double.groups.get(group.id)!.providerIds].sort()).toEqual([a, c].sort());
+    expect(double.requests.some((r) => r.method === 'DELETE')).toBe(false);
+  });
+
+  test('two runs creating the organization\'s group at once get the same one (the taken name is a 400, re-read)', async () => {
+    const [one, two] = await Promise.all([client().findOrCreateProviderGroup('AWS Organization o-abc123def4'), client().findOrCreateProviderGroup('AWS Organization o-abc123def4')]);
+    expect(one.id).toBe(two.id);
+    expect(double.groups.size).toBe(1);
+    expect(double.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/provider-groups')).map((r) => r.status).sort()).toEqual([201, 400]);
+  });
+
+  test('a key whose role lacks unlimited visibility is refused before anything is written, saying which permission it needs', async () => {
+    const limited = new ProwlerClient({ baseUrl: double.url, auth: { apiKey: 'pk_test.limited' }, clock });
+    await expect(limited.verifyAccess({ writes: true, scans: true })).rejects.toThrow(
+      /^The Prowler API key's role lacks Unlimited visibility \(without it the key sees only its provider groups' providers: lists come back short and creates answer 409\)\. In Prowler, give the key's user a role/,
+    );
+    const reader = new ProwlerClient({ baseUrl: double.url, auth: { apiKey: 'pk_test.reader' }, clock });
+    await expect(reader.verifyAccess({ writes: true, scans: true })).rejects.toThrow(/lacks Manage Providers .*; Manage Scans/);
+    await expect(reader.verifyAccess({ writes: false, scans: true })).resolves.toBeUndefined(); // a plan only reads
+    await expect(client().verifyAccess({ writes: true, scans: true })).resolves.toBeUndefined();
+    expect(double.requests.every((r) => r.method === 'GET')).toBe(true);
   });
 });
