@@ -551,7 +551,8 @@ export class ProwlerApiDouble {
     const provider = candidate && this.sees(candidate) ? candidate : undefined;
     if (!provider) throw new HttpError(400, 'Invalid pk - object does not exist.', '/data/relationships/provider');
     this.validateSecret(data.attributes?.secret_type, data.attributes?.secret);
-    if (provider.secretId) throw new HttpError(400, 'This provider already has a secret: update it instead.', '/data/relationships/provider', 'unique');
+    // ProviderSecret.provider is a OneToOneField: DRF's unique validator, in Django's words.
+    if (provider.secretId) throw new HttpError(400, 'Provider secret with this provider already exists.', '/data/relationships/provider', 'unique');
     const { secret_type: secretType, secret: values } = data.attributes;
     const secret: StoredSecret = { id: randomUUID(), providerId: provider.id, secretType, secret: values };
     this.secrets.set(secret.id, secret);

@@ -318,6 +318,8 @@ export class ProwlerClient {
         return 'created' as const;
       },
       async () => ((await this.getProvider(provider.id)).relationships?.secret?.data?.id ? 'recheck' as const : undefined),
+      // One secret per provider: another writer's (or our lost) create is a 400 "already exists".
+      (e) => e.status === 409 || (e.status === 400 && /already exists/i.test(e.detail ?? '')),
     );
     if (outcome === 'recheck') {
       // The create went through (or another writer made one): make sure it holds our values.

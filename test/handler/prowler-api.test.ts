@@ -193,6 +193,17 @@ describe('ProwlerClient: provider groups and access, as Prowler\'s server has th
     expect(double.requests.some((r) => r.method === 'DELETE')).toBe(false);
   });
 
+  test('two runs writing the same new provider\'s secret at once: one creates it, the other finds it and updates it; no error', async () => {
+    const [id] = await ids(1);
+    const provider = await client().getProvider(id);
+    const secret = { role_arn: 'arn:aws:iam::111111111110:role/ProwlerScan', external_id: double.tenantId };
+    const outcomes = await Promise.all([client().putRoleSecret(provider, secret), client().putRoleSecret(provider, secret)]);
+    expect(outcomes.sort()).toEqual(['created', 'updated']);
+    expect(double.secrets.size).toBe(1);
+    expect(double.requests.filter((r) => r.path.startsWith('/api/v1/providers/secrets')).map((r) => `${r.method} ${r.status}`).sort())
+      .toEqual(['PATCH 200', 'POST 201', 'POST 400']);
+  });
+
   test('two runs creating the organization\'s group at once get the same one (the taken name is a 400, re-read)', async () => {
     const [one, two] = await Promise.all([client().findOrCreateProviderGroup('AWS Organization o-abc123def4'), client().findOrCreateProviderGroup('AWS Organization o-abc123def4')]);
     expect(one.id).toBe(two.id);
