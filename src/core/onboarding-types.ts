@@ -184,8 +184,9 @@ export interface OnboardingSettings {
    */
   readonly roleSessionName?: string;
   /**
-   * How long Prowler's role sessions last, in seconds (900–43200; at most the role's
-   * MaxSessionDuration, 3600 for the roles this package deploys).
+   * How long Prowler's role sessions last, in seconds: 900–3600, the MaxSessionDuration of the
+   * ProwlerScan role (this package's and Prowler's own template's); a longer session fails every
+   * connection.
    * @default - Prowler's own (3600)
    */
   readonly sessionDurationSeconds?: number;

@@ -5,6 +5,7 @@
  * problem with its path.
  */
 import { z } from 'zod';
+import { MAX_SESSION_DURATION_SECONDS } from './defaults';
 import { LOG_LEVELS } from './onboarding';
 import type { AccountSelection, OnboardingIdentity, OnboardingSettings } from './onboarding-types';
 import { FORMATS, type FormatName } from './validate';
@@ -144,7 +145,11 @@ export const onboardingSpecSchema = z.strictObject({
   removal: z.enum(['retain', 'unlink', 'destroy']).optional(),
   concurrency: z.number().int().min(1, 'must be 1–100').max(100, 'must be 1–100').optional(),
   roleSessionName: z.string().regex(/^[\w+=,.@-]{2,64}$/, 'must be 2–64 characters of letters, digits and _+=,.@-').optional(),
-  sessionDurationSeconds: z.number().int().min(900, 'must be 900–43200 seconds').max(43200, 'must be 900–43200 seconds').optional(),
+  // Prowler asks STS for this long a session: over the role's MaxSessionDuration every assume fails.
+  sessionDurationSeconds: z.number().int()
+    .min(900, `must be 900–${MAX_SESSION_DURATION_SECONDS} seconds`)
+    .max(MAX_SESSION_DURATION_SECONDS, `must be 900–${MAX_SESSION_DURATION_SECONDS} seconds: at most the ProwlerScan role's MaxSessionDuration, or every connection fails`)
+    .optional(),
   localPrecheck: z.boolean().optional(),
 });
 

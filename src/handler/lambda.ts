@@ -102,7 +102,7 @@ function requestOf(spec: OnboardingSpec, env: LambdaEnvironment, assumeCredentia
 }
 
 async function dependencies(env: LambdaEnvironment): Promise<{ deps: EngineDependencies; assumeCredentials?: AssumeCredentials }> {
-  const auth = await readProwlerAuth(env.secrets, env.apiKeySecretArn);
+  const auth = await readProwlerAuth(env.secrets, env.apiKeySecretArn, { longLived: true });
   const assumeCredentials = env.assumeCredentialsSecretArn ? await readAssumeCredentials(env.secrets, env.assumeCredentialsSecretArn) : undefined;
   const prowler = new ProwlerClient({ baseUrl: env.prowlerApiUrl, auth, clock: env.clock, fetch: env.fetch });
   const stackSet = env.stackSet;

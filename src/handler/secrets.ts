@@ -28,11 +28,16 @@ async function secretString(client: SecretsManagerClient, secretId: string, what
  * The Prowler API key: the secret's whole string (`pk_…`), or the `apiKey` field of a JSON secret.
  * A JSON secret with `token` holds a JWT instead.
  */
-export async function readProwlerAuth(client: SecretsManagerClient, secretId: string): Promise<ProwlerAuth> {
+export async function readProwlerAuth(client: SecretsManagerClient, secretId: string, options: { readonly longLived?: boolean } = {}): Promise<ProwlerAuth> {
   const value = await secretString(client, secretId, 'Prowler API key');
   if (!value.startsWith('{')) return { apiKey: value };
   const parsed = z.union([z.object({ apiKey: z.string().min(1) }), z.object({ token: z.string().min(1) })]).safeParse(safeJson(value));
   if (!parsed.success) throw new Error(`The Prowler API key secret (${secretId}) is JSON without an "apiKey" (or "token") field: store the key itself, or {"apiKey": "pk_…"}`);
+  if ('token' in parsed.data && options.longLived) {
+    // Nothing refreshes it: the scheduled sync would fail from the first expiry on.
+    throw new Error(`The Prowler API key secret (${secretId}) holds a token (a JWT from POST /tokens expires after 30 minutes): `
+      + 'the onboarding runs for as long as it is deployed, so store an API key (pk_…, Prowler: Settings → API Keys)');
+  }
   return parsed.data;
 }
 

@@ -128,6 +128,12 @@ describe('ProwlerOrganizationOnboarding', () => {
     expect(text).toContain(SECRET_ARN);
   });
 
+  test('a session longer than the ProwlerScan role allows fails synth (STS would refuse every connection)', () => {
+    expect(() => synth({ sessionDurationSeconds: 43_200 }))
+      .toThrow(/sessionDurationSeconds: must be 900–3600 seconds: at most the ProwlerScan role's MaxSessionDuration, or every connection fails/);
+    expect(() => synth({ sessionDurationSeconds: 3600 })).not.toThrow();
+  });
+
   test('bad props fail synth with every problem listed', () => {
     expect(() => synth({
       selection: { targets: ['Production'], aliasPattern: 'fixed' },

@@ -18,6 +18,14 @@ describe('secrets', () => {
     expect(await readProwlerAuth(client(), ARN)).toEqual({ token: 'eyJ.x.y' });
   });
 
+  test('a token (JWT) is refused where the onboarding lives on (the Lambda), and never shown', async () => {
+    sm.on(GetSecretValueCommand).resolves({ SecretString: '{"token":"eyJhbGciOi.secret-claims.sig"}' });
+    const error: Error = await readProwlerAuth(client(), ARN, { longLived: true }).catch((e) => e);
+    expect(error.message).toMatch(/holds a token \(a JWT from POST \/tokens expires after 30 minutes\): .*store an API key/);
+    expect(error.message).not.toContain('secret-claims');
+    expect(await readProwlerAuth(client(), ARN)).toEqual({ token: 'eyJhbGciOi.secret-claims.sig' }); // a one-off CLI run may use one
+  });
+
   test('a JSON secret without the key says how to store it, without showing its content', async () => {
     sm.on(GetSecretValueCommand).resolves({ SecretString: '{"key":"pk_hidden.value"}' });
     const error: Error = await readProwlerAuth(client(), ARN).catch((e) => e);
