@@ -28,7 +28,11 @@ async function secretString(client: SecretsManagerClient, secretId: string, what
  * The Prowler API key: the secret's whole string (`pk_…`), or the `apiKey` field of a JSON secret.
  * A JSON secret with `token` holds a JWT instead.
  */
-export async function readProwlerAuth(client: SecretsManagerClient, secretId: string, options: { readonly longLived?: boolean } = {}): Promise<ProwlerAuth> {
+export async function readProwlerAuth(
+  client: SecretsManagerClient,
+  secretId: string,
+  options: { readonly longLived?: boolean } = {},
+): Promise<ProwlerAuth> {
   const value = await secretString(client, secretId, 'Prowler API key');
   if (!value.startsWith('{')) return { apiKey: value };
   const parsed = z.union([z.object({ apiKey: z.string().min(1) }), z.object({ token: z.string().min(1) })]).safeParse(safeJson(value));
