@@ -11,7 +11,7 @@ import * as cdk from '../src/cdk';
 import * as tf from '../src/cdktf';
 import { CfnEvaluator } from './support/cfn-eval';
 import { allows } from './support/iam-eval';
-import { onboardingStatements, ONBOARDING_ENV, ORGANIZATIONS_EVENT_PATTERN, statementJson } from '../src/core/onboarding';
+import { onboardingStatements, ONBOARDING_ENV, ORGANIZATIONS_EVENT_PATTERN, statementJson, SYNC_RESERVED_CONCURRENCY } from '../src/core/onboarding';
 
 const SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:111111111111:secret:prowler/api-key-AbCdEf';
 const CREDENTIALS_ARN = 'arn:aws:secretsmanager:us-east-1:111111111111:secret:prowler/assume-AbCdEf';
@@ -34,7 +34,7 @@ type Json = any;
 
 /** What one rendering of the onboarding amounts to, with references replaced by their kind (`<AWS::S3::Bucket>`). */
 interface OnboardingShape {
-  readonly functions: Array<{ handler: string; runtime: string; architecture: string; memory: number; timeout: number }>;
+  readonly functions: Array<{ handler: string; runtime: string; architecture: string; memory: number; timeout: number; reserved?: number }>;
   readonly environment: Record<string, string>;
   readonly statements: Record<string, { actions: string[]; resources: string[]; condition?: Json }>;
   readonly schedule: string;
@@ -93,6 +93,7 @@ function cdkShape(): OnboardingShape {
       architecture: f.Properties.Architectures[0],
       memory: f.Properties.MemorySize,
       timeout: f.Properties.Timeout,
+      reserved: f.Properties.ReservedConcurrentExecutions,
     })).filter(sameEverywhere),
     environment: environments[0],
     statements: bySid(policies.flatMap(([, p]) => evaluate(p.Properties.PolicyDocument).Statement)),
@@ -139,7 +140,14 @@ function terraformShape(json: Json): OnboardingShape {
   const block = all('aws_s3_bucket_public_access_block')[0];
   return {
     functions: functions
-      .map((f) => ({ handler: f.handler, runtime: f.runtime, architecture: f.architectures[0], memory: f.memory_size, timeout: f.timeout }))
+      .map((f) => ({
+        handler: f.handler,
+        runtime: f.runtime,
+        architecture: f.architectures[0],
+        memory: f.memory_size,
+        timeout: f.timeout,
+        reserved: f.reserved_concurrent_executions,
+      }))
       .filter(sameEverywhere),
     environment: environments[0],
     statements: bySid(JSON.parse(all('aws_iam_role_policy').find((p) => p.name === 'onboarding').policy).Statement),
@@ -181,6 +189,7 @@ describe('cross-flavour equivalence of the onboarding: CDK and CDKTF render one 
     expect(cdkSide.statements).toEqual(model);
     expect(Object.keys(cdkSide.environment).sort()).toEqual(Object.values(ONBOARDING_ENV).sort());
     expect(cdkSide.eventPattern).toEqual(ORGANIZATIONS_EVENT_PATTERN);
+    expect(cdkSide.functions).toEqual([expect.objectContaining({ handler: 'index.sync', reserved: SYNC_RESERVED_CONCURRENCY })]);
     expect(JSON.parse(cdkSide.environment[ONBOARDING_ENV.stackSetTargets])).toEqual({
       organizationalUnitIds: ['ou-ab12-abcdefgh'], accountFilterType: 'DIFFERENCE', accounts: ['123456789012'],
     });

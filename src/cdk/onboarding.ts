@@ -16,7 +16,7 @@ import { throwIfInvalid } from './validation';
 import { bind } from '../core/bind';
 import {
   CUSTOM_RESOURCE_TYPE, DEFAULT_SYNC_SCHEDULE, ONBOARDING_FUNCTION_SETTINGS, ONBOARDING_OUTPUTS, ORGANIZATIONS_EVENT_PATTERN, SPEC_PROPERTY,
-  STATE_BUCKET_PROTECTIONS, SYNC_FAILURE_METRIC, SYNC_FUNCTION_ID, VPC_ACCESS_MANAGED_POLICY_ARN,
+  STATE_BUCKET_PROTECTIONS, SYNC_FAILURE_METRIC, SYNC_FUNCTION_ID, SYNC_RESERVED_CONCURRENCY, VPC_ACCESS_MANAGED_POLICY_ARN,
   eventForwarding, onboardingEnvironment, onboardingFunctions, onboardingStatements, organizationsRegion, partitionOfRegion, stateBucketPolicy,
   type StatementModel,
 } from '../core/onboarding';
@@ -219,7 +219,7 @@ export class ProwlerOrganizationOnboarding extends Construct {
         vpcSubnets: props.vpcSubnets,
         securityGroups: props.securityGroups,
         // A failed sync is counted (metricSyncFailures) and not retried: the next trigger runs it again.
-        ...(f.id === SYNC_FUNCTION_ID ? { retryAttempts: 0 } : {}),
+        ...(f.id === SYNC_FUNCTION_ID ? { retryAttempts: 0, reservedConcurrentExecutions: SYNC_RESERVED_CONCURRENCY } : {}),
       });
       return [f.id, fn];
     }));

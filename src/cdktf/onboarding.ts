@@ -25,7 +25,7 @@ import { TF_CHECK_CONTEXT, throwIfInvalid } from './validation';
 import { bind } from '../core/bind';
 import {
   DEFAULT_SYNC_SCHEDULE, ONBOARDING_FUNCTION_SETTINGS, ONBOARDING_OUTPUTS, ORGANIZATIONS_EVENT_PATTERN, SPEC_PROPERTY, STATE_BUCKET_PROTECTIONS,
-  SYNC_FAILURE_METRIC, SYNC_FUNCTION_ID, TERRAFORM_KEY, VPC_ACCESS_MANAGED_POLICY_ARN,
+  SYNC_FAILURE_METRIC, SYNC_FUNCTION_ID, SYNC_RESERVED_CONCURRENCY, TERRAFORM_KEY, VPC_ACCESS_MANAGED_POLICY_ARN,
   eventForwarding, onboardingEnvironment, onboardingFunctions, onboardingStatements, stateBucketPolicy, statementJson, type StatementModel,
 } from '../core/onboarding';
 import type { OnboardingIdentity, OnboardingSettings } from '../core/onboarding-types';
@@ -244,6 +244,7 @@ export class ProwlerOrganizationOnboarding extends Construct {
       loggingConfig: { logFormat: settings.logFormat, logGroup: logGroups[i].name },
       description: f.description,
       ...(props.subnetIds ? { vpcConfig: { subnetIds: props.subnetIds, securityGroupIds: props.securityGroupIds ?? [] } } : {}),
+      ...(f.id === SYNC_FUNCTION_ID ? { reservedConcurrentExecutions: SYNC_RESERVED_CONCURRENCY } : {}),
       dependsOn: [policy, logGroups[i]],
     }));
     this.applyFunction = functions[0];

@@ -57,6 +57,10 @@ export const STATE_KEYS = {
   runsPrefix: 'runs/',
   currentSpec: 'onboarding/current.json',
   latestReport: 'reports/latest.json',
+  /** Who runs now (a deployment or a sync): one run at a time. */
+  lease: 'locks/run.json',
+  /** When the last sync started discovering: events older than that are already covered. */
+  lastSync: 'onboarding/last-sync.json',
 } as const;
 
 // ---- Functions ----
@@ -101,6 +105,13 @@ export function onboardingFunctions(flavour: OnboardingFlavour): OnboardingFunct
 
 /** The function that re-runs the onboarding: alarm on its errors (see `SYNC_FAILURE_METRIC`). */
 export const SYNC_FUNCTION_ID = 'Sync';
+
+/**
+ * The sync runs one at a time: a burst of Organizations events queues behind the running sync
+ * (and is then found covered by it) instead of running in parallel. The account needs 101 or more
+ * concurrent executions for a reservation (Lambda keeps 100 unreserved).
+ */
+export const SYNC_RESERVED_CONCURRENCY = 1;
 
 /**
  * A sync that ends with the onboarding failed throws, so Lambda's `Errors` metric of the sync

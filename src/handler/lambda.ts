@@ -18,6 +18,7 @@ import {
   continueRun, offboard, requestFromSpec, startRun, toReport,
   type AssumeCredentials, type EngineDependencies, type Logger, type OnboardingRequest, type RunState,
 } from './engine';
+import { acquireLease, LEASE_TTL_MS, releaseLease } from './lease';
 import { organizationsRegion } from './organizations';
 import { ProwlerClient, realClock, type Clock } from './prowler-api';
 import { reportJson } from './report';
@@ -54,6 +55,9 @@ export interface LambdaEnvironment {
 
 /** Time kept back from an invocation's remaining time for the work in flight at the deadline. */
 export const IN_FLIGHT_MARGIN_MS = 150_000;
+/** When an invocation stops starting work: its end, less the margin for the work in flight. */
+const deadlineOf = (remainingMs: number, env: LambdaEnvironment) => env.clock.now() + Math.max(30_000, remainingMs - IN_FLIGHT_MARGIN_MS);
+
 /** Connection tasks are polled at most this long inside a Lambda (must fit the margin). */
 const TASK_TIMEOUT_SECONDS = 120;
 
@@ -165,15 +169,17 @@ async function handleDelete(event: CloudFormationCustomResourceEvent & { Request
     env.log.info(`onboarding of ${ours.organizationId} deleted: its providers, credentials and scan history stay in Prowler (removal: retain)`);
     return { PhysicalResourceId: event.PhysicalResourceId };
   }
-  const { deps } = await dependencies(env);
-  const tenant = await deps.prowler.tenantId();
-  if (tenant !== ours.tenantId) {
-    env.log.warn(`not removing anything: this resource onboarded Prowler tenant ${ours.tenantId}, the API key now belongs to ${tenant}`);
+  return withLease(env, `deploy:${event.RequestId}`, DELETE_LEASE_WAIT_MS, async () => {
+    const { deps } = await dependencies(env);
+    const tenant = await deps.prowler.tenantId();
+    if (tenant !== ours.tenantId) {
+      env.log.warn(`not removing anything: this resource onboarded Prowler tenant ${ours.tenantId}, the API key now belongs to ${tenant}`);
+      return { PhysicalResourceId: event.PhysicalResourceId };
+    }
+    const report = await offboard(ours.organizationId, removal, deps.prowler, env.log);
+    if (report.outcome === 'failed') throw new Error(`${report.failure}. Retry the deletion, or set removal to retain`);
     return { PhysicalResourceId: event.PhysicalResourceId };
-  }
-  const report = await offboard(ours.organizationId, removal, deps.prowler, env.log);
-  if (report.outcome === 'failed') throw new Error(`${report.failure}. Retry the deletion, or set removal to retain`);
-  return { PhysicalResourceId: event.PhysicalResourceId };
+  });
 }
 
 /** A poll: continue the run until shortly before this invocation's end. */
@@ -187,28 +193,73 @@ export async function handleIsComplete(
   const state = await env.store.load<RunState>(key);
   if (!state) throw new Error(`The onboarding run's state is missing from the state bucket (${key}): retry the deployment`);
   const spec = specOf(event.ResourceProperties);
-  const { deps, assumeCredentials } = await dependencies(env);
-  state.invocations++;
-  await continueRun(state, requestOf(spec, env, assumeCredentials), deps, {
-    deadline: env.clock.now() + Math.max(30_000, remainingMs - IN_FLIGHT_MARGIN_MS),
-    whileWaiting: 'return',
-  });
-  await env.store.save(key, state);
-  if (state.phase !== 'done') {
-    env.log.info(`onboarding in progress (${state.phase})`, { invocation: state.invocations });
+  // One run at a time: a sync that holds the lease finishes first (the next poll looks again).
+  const owner = `deploy:${event.RequestId}`;
+  const lease = await acquireLease(env.store, owner, 'deploy', env.clock.now(), LEASE_TTL_MS);
+  if (!lease.acquired) {
+    env.log.info(`waiting for a ${lease.holder.kind} run of this onboarding to finish (${lease.holder.owner})`);
     return { IsComplete: false };
   }
-  const report = toReport(state, env.clock.now());
-  await env.store.save(LATEST_REPORT_KEY, reportJson(report));
-  env.log.info(`onboarding ${report.outcome}`, { counts: report.counts, invocations: state.invocations, durationMs: report.durationMs });
-  if (report.outcome === 'failed') throw new Error(truncate(report.failure ?? 'the onboarding failed', 3000));
-  await env.store.save(CURRENT_SPEC_KEY, { physicalId: event.PhysicalResourceId ?? physicalIdOf(state.organization.id, state.tenantId), spec });
-  await env.store.delete(key);
-  return { IsComplete: true, Data: attributes(state) };
+  let finished = false;
+  try {
+    const { deps, assumeCredentials } = await dependencies(env);
+    state.invocations++;
+    await continueRun(state, requestOf(spec, env, assumeCredentials), deps, { deadline: deadlineOf(remainingMs, env), whileWaiting: 'return' });
+    await env.store.save(key, state);
+    if (state.phase !== 'done') {
+      env.log.info(`onboarding in progress (${state.phase})`, { invocation: state.invocations });
+      return { IsComplete: false };
+    }
+    finished = true;
+    const report = toReport(state, env.clock.now());
+    await env.store.save(LATEST_REPORT_KEY, reportJson(report));
+    env.log.info(`onboarding ${report.outcome}`, { counts: report.counts, invocations: state.invocations, durationMs: report.durationMs });
+    if (report.outcome === 'failed') throw new Error(truncate(report.failure ?? 'the onboarding failed', 3000));
+    await env.store.save(CURRENT_SPEC_KEY, { physicalId: event.PhysicalResourceId ?? physicalIdOf(state.organization.id, state.tenantId), spec });
+    await env.store.delete(SYNC_RUN_KEY); // a paused sync's plan is older than this deployment's
+    await env.store.delete(key);
+    return { IsComplete: true, Data: attributes(state) };
+  } catch (error) {
+    finished = true;
+    throw error;
+  } finally {
+    if (finished) await releaseLease(env.store, owner);
+  }
 }
 
+/**
+ * Runs `fn` holding the lease, waiting (up to `waitMs`) for the run that holds it: for the
+ * synchronous adapters (Terraform, a Delete), which cannot come back later.
+ */
+async function withLease<T>(env: LambdaEnvironment, owner: string, waitMs: number, fn: () => Promise<T>): Promise<T> {
+  const until = env.clock.now() + waitMs;
+  for (;;) {
+    const lease = await acquireLease(env.store, owner, 'deploy', env.clock.now(), LEASE_TTL_MS);
+    if (lease.acquired) break;
+    if (env.clock.now() >= until) {
+      throw new Error(`A ${lease.holder.kind} run of this onboarding is still in progress (${lease.holder.owner}) after ${Math.round(waitMs / 1000)} s of waiting: retry in a few minutes`);
+    }
+    env.log.info(`waiting for a ${lease.holder.kind} run of this onboarding to finish (${lease.holder.owner})`);
+    await env.clock.sleep(LEASE_POLL_MS);
+  }
+  try {
+    return await fn();
+  } finally {
+    await releaseLease(env.store, owner);
+  }
+}
+
+const LEASE_POLL_MS = 15_000;
+/** How long a Delete (10-minute function) and Terraform's invocation (15 minutes) wait for a running sync. */
+const DELETE_LEASE_WAIT_MS = 5 * 60_000;
+const TERRAFORM_LEASE_WAIT_MS = 6 * 60_000;
+
 /** A scheduled or Organizations-event sync with the last deployed spec. */
-export async function handleSync(event: { 'source'?: string; 'detail-type'?: string; 'detail'?: { eventName?: string } }, remainingMs: number, env: LambdaEnvironment): Promise<void> {
+export async function handleSync(
+  event: { 'source'?: string; 'detail-type'?: string; 'time'?: string; 'detail'?: { eventName?: string } },
+  remainingMs: number,
+  env: LambdaEnvironment,
+): Promise<void> {
   const trigger = event.source === 'aws.organizations' ? `Organizations event ${event.detail?.eventName}` : 'schedule';
   const current = await env.store.load<{ physicalId: string; spec: unknown }>(CURRENT_SPEC_KEY);
   if (!current) {
@@ -216,16 +267,47 @@ export async function handleSync(event: { 'source'?: string; 'detail-type'?: str
     return;
   }
   const spec = parseOnboardingSpec(current.spec);
+  let state = await env.store.load<RunState & { physicalId?: string }>(SYNC_RUN_KEY);
+  const paused = state !== undefined && state.phase !== 'done' && state.physicalId === current.physicalId;
+  // A burst of events becomes one run: an event older than the last sync's start is already covered.
+  const last = await env.store.load<{ startedAt: number }>(STATE_KEYS.lastSync);
+  const happenedAt = event.time ? Date.parse(event.time) : NaN;
+  if (!paused && last && happenedAt < last.startedAt) {
+    env.log.info(`sync (${trigger}): already covered by the sync that started at ${new Date(last.startedAt).toISOString()}`);
+    return;
+  }
+  const owner = `sync:${env.clock.now()}:${Math.random().toString(36).slice(2, 10)}`;
+  const lease = await acquireLease(env.store, owner, 'sync', env.clock.now(), LEASE_TTL_MS);
+  if (!lease.acquired) {
+    env.log.info(`sync (${trigger}): a ${lease.holder.kind} run of this onboarding is in progress (${lease.holder.owner}); it covers this trigger`);
+    return;
+  }
+  try {
+    await runSync(trigger, current, spec, paused ? state : undefined, remainingMs, env);
+  } finally {
+    await releaseLease(env.store, owner);
+  }
+}
+
+async function runSync(
+  trigger: string,
+  current: { physicalId: string },
+  spec: OnboardingSpec,
+  paused: (RunState & { physicalId?: string }) | undefined,
+  remainingMs: number,
+  env: LambdaEnvironment,
+): Promise<void> {
   const { deps, assumeCredentials } = await dependencies(env);
   const request = requestOf(spec, env, assumeCredentials);
-  let state = await env.store.load<RunState & { physicalId?: string }>(SYNC_RUN_KEY);
-  if (!state || state.phase === 'done' || state.physicalId !== current.physicalId) {
+  let state = paused;
+  if (!state) {
+    await env.store.save(STATE_KEYS.lastSync, { startedAt: env.clock.now() });
     state = Object.assign(await startRun(request, deps), { physicalId: current.physicalId });
   } else {
     state.invocations++;
   }
   env.log.info(`sync (${trigger}): ${state.selectionSummary}`);
-  await continueRun(state, request, deps, { deadline: env.clock.now() + Math.max(30_000, remainingMs - IN_FLIGHT_MARGIN_MS), whileWaiting: 'sleep' });
+  await continueRun(state, request, deps, { deadline: deadlineOf(remainingMs, env), whileWaiting: 'sleep' });
   if (state.phase !== 'done') {
     await env.store.save(SYNC_RUN_KEY, state);
     env.log.info('sync paused at its deadline: the next trigger continues it');
@@ -256,40 +338,53 @@ export async function handleTerraform(payload: TerraformPayload, remainingMs: nu
   if (!['create', 'update', 'delete'].includes(action)) throw new Error(`Unknown Terraform lifecycle action '${action}' (expected create, update or delete)`);
   const props = { [SPEC_PROPERTY]: action === 'delete' ? payload[SPEC_PROPERTY] ?? lifecycle?.prev_input?.[SPEC_PROPERTY] : payload[SPEC_PROPERTY] };
   env.log.info(`terraform ${action}`);
-  if (action === 'delete') {
-    let removal = RemovalBehaviour.RETAIN;
-    let organizationId: string | undefined;
-    try {
-      const spec = specOf(props);
-      removal = (spec.removal as RemovalBehaviour | undefined) ?? RemovalBehaviour.RETAIN;
-      organizationId = spec.organizationId;
-    } catch (error) {
-      env.log.warn(`the destroyed onboarding's spec does not parse, so its providers are retained: ${(error as Error).message}`);
+  const deadline = deadlineOf(remainingMs, env); // counted from now: waiting for the lease uses it up
+  const wait = Math.max(0, Math.min(TERRAFORM_LEASE_WAIT_MS, remainingMs - 2 * IN_FLIGHT_MARGIN_MS));
+  // A sync may be writing: wait for it (an invocation cannot come back later, as the custom resource does).
+  return withLease(env, `deploy:terraform:${env.clock.now()}`, wait, async () => {
+    if (action === 'delete') {
+      let removal = RemovalBehaviour.RETAIN;
+      let organizationId: string | undefined;
+      try {
+        const spec = specOf(props);
+        removal = (spec.removal as RemovalBehaviour | undefined) ?? RemovalBehaviour.RETAIN;
+        organizationId = spec.organizationId;
+      } catch (error) {
+        env.log.warn(`the destroyed onboarding's spec does not parse, so its providers are retained: ${(error as Error).message}`);
+      }
+      const deployed = await env.store.load<{ physicalId: string }>(CURRENT_SPEC_KEY);
+      await env.store.delete(CURRENT_SPEC_KEY);
+      if (removal === RemovalBehaviour.RETAIN) return { status: 'retained' };
+      const { deps } = await dependencies(env);
+      // As the custom resource's Delete: never act on another tenant than the one onboarded.
+      const onboarded = parsePhysicalId(deployed?.physicalId);
+      const tenant = await deps.prowler.tenantId();
+      if (onboarded && onboarded.tenantId !== tenant) {
+        env.log.warn(`not removing anything: this onboarding registered Prowler tenant ${onboarded.tenantId}, the API key now belongs to ${tenant}`);
+        return { status: 'retained', reason: `the API key belongs to another Prowler tenant (${tenant}) than the one onboarded (${onboarded.tenantId})` };
+      }
+      const org = organizationId ?? (await env.organizations.send(new DescribeOrganizationCommand({}))).Organization!.Id!;
+      const report = await offboard(org, removal, deps.prowler, env.log);
+      if (report.outcome === 'failed') throw new Error(`${report.failure}. Retry the destroy, or set removal to retain`);
+      return { status: removal === RemovalBehaviour.UNLINK ? 'unlinked' : 'destroyed', providers: report.providers.length };
     }
-    await env.store.delete(CURRENT_SPEC_KEY);
-    if (removal === RemovalBehaviour.RETAIN) return { status: 'retained' };
-    const { deps } = await dependencies(env);
-    const org = organizationId ?? (await env.organizations.send(new DescribeOrganizationCommand({}))).Organization!.Id!;
-    const report = await offboard(org, removal, deps.prowler, env.log);
-    if (report.outcome === 'failed') throw new Error(`${report.failure}. Retry the destroy, or set removal to retain`);
-    return { status: removal === RemovalBehaviour.UNLINK ? 'unlinked' : 'destroyed', providers: report.providers.length };
-  }
-  const spec = specOf(props);
-  const { deps, assumeCredentials } = await dependencies(env);
-  const request = requestOf(spec, env, assumeCredentials);
-  const state = await startRun(request, deps);
-  const physicalId = physicalIdOf(state.organization.id, state.tenantId);
-  await env.store.save(CURRENT_SPEC_KEY, { physicalId, spec });
-  await continueRun(state, request, deps, { deadline: env.clock.now() + Math.max(30_000, remainingMs - IN_FLIGHT_MARGIN_MS), whileWaiting: 'sleep' });
-  if (state.phase !== 'done') {
-    await env.store.save(SYNC_RUN_KEY, { ...state, physicalId });
-    env.log.info('onboarding continues in the scheduled sync (it did not fit in one invocation)');
-    return { status: 'pending', ...attributes(state) };
-  }
-  const report = toReport(state, env.clock.now());
-  await env.store.save(LATEST_REPORT_KEY, reportJson(report));
-  if (report.outcome === 'failed') throw new Error(truncate(report.failure ?? 'the onboarding failed', 3000));
-  return { status: 'complete', ...attributes(state) };
+    const spec = specOf(props);
+    const { deps, assumeCredentials } = await dependencies(env);
+    const request = requestOf(spec, env, assumeCredentials);
+    const state = await startRun(request, deps);
+    const physicalId = physicalIdOf(state.organization.id, state.tenantId);
+    await env.store.save(CURRENT_SPEC_KEY, { physicalId, spec });
+    await continueRun(state, request, deps, { deadline, whileWaiting: 'sleep' });
+    if (state.phase !== 'done') {
+      await env.store.save(SYNC_RUN_KEY, { ...state, physicalId });
+      env.log.info('onboarding continues in the scheduled sync (it did not fit in one invocation)');
+      return { status: 'pending', ...attributes(state) };
+    }
+    const report = toReport(state, env.clock.now());
+    await env.store.save(LATEST_REPORT_KEY, reportJson(report));
+    if (report.outcome === 'failed') throw new Error(truncate(report.failure ?? 'the onboarding failed', 3000));
+    return { status: 'complete', ...attributes(state) };
+  });
 }
 
 function truncate(text: string, max: number): string {

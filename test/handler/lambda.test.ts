@@ -9,6 +9,7 @@ import {
   CURRENT_SPEC_KEY, environmentFromProcess, handleIsComplete, handleOnEvent, handleSync, handleTerraform, LATEST_REPORT_KEY, physicalIdOf,
   type LambdaEnvironment,
 } from '../../src/handler/lambda';
+import { acquireLease, releaseLease } from '../../src/handler/lease';
 import { MemoryJsonStore, S3JsonStore } from '../../src/handler/store';
 import { fakeClock } from '../../testing/harness';
 import { generateOrganization, mockOrganizations, type SimOrganization } from '../../testing/organization';
@@ -325,5 +326,73 @@ describe('environmentFromProcess (the function\'s configuration, as the construc
   test('a function deployed without the construct\'s variables says which are missing', () => {
     expect(() => environmentFromProcess('arn:aws:lambda:eu-west-1:111111111111:function:sync', {}))
       .toThrow(/PROWLER_API_URL is not set; PROWLER_API_KEY_SECRET_ARN is not set; STATE_BUCKET is not set\): deploy it with the construct/);
+  });
+});
+
+describe('one run at a time (the lease in the state bucket)', () => {
+  let s: Setup;
+  afterEach(() => s.stop());
+  const orgEvent = (eventName: string, at: number) => ({
+    'source': 'aws.organizations', 'detail-type': 'AWS API Call via CloudTrail', 'time': new Date(at).toISOString(), 'detail': { eventName },
+  });
+  const writes = (from: number) => s.double.requests.slice(from).filter((r) => r.method !== 'GET');
+
+  test('a CloudFormation Update while a sync holds the onboarding waits for it, then completes', async () => {
+    s = await setup();
+    const created = await deploy(s, cfnEvent('Create', { selection: {} }));
+    await acquireLease(s.store, 'sync:running', 'sync', s.env.clock.now(), 16 * 60_000);
+    const update = cfnEvent('Update', { selection: {}, scanMode: 'once' }, { PhysicalResourceId: created.physicalId });
+    await handleOnEvent(update, s.env);
+    const before = s.double.requests.length;
+    expect(await handleIsComplete(update as never, 300_000, s.env)).toEqual({ IsComplete: false });
+    expect(writes(before)).toEqual([]);
+    expect(s.logs.some((l) => l.startsWith('waiting for a sync run of this onboarding to finish (sync:running)'))).toBe(true);
+    await releaseLease(s.store, 'sync:running');
+    expect(await handleIsComplete(update as never, 300_000, s.env)).toMatchObject({ IsComplete: true });
+  });
+
+  test('ten simultaneous Organizations events run one sync, with one set of requests', async () => {
+    s = await setup();
+    await deploy(s, cfnEvent('Create', { selection: {} }));
+    s.org.accounts.push({ ...s.org.accounts[1], id: '999999999993', name: 'joined', email: 'j@example.com' });
+    const before = s.double.requests.length;
+    await Promise.all(Array.from({ length: 10 }, () => handleSync(orgEvent('CreateAccountResult', s.env.clock.now()), 600_000, s.env)));
+    expect(writes(before).filter((r) => r.method === 'POST' && r.path === '/api/v1/providers')).toHaveLength(1);
+    expect(s.logs.filter((l) => l.includes('run of this onboarding is in progress')).length).toBe(9);
+    // And a single sync after it costs what one run costs.
+    const afterBurst = s.double.requests.length;
+    await handleSync({ 'source': 'aws.events', 'detail-type': 'Scheduled Event', 'time': new Date(s.env.clock.now() + 1).toISOString() }, 600_000, s.env);
+    const single = s.double.requests.length - afterBurst;
+    expect(afterBurst - before).toBeLessThanOrEqual(single + 5); // the burst: one run (plus its one new account)
+  });
+
+  test('an event older than the last sync\'s start is already covered: nothing runs', async () => {
+    s = await setup();
+    await deploy(s, cfnEvent('Create', { selection: {} }));
+    await s.env.clock.sleep(60_000);
+    await handleSync(orgEvent('MoveAccount', s.env.clock.now()), 600_000, s.env);
+    const before = s.double.requests.length;
+    await handleSync(orgEvent('MoveAccount', s.env.clock.now() - 30_000), 600_000, s.env);
+    expect(s.double.requests.length).toBe(before);
+    expect(s.logs.some((l) => /already covered by the sync that started at/.test(l))).toBe(true);
+  });
+
+  test('Terraform waits for a running sync, and gives up with a message when it runs too long', async () => {
+    s = await setup();
+    await acquireLease(s.store, 'sync:slow', 'sync', s.env.clock.now(), 60 * 60_000);
+    await expect(handleTerraform({ Spec: JSON.stringify({ selection: {} }), tf: { action: 'create' } }, 900_000, s.env))
+      .rejects.toThrow(/A sync run of this onboarding is still in progress \(sync:slow\) after 360 s of waiting: retry in a few minutes/);
+    expect(s.double.requests.filter((r) => r.method !== 'GET')).toEqual([]);
+  });
+
+  test('Terraform destroy never touches another Prowler tenant than the one it onboarded', async () => {
+    s = await setup();
+    await handleTerraform({ Spec: JSON.stringify({ selection: {}, removal: 'destroy' }), tf: { action: 'create' } }, 900_000, s.env);
+    await s.store.save(CURRENT_SPEC_KEY, { physicalId: physicalIdOf(s.org.id, 'a-tenant-before-the-key-rotation'), spec: { selection: {} } });
+    const providers = s.double.providers.size;
+    const result = await handleTerraform({ tf: { action: 'delete', prev_input: { Spec: JSON.stringify({ selection: {}, removal: 'destroy' }) } } }, 900_000, s.env);
+    expect(result).toMatchObject({ status: 'retained', reason: expect.stringMatching(/another Prowler tenant/) });
+    expect(s.double.providers.size).toBe(providers);
+    expect(s.double.requests.some((r) => r.method === 'DELETE')).toBe(false);
   });
 });
