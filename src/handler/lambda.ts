@@ -73,6 +73,20 @@ function parsePhysicalId(id: string | undefined): { organizationId: string; tena
   return m ? { organizationId: m[1], tenantId: m[2] } : undefined;
 }
 
+/** The last successful deployment: what the sync runs, and what a rollback to it answers. */
+interface DeployedSpec {
+  readonly physicalId: string;
+  readonly spec: unknown;
+  readonly attributes?: Record<string, string>;
+}
+
+/** JSON with sorted keys: two specs are the same whatever their key order. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => (v && typeof v === 'object' && !Array.isArray(v)
+    ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)))
+    : v));
+}
+
 export interface OnEventResponse {
   PhysicalResourceId?: string;
   Data?: Record<string, string>;
@@ -140,6 +154,17 @@ export async function handleOnEvent(event: CloudFormationCustomResourceEvent, en
   if (event.RequestType === 'Delete') return handleDelete(event, env);
 
   const spec = specOf(event.ResourceProperties);
+  if (event.RequestType === 'Update') {
+    // CloudFormation's rollback sends the properties of the last successful deployment: they are
+    // in place already, and re-running them against a Prowler that is down or a revoked key would
+    // leave the stack in UPDATE_ROLLBACK_FAILED. The sync reconciles them later.
+    const deployed = await env.store.load<DeployedSpec>(CURRENT_SPEC_KEY);
+    if (deployed?.physicalId === event.PhysicalResourceId && deployed.attributes && canonical(deployed.spec) === canonical(spec)) {
+      env.log.info('the spec is the one last deployed (a rollback): nothing to do');
+      await env.store.save(runKey(event.RequestId), { unchanged: deployed.attributes });
+      return { PhysicalResourceId: deployed.physicalId };
+    }
+  }
   const { deps, assumeCredentials } = await dependencies(env);
   const state = await startRun(requestOf(spec, env, assumeCredentials), deps);
   await env.store.save(runKey(event.RequestId), state);
@@ -190,8 +215,13 @@ export async function handleIsComplete(
 ): Promise<IsCompleteResponse> {
   if (event.RequestType === 'Delete') return { IsComplete: true };
   const key = runKey(event.RequestId);
-  const state = await env.store.load<RunState>(key);
-  if (!state) throw new Error(`The onboarding run's state is missing from the state bucket (${key}): retry the deployment`);
+  const saved = await env.store.load<RunState | { unchanged: Record<string, string> }>(key);
+  if (!saved) throw new Error(`The onboarding run's state is missing from the state bucket (${key}): retry the deployment`);
+  if ('unchanged' in saved) {
+    await env.store.delete(key);
+    return { IsComplete: true, Data: saved.unchanged };
+  }
+  const state = saved;
   const spec = specOf(event.ResourceProperties);
   // One run at a time: a sync that holds the lease finishes first (the next poll looks again).
   const owner = `deploy:${event.RequestId}`;
@@ -215,7 +245,10 @@ export async function handleIsComplete(
     await env.store.save(LATEST_REPORT_KEY, reportJson(report));
     env.log.info(`onboarding ${report.outcome}`, { counts: report.counts, invocations: state.invocations, durationMs: report.durationMs });
     if (report.outcome === 'failed') throw new Error(truncate(report.failure ?? 'the onboarding failed', 3000));
-    await env.store.save(CURRENT_SPEC_KEY, { physicalId: event.PhysicalResourceId ?? physicalIdOf(state.organization.id, state.tenantId), spec });
+    const deployed: DeployedSpec = {
+      physicalId: event.PhysicalResourceId ?? physicalIdOf(state.organization.id, state.tenantId), spec, attributes: attributes(state),
+    };
+    await env.store.save(CURRENT_SPEC_KEY, deployed);
     await env.store.delete(SYNC_RUN_KEY); // a paused sync's plan is older than this deployment's
     await env.store.delete(key);
     return { IsComplete: true, Data: attributes(state) };

@@ -210,6 +210,20 @@ describe('onboard', () => {
     expect(h.double.providers.size).toBe(0);
   });
 
+  test('a schedule that fails is that account\'s failure, in the server\'s words; the run succeeds for the others', async () => {
+    h = await harness();
+    const [victim] = active(h.org);
+    const first = await h.run({ scanMode: ScanMode.NONE }); // registered, no schedule yet
+    expect(first.outcome).toBe('succeeded');
+    h.double.seedPeriodicTask(h.double.providerByUid(victim.id)!.id, 12); // a schedule of that name at another interval
+    const report = await h.run();
+    expect(report.outcome).toBe('succeeded');
+    const account = report.accounts.find((a) => a.accountId === victim.id)!;
+    expect(account.error).toMatch(/^scan launch failed: Prowler API POST \/api\/v1\/schedules\/daily: 500 A server error occurred/);
+    expect(report.counts).toMatchObject({ failed: 1, scheduled: 17 });
+    expect(report.warnings).toContainEqual(expect.stringMatching(/^1 account failed \(the next sync retries\): \d{12} scan launch failed/));
+  });
+
   test('a connection task that fails (not a failed connection) is reported with Celery\'s exception', async () => {
     const org = generateOrganization({ accounts: 3, ous: 1, depth: 1, seed: 9 });
     const broken = org.accounts[1].id;

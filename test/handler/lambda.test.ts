@@ -98,7 +98,7 @@ describe('the custom resource (Provider framework onEvent / isComplete)', () => 
       ExternalId: s.double.tenantId, OrganizationId: s.org.id, Selected: '11', Registered: '11', Connected: '11', Failed: '0', Blocked: '0',
     });
     expect(s.double.providers.size).toBe(11);
-    expect(await s.store.load(CURRENT_SPEC_KEY)).toEqual({ physicalId, spec: expect.objectContaining({ selection: {} }) });
+    expect(await s.store.load(CURRENT_SPEC_KEY)).toEqual({ physicalId, spec: expect.objectContaining({ selection: {} }), attributes: expect.objectContaining({ Selected: '11' }) });
     expect(await s.store.load(LATEST_REPORT_KEY)).toMatchObject({ outcome: 'succeeded', counts: { selected: 11 } });
     // The run's own state is cleaned up.
     expect([...s.store.objects.keys()].filter((k) => k.startsWith('runs/'))).toEqual([]);
@@ -119,7 +119,7 @@ describe('the custom resource (Provider framework onEvent / isComplete)', () => 
     s = await setup();
     const created = await deploy(s, cfnEvent('Create', { selection: {} }));
     s.org.id = 'o-neworg00001';
-    const updated = await handleOnEvent(cfnEvent('Update', { selection: {} }, { PhysicalResourceId: created.physicalId, OldResourceProperties: {} }), s.env);
+    const updated = await handleOnEvent(cfnEvent('Update', { selection: {}, scanMode: 'once' }, { PhysicalResourceId: created.physicalId, OldResourceProperties: {} }), s.env);
     expect(updated.PhysicalResourceId).toBe(physicalIdOf('o-neworg00001', s.double.tenantId));
     expect(s.logs.some((l) => l.startsWith(`the organization or the Prowler tenant changed: ${created.physicalId} →`))).toBe(true);
   });
@@ -147,6 +147,19 @@ describe('the custom resource (Provider framework onEvent / isComplete)', () => 
     expect(polls).toBeGreaterThanOrEqual(5);
     expect(data.Connected).toBe('11');
     expect(s.double.connectionAttempts.get(s.org.accounts[2].id)).toBe(3);
+  });
+
+  test('a rollback to the last deployed spec succeeds without calling anyone, with that deployment\'s attributes (Prowler may be down)', async () => {
+    s = await setup();
+    const created = await deploy(s, cfnEvent('Create', { selection: {}, scanMode: 'daily' }));
+    await s.double.stop(); // Prowler is down, or the key was revoked: that is why the update failed
+    const before = s.double.requests.length;
+    const rollback = cfnEvent('Update', { scanMode: 'daily', selection: {} }, { PhysicalResourceId: created.physicalId });
+    expect(await handleOnEvent(rollback, s.env)).toEqual({ PhysicalResourceId: created.physicalId });
+    expect(await handleIsComplete(rollback as never, 300_000, s.env)).toEqual({ IsComplete: true, Data: created.data });
+    expect(s.double.requests.length).toBe(before);
+    // Any other spec runs, and so fails for the cause that is still there.
+    await expect(handleOnEvent(cfnEvent('Update', { selection: {}, scanMode: 'once' }, { PhysicalResourceId: created.physicalId }), s.env)).rejects.toThrow();
   });
 
   test('Delete retains everything by default, without calling Prowler at all', async () => {
