@@ -7,6 +7,7 @@ import { generateOrganization, mockOrganizations, type SimOrganization } from '.
 import { ProwlerApiDouble, type ConnectionRule } from './prowler-api-double';
 import { onboard, type OnboardingRequest } from '../src/handler/engine';
 import { ProwlerClient, type Clock } from '../src/handler/prowler-api';
+import { emptyRecord, type OnboardingRecord } from '../src/handler/record';
 
 export const HARNESS_API_KEY = 'pk_test.ENGINE-SECRET-KEY';
 
@@ -23,6 +24,8 @@ export interface Harness {
   clock: ReturnType<typeof fakeClock>;
   logs: string[];
   prowler: ProwlerClient;
+  /** What the onboarding created and linked, kept across runs as the Lambda keeps it (`undefined`: none, as the CLI). */
+  record: OnboardingRecord | undefined;
   run(request?: Partial<OnboardingRequest>, extra?: Partial<Parameters<typeof onboard>[1]>): ReturnType<typeof onboard>;
   stop(): Promise<void>;
 }
@@ -35,24 +38,31 @@ export async function harness(options: { connectionRule?: ConnectionRule; org?: 
   const logs: string[] = [];
   const record = (m: string, e?: object) => logs.push(`${m} ${JSON.stringify(e ?? {})}`);
   const prowler = new ProwlerClient({ baseUrl: double.url, auth: { apiKey: HARNESS_API_KEY }, clock });
-  return {
+  const h: Harness = {
     org,
     double,
     clock,
     logs,
     prowler,
-    run: (request = {}, extra = {}) => onboard({ selection: {}, ...request }, {
-      organizations: new OrganizationsClient({ region: 'us-east-1', credentials: { accessKeyId: 'AKID', secretAccessKey: 's' } }),
-      prowler,
-      clock,
-      log: { info: record, warn: record },
-      ...extra,
-    }),
+    record: emptyRecord(),
+    run: async (request = {}, extra = {}) => {
+      const report = await onboard({ selection: {}, ...request }, {
+        organizations: new OrganizationsClient({ region: 'us-east-1', credentials: { accessKeyId: 'AKID', secretAccessKey: 's' } }),
+        prowler,
+        clock,
+        log: { info: record, warn: record },
+        record: h.record,
+        ...extra,
+      });
+      if (report.record) h.record = report.record;
+      return report;
+    },
     stop: async () => {
       mock.restore();
       await double.stop();
     },
   };
+  return h;
 }
 
 /** The ACTIVE accounts of a simulated organization. */

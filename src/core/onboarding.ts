@@ -59,6 +59,8 @@ export const STATE_KEYS = {
   latestReport: 'reports/latest.json',
   /** Who runs now (a deployment or a sync): one run at a time. */
   lease: 'locks/run.json',
+  /** What the onboarding created and linked in Prowler: removal never goes further. */
+  record: 'onboarding/record.json',
   /** When the last sync started discovering: events older than that are already covered. */
   lastSync: 'onboarding/last-sync.json',
 } as const;

@@ -8,6 +8,7 @@ import { AssumeRoleCommand, type STSClient } from '@aws-sdk/client-sts';
 import pLimit from 'p-limit';
 import { discoverOrganization, type OrganizationSnapshot, type OrgUnit } from './organizations';
 import { ProwlerApiError, taskFailureReason, type Clock, type Provider, type ProwlerClient, type RoleSecret } from './prowler-api';
+import { forget, note, originOf, removalFor, type OnboardingRecord, type Origin } from './record';
 import { needsTags, selectAccounts, type AccountDecision } from './selection';
 import { SCAN_ROLE_NAME } from '../core/defaults';
 import type { StackSetDeploymentTargets } from '../core/options';
@@ -72,6 +73,8 @@ export interface Departure {
   readonly alias?: string;
   /** Why it left: not selected any more (with the rule), or gone from the organization. */
   readonly reason: string;
+  /** How it came to this onboarding: only what it created can be destroyed, only what it recorded touched. */
+  readonly origin: Origin;
   outcome: 'retained' | 'unlinked' | 'destroyed' | 'failed';
   error?: string;
 }
@@ -96,6 +99,8 @@ export interface EngineDependencies {
   readonly stackInstances?: () => Promise<Map<string, string>>;
   /** Where the member StackSet deploys the role: connection tests never wait for accounts elsewhere. */
   readonly stackSetTargets?: StackSetDeploymentTargets;
+  /** What this onboarding created and linked so far (record.ts); without one, nothing is ever deleted. */
+  readonly record?: OnboardingRecord;
   /** Discovery from elsewhere than the Organizations API (a simulated organization, the CLI's --simulate). */
   readonly discover?: () => Promise<OrganizationSnapshot>;
 }
@@ -178,6 +183,8 @@ export interface RunState {
   failure?: string;
   calls: { organizations: number; prowler: number };
   invocations: number;
+  /** What this onboarding created and linked: the adapter keeps it (record.ts). */
+  record?: OnboardingRecord;
 }
 
 export interface OnboardingReport {
@@ -196,6 +203,8 @@ export interface OnboardingReport {
   readonly dryRun: boolean;
   readonly durationMs: number;
   readonly calls: { organizations: number; prowler: number };
+  /** What the onboarding has created and linked after this run (when it keeps a record). */
+  readonly record?: OnboardingRecord;
 }
 
 /** The engine's request for a parsed spec (custom resource, Terraform invocation, spec file), plus what the caller adds. */
@@ -240,6 +249,7 @@ export function toReport(state: RunState, now: number, dryRun = false): Onboardi
     dryRun,
     durationMs: now - state.startedAt,
     calls: state.calls,
+    ...(state.record ? { record: state.record } : {}),
   };
 }
 
@@ -324,12 +334,11 @@ export async function startRun(request: OnboardingRequest, deps: EngineDependenc
         providerId: p.id,
         alias: p.attributes.alias ?? undefined,
         reason: decisionOf.get(p.attributes.uid) ? `not selected: ${decisionOf.get(p.attributes.uid)!.reason}` : 'no longer in the organization',
+        origin: originOf(deps.record, p.id),
         outcome: 'retained' as const,
       }))
     : [];
-  if (request.dryRun) {
-    for (const d of departures) d.outcome = removal === RemovalBehaviour.RETAIN ? 'retained' : removal === RemovalBehaviour.UNLINK ? 'unlinked' : 'destroyed';
-  }
+  if (request.dryRun) for (const d of departures) d.outcome = plannedOutcome(removalFor(removal, d.origin));
 
   return {
     version: 1,
@@ -352,6 +361,7 @@ export async function startRun(request: OnboardingRequest, deps: EngineDependenc
     departures,
     groupId: ourGroup?.id,
     round: 1,
+    ...(deps.record ? { record: structuredClone(deps.record) } : {}),
     calls: { organizations: snapshot.calls, prowler: deps.prowler.requests - prowlerRequestsBefore },
     invocations: 1,
   };
@@ -394,9 +404,9 @@ export async function continueRun(
       switch (state.phase) {
         case 'depart': {
           const removal = request.removal ?? RemovalBehaviour.RETAIN;
-          const pending = state.departures.filter((d) => d.outcome === 'retained');
-          if (pending.length > 0 && removal !== RemovalBehaviour.RETAIN && state.groupId) {
-            await removeProviders(deps.prowler, state.groupId, pending, removal);
+          const pending = state.departures.filter((d) => d.outcome === 'retained' && removalFor(removal, d.origin) !== 'retain');
+          if (pending.length > 0 && state.groupId) {
+            await removeProviders(deps.prowler, state.groupId, pending, removal, state.record);
             log.info(`${pending.length} providers left the selection: ${removal}`, { accounts: pending.map((d) => d.accountId) });
           }
           state.phase = 'register';
@@ -489,6 +499,12 @@ export async function continueRun(
           // Some accounts failing is theirs to report, not the run's: the others are onboarded and
           // scanned, and failing a deployment now would roll back the roles their schedules use.
           // The next sync tries them again.
+          const launching = registered.filter((r) => r.connection?.connected);
+          if (launching.length > 0 && scanFailures.length === launching.length) {
+            // None launched, none scheduled: systemic, and failing undoes nothing Prowler relies on.
+            finish('failed', `Scans could not be launched for any account: ${scanFailures[0].error}`);
+            break;
+          }
           const accountFailures = [...registrationFailures, ...scanFailures];
           if (accountFailures.length > 0) {
             const shown = accountFailures.slice(0, 3).map((r) => `${r.accountId} ${r.error}`).join('; ');
@@ -569,11 +585,16 @@ async function register(r: AccountResult, state: RunState, request: OnboardingRe
     let provider: Provider;
     if (!r.providerId) {
       // Absent when planned: created by this run (even if its answer was lost and a re-check found it).
-      provider = (await deps.prowler.createAwsProvider(r.accountId, r.alias)).provider;
+      const { provider: made, created } = await deps.prowler.createAwsProvider(r.accountId, r.alias);
+      provider = made;
       r.providerId = provider.id;
       r.hadSecret = Boolean(provider.relationships?.secret?.data?.id);
+      // A create answered "exists" found someone else's provider: it is linked, never ours to delete.
+      note(state.record, created ? 'created' : 'linked', provider.id, r.accountId);
     } else {
       provider = await deps.prowler.getProvider(r.providerId);
+      note(state.record, 'linked', provider.id, r.accountId); // a user's provider, or one recorded before
+
       const explicitAlias = request.selection.aliases?.[r.accountId];
       if (r.action === 'update' || (r.action === 'link' && explicitAlias && provider.attributes.alias !== r.alias)) {
         await deps.prowler.updateProviderAlias(provider.id, r.alias);
@@ -610,25 +631,42 @@ async function launch(r: AccountResult, request: OnboardingRequest, deps: Engine
   }
 }
 
-async function removeProviders(prowler: ProwlerClient, groupId: string, departures: Departure[], removal: RemovalBehaviour): Promise<void> {
-  if (removal === RemovalBehaviour.UNLINK) {
+/**
+ * Applies removal to departing providers, each as far as its origin allows: deletes those this
+ * onboarding created (destroy), unlinks the rest, and forgets them in the record.
+ */
+async function removeProviders(
+  prowler: ProwlerClient,
+  groupId: string,
+  departures: Departure[],
+  removal: RemovalBehaviour,
+  record: OnboardingRecord | undefined,
+): Promise<void> {
+  const unlinking = departures.filter((d) => removalFor(removal, d.origin) === 'unlink');
+  if (unlinking.length > 0) {
     try {
-      await prowler.removeFromProviderGroup(groupId, departures.map((d) => d.providerId));
-      for (const d of departures) d.outcome = 'unlinked';
+      await prowler.removeFromProviderGroup(groupId, unlinking.map((d) => d.providerId));
+      for (const d of unlinking) {
+        d.outcome = 'unlinked';
+        forget(record, d.providerId);
+      }
     } catch (error) {
-      for (const d of departures) Object.assign(d, { outcome: 'failed', error: messageOf(error) });
+      for (const d of unlinking) Object.assign(d, { outcome: 'failed', error: messageOf(error) });
     }
-    return;
   }
-  for (const d of departures) {
+  for (const d of departures.filter((x) => removalFor(removal, x.origin) === 'destroy')) {
     try {
       await prowler.deleteProvider(d.providerId); // tolerates "already gone"
       d.outcome = 'destroyed';
+      forget(record, d.providerId);
     } catch (error) {
       Object.assign(d, { outcome: 'failed', error: messageOf(error) });
     }
   }
 }
+
+const plannedOutcome = (action: 'retain' | 'unlink' | 'destroy'): Departure['outcome'] =>
+  (action === 'retain' ? 'retained' : action === 'unlink' ? 'unlinked' : 'destroyed');
 
 export interface OffboardingReport {
   readonly organizationId: string;
@@ -648,19 +686,26 @@ export async function offboard(
   removal: RemovalBehaviour,
   prowler: ProwlerClient,
   log: Logger = silentLogger,
+  record?: OnboardingRecord,
 ): Promise<OffboardingReport> {
   const group = (await prowler.listProviderGroups()).find((g) => g.attributes.name === organizationGroupName(organizationId));
-  const providers: Departure[] = group
-    ? (await prowler.providersInGroup(group.id)).map((p) => ({
-      accountId: p.attributes.uid, providerId: p.id, alias: p.attributes.alias ?? undefined, reason: 'the onboarding was deleted', outcome: 'retained' as const,
-    }))
-    : [];
+  const members = group ? await prowler.providersInGroup(group.id) : [];
+  const providers: Departure[] = members.map((p) => ({
+    accountId: p.attributes.uid,
+    providerId: p.id,
+    alias: p.attributes.alias ?? undefined,
+    reason: 'the onboarding was deleted',
+    origin: originOf(record, p.id),
+    outcome: 'retained' as const,
+  }));
   if (group && removal !== RemovalBehaviour.RETAIN) {
-    await removeProviders(prowler, group.id, providers, removal);
-    if (providers.every((p) => p.outcome !== 'failed')) await prowler.deleteProviderGroup(group.id);
+    await removeProviders(prowler, group.id, providers.filter((p) => removalFor(removal, p.origin) !== 'retain'), removal, record);
+    // The group goes only with its last member: what this onboarding never recorded stays in it.
+    if (providers.every((p) => p.outcome === 'unlinked' || p.outcome === 'destroyed')) await prowler.deleteProviderGroup(group.id);
   }
   const failed = providers.filter((p) => p.outcome === 'failed');
-  log.info(`offboarded organization ${organizationId}: ${providers.length} providers ${removal === RemovalBehaviour.RETAIN ? 'retained' : removal === RemovalBehaviour.UNLINK ? 'unlinked' : 'destroyed'}`);
+  const withOutcome = (outcome: Departure['outcome']) => providers.filter((p) => p.outcome === outcome).length;
+  log.info(`offboarded organization ${organizationId}: ${withOutcome('destroyed')} providers destroyed, ${withOutcome('unlinked')} unlinked, ${withOutcome('retained')} retained`);
   return {
     organizationId,
     removal,

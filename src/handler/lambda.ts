@@ -7,6 +7,7 @@
  * - `sync`: the same onboarding on a schedule and on AWS Organizations events, with the spec of
  *   the last successful deployment.
  */
+import { createHash } from 'node:crypto';
 import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { DescribeOrganizationCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
@@ -21,6 +22,7 @@ import {
 import { acquireLease, LEASE_TTL_MS, releaseLease } from './lease';
 import { organizationsRegion } from './organizations';
 import { ProwlerClient, realClock, type Clock } from './prowler-api';
+import { emptyRecord, type OnboardingRecord } from './record';
 import { reportJson } from './report';
 import { readAssumeCredentials, readProwlerAuth } from './secrets';
 import { stackInstanceStatuses } from './stackset';
@@ -67,11 +69,20 @@ const SYNC_RUN_KEY = `${STATE_KEYS.runsPrefix}sync.json`;
 const runKey = (requestId: string) => `${STATE_KEYS.runsPrefix}${requestId}.json`;
 
 const PHYSICAL_ID_PREFIX = 'prowler-org-onboarding';
-export const physicalIdOf = (organizationId: string, tenantId: string) => `${PHYSICAL_ID_PREFIX}/${organizationId}/${tenantId}`;
+/**
+ * `prowler-org-onboarding/<organization>/<tenant>[/<instance>]`: a new organization or tenant is a
+ * new resource; the instance (from the stack and the logical id) keeps two onboarding resources,
+ * or a renamed one and its predecessor, from sharing an id. Ids without it are from before it.
+ */
+export const physicalIdOf = (organizationId: string, tenantId: string, instance?: string) =>
+  `${PHYSICAL_ID_PREFIX}/${organizationId}/${tenantId}${instance ? `/${instance}` : ''}`;
 function parsePhysicalId(id: string | undefined): { organizationId: string; tenantId: string } | undefined {
-  const m = id?.match(/^prowler-org-onboarding\/(o-[a-z0-9]{10,32})\/(.+)$/);
+  const m = id?.match(/^prowler-org-onboarding\/(o-[a-z0-9]{10,32})\/([^/]+)(\/[a-z0-9]+)?$/);
   return m ? { organizationId: m[1], tenantId: m[2] } : undefined;
 }
+/** One custom resource among all: its stack and logical id. */
+const instanceOf = (event: { StackId: string; LogicalResourceId: string }) =>
+  createHash('sha256').update(`${event.StackId}|${event.LogicalResourceId}`).digest('hex').slice(0, 12);
 
 /** The last successful deployment: what the sync runs, and what a rollback to it answers. */
 interface DeployedSpec {
@@ -125,12 +136,25 @@ async function dependencies(env: LambdaEnvironment): Promise<{ deps: EngineDepen
   const prowler = new ProwlerClient({ baseUrl: env.prowlerApiUrl, auth, clock: env.clock, fetch: env.fetch });
   const stackSet = env.stackSet;
   const stackInstances = stackSet ? () => stackInstanceStatuses(stackSet.client, stackSet.name, stackSet.callAs) : undefined;
+  const record = (await env.store.load<OnboardingRecord>(STATE_KEYS.record)) ?? emptyRecord();
   return {
     deps: {
-      organizations: env.organizations, prowler, clock: env.clock, log: env.log, sts: env.sts, stackInstances, stackSetTargets: stackSet?.targets,
+      organizations: env.organizations,
+      prowler,
+      clock: env.clock,
+      log: env.log,
+      sts: env.sts,
+      stackInstances,
+      stackSetTargets: stackSet?.targets,
+      record,
     },
     assumeCredentials,
   };
+}
+
+/** Keeps what the run recorded it created and linked (before anything else is saved). */
+async function saveRecord(env: LambdaEnvironment, record: OnboardingRecord | undefined): Promise<void> {
+  if (record) await env.store.save(STATE_KEYS.record, record);
 }
 
 /** What the custom resource exposes (Fn::GetAtt): counts and the External ID used. */
@@ -168,7 +192,12 @@ export async function handleOnEvent(event: CloudFormationCustomResourceEvent, en
   const { deps, assumeCredentials } = await dependencies(env);
   const state = await startRun(requestOf(spec, env, assumeCredentials), deps);
   await env.store.save(runKey(event.RequestId), state);
-  const physicalId = physicalIdOf(state.organization.id, state.tenantId);
+  // An Update keeps its id while the organization and tenant stay (ids from before the instance part too).
+  const existing = event.RequestType === 'Update' ? event.PhysicalResourceId : undefined;
+  const previous = parsePhysicalId(existing);
+  const physicalId = existing && previous?.organizationId === state.organization.id && previous.tenantId === state.tenantId
+    ? existing
+    : physicalIdOf(state.organization.id, state.tenantId, instanceOf(event));
   if (event.RequestType === 'Update' && event.PhysicalResourceId !== physicalId) {
     env.log.info(`the organization or the Prowler tenant changed: ${event.PhysicalResourceId} → ${physicalId} (CloudFormation deletes the old one)`);
   }
@@ -201,7 +230,8 @@ async function handleDelete(event: CloudFormationCustomResourceEvent & { Request
       env.log.warn(`not removing anything: this resource onboarded Prowler tenant ${ours.tenantId}, the API key now belongs to ${tenant}`);
       return { PhysicalResourceId: event.PhysicalResourceId };
     }
-    const report = await offboard(ours.organizationId, removal, deps.prowler, env.log);
+    const report = await offboard(ours.organizationId, removal, deps.prowler, env.log, deps.record);
+    await saveRecord(env, deps.record);
     if (report.outcome === 'failed') throw new Error(`${report.failure}. Retry the deletion, or set removal to retain`);
     return { PhysicalResourceId: event.PhysicalResourceId };
   });
@@ -235,6 +265,7 @@ export async function handleIsComplete(
     const { deps, assumeCredentials } = await dependencies(env);
     state.invocations++;
     await continueRun(state, requestOf(spec, env, assumeCredentials), deps, { deadline: deadlineOf(remainingMs, env), whileWaiting: 'return' });
+    await saveRecord(env, state.record);
     await env.store.save(key, state);
     if (state.phase !== 'done') {
       env.log.info(`onboarding in progress (${state.phase})`, { invocation: state.invocations });
@@ -341,6 +372,7 @@ async function runSync(
   }
   env.log.info(`sync (${trigger}): ${state.selectionSummary}`);
   await continueRun(state, request, deps, { deadline: deadlineOf(remainingMs, env), whileWaiting: 'sleep' });
+  await saveRecord(env, state.record);
   if (state.phase !== 'done') {
     await env.store.save(SYNC_RUN_KEY, state);
     env.log.info('sync paused at its deadline: the next trigger continues it');
@@ -397,7 +429,8 @@ export async function handleTerraform(payload: TerraformPayload, remainingMs: nu
         return { status: 'retained', reason: `the API key belongs to another Prowler tenant (${tenant}) than the one onboarded (${onboarded.tenantId})` };
       }
       const org = organizationId ?? (await env.organizations.send(new DescribeOrganizationCommand({}))).Organization!.Id!;
-      const report = await offboard(org, removal, deps.prowler, env.log);
+      const report = await offboard(org, removal, deps.prowler, env.log, deps.record);
+      await saveRecord(env, deps.record);
       if (report.outcome === 'failed') throw new Error(`${report.failure}. Retry the destroy, or set removal to retain`);
       return { status: removal === RemovalBehaviour.UNLINK ? 'unlinked' : 'destroyed', providers: report.providers.length };
     }
@@ -408,6 +441,7 @@ export async function handleTerraform(payload: TerraformPayload, remainingMs: nu
     const physicalId = physicalIdOf(state.organization.id, state.tenantId);
     await env.store.save(CURRENT_SPEC_KEY, { physicalId, spec });
     await continueRun(state, request, deps, { deadline, whileWaiting: 'sleep' });
+    await saveRecord(env, state.record);
     if (state.phase !== 'done') {
       await env.store.save(SYNC_RUN_KEY, { ...state, physicalId });
       env.log.info('onboarding continues in the scheduled sync (it did not fit in one invocation)');

@@ -90,10 +90,10 @@ describe('the custom resource (Provider framework onEvent / isComplete)', () => 
   let s: Setup;
   afterEach(() => s.stop());
 
-  test('Create onboards the organization; the physical id names the organization and the Prowler tenant', async () => {
+  test('Create onboards the organization; the physical id names the organization, the Prowler tenant and this resource', async () => {
     s = await setup();
     const { physicalId, data } = await deploy(s, cfnEvent('Create', { selection: {}, connection: { retryRounds: 0 } }));
-    expect(physicalId).toBe(physicalIdOf(s.org.id, s.double.tenantId));
+    expect(physicalId).toMatch(new RegExp(`^${physicalIdOf(s.org.id, s.double.tenantId)}/[0-9a-f]{12}$`));
     expect(data).toEqual({
       ExternalId: s.double.tenantId, OrganizationId: s.org.id, Selected: '11', Registered: '11', Connected: '11', Failed: '0', Blocked: '0',
     });
@@ -120,7 +120,7 @@ describe('the custom resource (Provider framework onEvent / isComplete)', () => 
     const created = await deploy(s, cfnEvent('Create', { selection: {} }));
     s.org.id = 'o-neworg00001';
     const updated = await handleOnEvent(cfnEvent('Update', { selection: {}, scanMode: 'once' }, { PhysicalResourceId: created.physicalId, OldResourceProperties: {} }), s.env);
-    expect(updated.PhysicalResourceId).toBe(physicalIdOf('o-neworg00001', s.double.tenantId));
+    expect(updated.PhysicalResourceId).toMatch(new RegExp(`^${physicalIdOf('o-neworg00001', s.double.tenantId)}/[0-9a-f]{12}$`));
     expect(s.logs.some((l) => l.startsWith(`the organization or the Prowler tenant changed: ${created.physicalId} →`))).toBe(true);
   });
 
@@ -160,6 +160,34 @@ describe('the custom resource (Provider framework onEvent / isComplete)', () => 
     expect(s.double.requests.length).toBe(before);
     // Any other spec runs, and so fails for the cause that is still there.
     await expect(handleOnEvent(cfnEvent('Update', { selection: {}, scanMode: 'once' }, { PhysicalResourceId: created.physicalId }), s.env)).rejects.toThrow();
+  });
+
+  test('two onboarding resources of one organization and tenant (or a renamed one and its predecessor) never share a physical id', async () => {
+    s = await setup();
+    const first = await handleOnEvent(cfnEvent('Create', { selection: {} }, { LogicalResourceId: 'Onboarding' }), s.env);
+    const renamed = await handleOnEvent(cfnEvent('Create', { selection: {} }, { LogicalResourceId: 'OrgOnboarding' }), s.env);
+    expect(first.PhysicalResourceId).not.toBe(renamed.PhysicalResourceId);
+    // An Update keeps the id it has while the organization and tenant stay, including one from before the instance part.
+    const old = physicalIdOf(s.org.id, s.double.tenantId);
+    expect(await handleOnEvent(cfnEvent('Update', { selection: {}, scanMode: 'once' }, { PhysicalResourceId: old }), s.env)).toEqual({ PhysicalResourceId: old });
+  });
+
+  test('a failed first Create\'s rollback Delete removes only what that run created; a user\'s provider stays, with its history', async () => {
+    s = await setup({ connectionRule: () => ({ connected: false, error: 'AccessDenied' }) });
+    const [, users] = s.org.accounts.filter((a) => a.status === 'ACTIVE');
+    const secret = { role_arn: `arn:aws:iam::${users.id}:role/Mine`, external_id: 'mine' };
+    const mine = s.double.seedProvider(users.id, { alias: 'My account', connected: false, secret });
+    const create = cfnEvent('Create', { selection: {}, removal: 'destroy', connection: { retryRounds: 0 } });
+    const { PhysicalResourceId } = await handleOnEvent(create, s.env);
+    const polls = async () => {
+      for (let poll = 0; poll < 20; poll++) if ((await handleIsComplete({ ...create, PhysicalResourceId } as never, 300_000, s.env)).IsComplete) return;
+    };
+    await expect(polls()).rejects.toThrow(/No accounts connected successfully/);
+    expect(s.double.providers.size).toBe(11);
+    // CloudFormation rolls the Create back: a Delete with the properties it had.
+    await handleOnEvent({ ...create, RequestType: 'Delete', PhysicalResourceId } as CloudFormationCustomResourceEvent, s.env);
+    expect([...s.double.providers.values()]).toEqual([expect.objectContaining({ id: mine.id, alias: 'My account' })]);
+    expect(s.double.secretOf(users.id)).toBeDefined();
   });
 
   test('Delete retains everything by default, without calling Prowler at all', async () => {

@@ -1,0 +1,52 @@
+/**
+ * What one onboarding created and what it linked in Prowler, kept durably (the state bucket, for
+ * the custom resource, the Terraform invocation and their syncs), so that removal never goes
+ * further than what the onboarding did: it deletes only providers it created, at most unlinks the
+ * ones it linked (a user's, with their scan history), and leaves alone what it never recorded
+ * (added to the group by hand, or by another onboarding).
+ */
+import { RemovalBehaviour } from '../core/spec';
+
+/** Provider id → account id, by how the provider came to this onboarding. */
+export interface OnboardingRecord {
+  readonly created: Record<string, string>;
+  readonly linked: Record<string, string>;
+}
+
+export const emptyRecord = (): OnboardingRecord => ({ created: {}, linked: {} });
+
+/** How a provider came to this onboarding. */
+export type Origin = 'created' | 'linked' | 'unrecorded';
+
+/** Without a record (the CLI), nothing proves a provider was created here: it counts as linked. */
+export function originOf(record: OnboardingRecord | undefined, providerId: string): Origin {
+  if (!record) return 'linked';
+  if (providerId in record.created) return 'created';
+  if (providerId in record.linked) return 'linked';
+  return 'unrecorded';
+}
+
+/** What `removal` may do to a provider of this origin. */
+export function removalFor(removal: RemovalBehaviour, origin: Origin): 'retain' | 'unlink' | 'destroy' {
+  if (removal === RemovalBehaviour.RETAIN || origin === 'unrecorded') return 'retain';
+  if (removal === RemovalBehaviour.DESTROY && origin === 'created') return 'destroy';
+  return 'unlink';
+}
+
+/** Records a provider this onboarding created, or one it took in (never downgrading a creation). */
+export function note(record: OnboardingRecord | undefined, origin: 'created' | 'linked', providerId: string, accountId: string): void {
+  if (!record || providerId in record.created) return;
+  if (origin === 'created') {
+    delete record.linked[providerId];
+    record.created[providerId] = accountId;
+  } else {
+    record.linked[providerId] = accountId;
+  }
+}
+
+/** The provider is not this onboarding's any more (deleted or unlinked). */
+export function forget(record: OnboardingRecord | undefined, providerId: string): void {
+  if (!record) return;
+  delete record.created[providerId];
+  delete record.linked[providerId];
+}
