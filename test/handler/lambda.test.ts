@@ -180,7 +180,9 @@ describe('the custom resource (Provider framework onEvent / isComplete)', () => 
     const create = cfnEvent('Create', { selection: {}, removal: 'destroy', connection: { retryRounds: 0 } });
     const { PhysicalResourceId } = await handleOnEvent(create, s.env);
     const polls = async () => {
-      for (let poll = 0; poll < 20; poll++) if ((await handleIsComplete({ ...create, PhysicalResourceId } as never, 300_000, s.env)).IsComplete) return;
+      for (let poll = 0; poll < 20; poll++) {
+        if ((await handleIsComplete({ ...create, PhysicalResourceId } as never, 300_000, s.env)).IsComplete) return;
+      }
     };
     await expect(polls()).rejects.toThrow(/No accounts connected successfully/);
     expect(s.double.providers.size).toBe(11);
