@@ -125,6 +125,7 @@ demo.exec('ts-node -T --project test/tsconfig.json scripts/demo.ts');
 // Benchmarks print figures; they are not part of the build.
 project.addTask('bench:discovery', { description: 'Discovery of 5,000 accounts under throttling', exec: 'ts-node -T --project test/tsconfig.json bench/discovery.ts' });
 project.addTask('bench:cdktf-synth', { description: 'Synth cost of the CDKTF example', exec: 'ts-node -T --project test/tsconfig.json bench/cdktf-synth.ts' });
+project.addTask('bench:sync-noop', { description: 'Prowler requests of a sync with nothing to change, per 100 accounts', exec: 'ts-node -T --project test/tsconfig.json bench/sync-noop.ts' });
 project.addTask('bench:onboarding', { description: 'Registration + connection + schedule of 1,000 accounts', exec: 'ts-node -T --project test/tsconfig.json bench/onboarding.ts' });
 
 // Scripts, examples and benchmarks run transpile-only; this keeps them type-checked.

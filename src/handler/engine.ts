@@ -8,7 +8,7 @@ import { AssumeRoleCommand, type STSClient } from '@aws-sdk/client-sts';
 import pLimit from 'p-limit';
 import { discoverOrganization, type OrganizationSnapshot, type OrgUnit } from './organizations';
 import { ProwlerApiError, taskFailureReason, type Clock, type Provider, type ProwlerClient, type RoleSecret } from './prowler-api';
-import { forget, note, originOf, removalFor, type OnboardingRecord, type Origin } from './record';
+import { fingerprint, forget, note, noteSchedule, noteSecret, originOf, removalFor, type OnboardingRecord, type Origin } from './record';
 import { needsTags, selectAccounts, type AccountDecision } from './selection';
 import { SCAN_ROLE_NAME } from '../core/defaults';
 import type { StackSetDeploymentTargets } from '../core/options';
@@ -319,6 +319,9 @@ export async function startRun(request: OnboardingRequest, deps: EngineDependenc
     } else {
       const wanted = explicitAlias ?? r.alias;
       r.action = wanted !== currentAlias ? 'update' : 'unchanged';
+      // Written by this onboarding as it must be, and working: nothing to send for it.
+      const written = deps.record?.secrets?.[provider.id];
+      if (r.action === 'unchanged' && r.wasConnected && r.hadSecret && written === fingerprint(desiredSecret(r.accountId, externalId, request))) r.secret = 'kept';
     }
   }
 
@@ -492,7 +495,7 @@ export async function continueRun(
           const registered = registrable().filter((r) => r.providerId && !r.error);
           for (const r of registered) if (!r.connection?.connected && r.scan === undefined) r.scan = 'not-connected';
           const pending = registered.filter((r) => r.connection?.connected && r.scan === undefined);
-          await forEachUntil(pending, concurrency, outOfTime, (r) => launch(r, request, deps));
+          await forEachUntil(pending, concurrency, outOfTime, (r) => launch(r, request, deps, state.record));
           if (pending.some((r) => r.scan === undefined && !r.error)) break; // out of time
           const scanFailures = registered.filter((r) => r.error?.startsWith('scan launch'));
           const registrationFailures = registrable().filter((r) => r.error?.startsWith('registration'));
@@ -600,29 +603,29 @@ async function register(r: AccountResult, state: RunState, request: OnboardingRe
         await deps.prowler.updateProviderAlias(provider.id, r.alias);
       }
     }
-    const partition = request.partition ?? 'aws';
-    const roleName = request.roleName ?? SCAN_ROLE_NAME;
-    r.secret = await putSecret(deps.prowler, provider, r.wasConnected ?? false, {
-      role_arn: `arn:${partition}:iam::${r.accountId}:role/${roleName}`,
-      external_id: state.externalId,
-      ...(request.roleSessionName ? { role_session_name: request.roleSessionName } : {}),
-      ...(request.sessionDurationSeconds ? { session_duration: request.sessionDurationSeconds } : {}),
-      ...(request.assumeCredentials ? {
-        aws_access_key_id: request.assumeCredentials.accessKeyId,
-        aws_secret_access_key: request.assumeCredentials.secretAccessKey,
-        ...(request.assumeCredentials.sessionToken ? { aws_session_token: request.assumeCredentials.sessionToken } : {}),
-      } : {}),
-    });
+    const secret = desiredSecret(r.accountId, state.externalId, request);
+    const written = state.record?.secrets?.[provider.id];
+    // What this onboarding wrote before is rewritten only when the desired secret changed; a
+    // user's provider it never wrote keeps a secret that works.
+    r.secret = written !== undefined
+      ? (written === fingerprint(secret) && r.hadSecret !== false ? 'kept' : await deps.prowler.putRoleSecret(provider, secret))
+      : await putSecret(deps.prowler, provider, r.wasConnected ?? false, secret);
+    if (r.secret !== 'kept') noteSecret(state.record, provider.id, secret);
     if (r.secret === 'updated' && r.action === 'unchanged') r.action = 'update';
   } catch (error) {
     r.error = `registration failed: ${messageOf(error)}`;
   }
 }
 
-async function launch(r: AccountResult, request: OnboardingRequest, deps: EngineDependencies): Promise<void> {
+async function launch(r: AccountResult, request: OnboardingRequest, deps: EngineDependencies, record: OnboardingRecord | undefined): Promise<void> {
   const mode = request.scanMode ?? ScanMode.DAILY;
   try {
-    if (mode === ScanMode.DAILY) {r.scan = (await deps.prowler.scheduleDaily(r.providerId!)) === 'exists' ? 'already-scheduled' : 'scheduled';} else if (mode === ScanMode.ONCE) {
+    if (mode === ScanMode.DAILY && record?.schedules?.[r.providerId!]) {
+      r.scan = 'already-scheduled'; // Prowler cannot list schedules: the record says this one exists
+    } else if (mode === ScanMode.DAILY) {
+      r.scan = (await deps.prowler.scheduleDaily(r.providerId!)) === 'exists' ? 'already-scheduled' : 'scheduled';
+      noteSchedule(record, r.providerId!);
+    } else if (mode === ScanMode.ONCE) {
       await deps.prowler.startScan(r.providerId!);
       r.scan = 'started';
     } else {r.scan = 'none';}
@@ -738,6 +741,21 @@ function toResult(d: AccountDecision): AccountResult {
 }
 
 /** A connected provider keeps the secret it has; a missing or failing one gets ours. */
+/** The role secret an account's provider must have. */
+function desiredSecret(accountId: string, externalId: string, request: OnboardingRequest): RoleSecret {
+  return {
+    role_arn: `arn:${request.partition ?? 'aws'}:iam::${accountId}:role/${request.roleName ?? SCAN_ROLE_NAME}`,
+    external_id: externalId,
+    ...(request.roleSessionName ? { role_session_name: request.roleSessionName } : {}),
+    ...(request.sessionDurationSeconds ? { session_duration: request.sessionDurationSeconds } : {}),
+    ...(request.assumeCredentials ? {
+      aws_access_key_id: request.assumeCredentials.accessKeyId,
+      aws_secret_access_key: request.assumeCredentials.secretAccessKey,
+      ...(request.assumeCredentials.sessionToken ? { aws_session_token: request.assumeCredentials.sessionToken } : {}),
+    } : {}),
+  };
+}
+
 async function putSecret(prowler: ProwlerClient, provider: Provider, wasConnected: boolean, secret: RoleSecret): Promise<'created' | 'updated' | 'kept'> {
   const hasSecret = Boolean(provider.relationships?.secret?.data?.id);
   if (hasSecret && wasConnected) return 'kept';

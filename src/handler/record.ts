@@ -5,12 +5,20 @@
  * ones it linked (a user's, with their scan history), and leaves alone what it never recorded
  * (added to the group by hand, or by another onboarding).
  */
+import { createHash } from 'node:crypto';
 import { RemovalBehaviour } from '../core/spec';
 
-/** Provider id → account id, by how the provider came to this onboarding. */
+/** Provider id → account id, by how the provider came to this onboarding; and what it wrote. */
 export interface OnboardingRecord {
   readonly created: Record<string, string>;
   readonly linked: Record<string, string>;
+  /**
+   * Provider id → fingerprint of the role secret this onboarding last wrote (Prowler never
+   * returns secret values): equal, nothing to write; different, the desired secret changed.
+   */
+  secrets?: Record<string, string>;
+  /** Providers with the daily schedule this onboarding made (or found): not posted again. */
+  schedules?: Record<string, 'daily'>;
 }
 
 export const emptyRecord = (): OnboardingRecord => ({ created: {}, linked: {} });
@@ -49,4 +57,24 @@ export function forget(record: OnboardingRecord | undefined, providerId: string)
   if (!record) return;
   delete record.created[providerId];
   delete record.linked[providerId];
+  if (record.secrets) delete record.secrets[providerId];
+  if (record.schedules) delete record.schedules[providerId];
+}
+
+/**
+ * A secret's fingerprint: SHA-256 of its canonical JSON. Never the secret: the static
+ * credentials in it are random, so the digest cannot be turned back into them.
+ */
+export function fingerprint(secret: object): string {
+  const canonical = JSON.stringify(Object.fromEntries(Object.entries(secret).sort(([a], [b]) => a.localeCompare(b))));
+  return createHash('sha256').update(canonical).digest('hex');
+}
+
+/** Records what was written to a provider. */
+export function noteSecret(record: OnboardingRecord | undefined, providerId: string, secret: object): void {
+  if (record) (record.secrets ??= {})[providerId] = fingerprint(secret);
+}
+
+export function noteSchedule(record: OnboardingRecord | undefined, providerId: string): void {
+  if (record) (record.schedules ??= {})[providerId] = 'daily';
 }

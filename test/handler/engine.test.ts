@@ -39,8 +39,9 @@ describe('onboard', () => {
     const report = await h.run();
     const writes = h.double.requests.slice(before).filter((r) => r.method !== 'GET');
     expect(report.counts).toMatchObject({ created: 0, linked: 0, updated: 0, unchanged: 18, connected: 18, scheduled: 18 });
-    // Prowler has no way to read schedules: a 409 answers "already scheduled".
-    expect(writes.map((w) => `${w.method} ${w.path} ${w.status}`)).toEqual(Array(18).fill('POST /api/v1/schedules/daily 409'));
+    // The record says what was written and scheduled: nothing is sent again, not even a schedule.
+    expect(writes).toEqual([]);
+    expect(h.double.requests.length - before).toBeLessThanOrEqual(6);
     expect(report.accounts.filter((a) => a.selected).every((a) => a.scan === 'already-scheduled' && a.connection?.tested === false)).toBe(true);
     expect(h.double.providers.size).toBe(18);
     expect(h.double.secrets.size).toBe(18);
@@ -208,6 +209,28 @@ describe('onboard', () => {
     await expect(h.run()).rejects.toThrow(/The Prowler API key's role lacks Unlimited visibility .*nothing was changed/);
     expect(h.double.requests.filter((r) => r.method !== 'GET')).toEqual([]);
     expect(h.double.providers.size).toBe(0);
+  });
+
+  test('without a record (the CLI), a re-run asks Prowler: Prowler has no way to read schedules, so a 409 answers "already scheduled"', async () => {
+    h = await harness();
+    h.record = undefined;
+    await h.run();
+    const before = h.double.requests.length;
+    await h.run();
+    const writes = h.double.requests.slice(before).filter((r) => r.method !== 'GET');
+    expect(writes.map((w) => `${w.method} ${w.path} ${w.status}`)).toEqual(Array(18).fill('POST /api/v1/schedules/daily 409'));
+  });
+
+  test('when the desired secret changes (a new External ID), every secret this onboarding wrote is rewritten and re-tested', async () => {
+    h = await harness();
+    await h.run();
+    const before = h.double.requests.length;
+    const report = await h.run({ externalId: 'a-new-external-id' });
+    expect(report.counts).toMatchObject({ updated: 18, connected: 18 });
+    const patched = h.double.requests.slice(before).filter((r) => r.method === 'PATCH' && r.path.startsWith('/api/v1/providers/secrets/'));
+    expect(patched).toHaveLength(18);
+    for (const a of active(h.org)) expect(h.double.secretOf(a.id)?.secret).toMatchObject({ external_id: 'a-new-external-id' });
+    expect(report.accounts.filter((a) => a.selected).every((a) => a.connection?.tested === true)).toBe(true);
   });
 
   test('a schedule that fails is that account\'s failure, in the server\'s words; the run succeeds for the others', async () => {
