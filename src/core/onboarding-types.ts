@@ -132,6 +132,12 @@ export interface ConnectionTestOptions {
    * @default 600
    */
   readonly stackSetWaitSeconds?: number;
+  /**
+   * Connection tests in flight at once (1–500): each is a task on Prowler's workers for about a
+   * second. Their requests count toward `concurrency`, their waiting does not.
+   * @default 100
+   */
+  readonly concurrentTests?: number;
 }
 
 /**

@@ -16,6 +16,7 @@ export const DEFAULT_ALIAS_PATTERN = '{name}';
 export const DEFAULT_RETRY_ROUNDS = 3;
 export const DEFAULT_RETRY_DELAY_SECONDS = 30;
 export const DEFAULT_STACKSET_WAIT_SECONDS = 600;
+export const DEFAULT_CONCURRENT_TESTS = 100;
 
 /** A string field with one of core's formats, with core's message. */
 function formatted(format: FormatName) {
@@ -128,6 +129,7 @@ export const connectionTestSchema = z.strictObject({
   retryRounds: z.number().int().min(0, 'must be 0–10 rounds').max(10, 'must be 0–10 rounds').optional(),
   retryDelaySeconds: z.number().int().min(0, 'must be 0–900 seconds').max(900, 'must be 0–900 seconds').optional(),
   stackSetWaitSeconds: z.number().int().min(0, 'must be 0–1800 seconds').max(1800, 'must be 0–1800 seconds').optional(),
+  concurrentTests: z.number().int().min(1, 'must be 1–500 tests').max(500, 'must be 1–500 tests').optional(),
 });
 
 /**

@@ -17,6 +17,7 @@ import {
   DEFAULT_RETRY_DELAY_SECONDS,
   DEFAULT_RETRY_ROUNDS,
   DEFAULT_STACKSET_WAIT_SECONDS,
+  DEFAULT_CONCURRENT_TESTS,
   RemovalBehaviour,
   ScanMode,
   type AccountSelection,
@@ -463,9 +464,15 @@ export async function continueRun(
           }
           const pending = registered.filter((r) => !r.connection?.connected && (r.connection?.attempts ?? 0) < state.round);
           if (state.round > 1 && pending.length > 0) log.info(`re-testing ${pending.length} failed ${pending.length === 1 ? 'account' : 'accounts'} (round ${state.round})`);
-          await forEachUntil(pending, concurrency, outOfTime, async (r) => {
-            const outcome = await testOne(r, request, state.externalId, deps);
+          // Tests in flight are their own limit (Prowler's workers); their requests share `concurrency`.
+          const requests = pLimit(concurrency);
+          const pipelineLaunch = (request.connection?.failurePolicy ?? ConnectionFailurePolicy.SKIP) === ConnectionFailurePolicy.SKIP;
+          await forEachUntil(pending, request.connection?.concurrentTests ?? DEFAULT_CONCURRENT_TESTS, outOfTime, async (r) => {
+            const outcome = await testOne(r, request, state.externalId, deps, requests);
             r.connection = { ...outcome, attempts: (r.connection?.attempts ?? 0) + 1, tested: true };
+            // With the skip policy a connected account is launched whatever the others do: at once,
+            // while the remaining tests run (with `fail`, launching waits for every test).
+            if (outcome.connected && pipelineLaunch && r.scan === undefined) await requests(() => launch(r, request, deps, state.record));
           });
           if (pending.some((r) => (r.connection?.attempts ?? 0) < state.round)) break; // out of time
           state.nextRoundAt = undefined;
@@ -764,7 +771,13 @@ async function putSecret(prowler: ProwlerClient, provider: Provider, wasConnecte
 
 type TestOutcome = { connected: boolean; error?: string; hint?: string };
 
-async function testOne(r: AccountResult, request: OnboardingRequest, externalId: string, deps: EngineDependencies): Promise<TestOutcome> {
+async function testOne(
+  r: AccountResult,
+  request: OnboardingRequest,
+  externalId: string,
+  deps: EngineDependencies,
+  requests: <T>(fn: () => Promise<T>) => Promise<T>,
+): Promise<TestOutcome> {
   const fail = (error: string) => ({ connected: false, error, hint: hintFor(error, r.stackInstance) });
   if (request.localPrecheck && deps.sts) {
     try {
@@ -775,7 +788,7 @@ async function testOne(r: AccountResult, request: OnboardingRequest, externalId:
     }
   }
   try {
-    const taskId = await deps.prowler.testConnection(r.providerId!);
+    const taskId = await requests(() => deps.prowler.testConnection(r.providerId!));
     const timeoutMs = (request.connectionTaskTimeoutSeconds ?? 300) * 1000;
     const deadline = deps.clock.now() + timeoutMs;
     // A connection check takes at least a second (an STS call from Prowler's worker): look then,
@@ -784,7 +797,7 @@ async function testOne(r: AccountResult, request: OnboardingRequest, externalId:
     for (;;) {
       await deps.clock.sleep(wait);
       wait = Math.min(wait * 1.5, 5000);
-      const task = await deps.prowler.getTask(taskId);
+      const task = await requests(() => deps.prowler.getTask(taskId));
       const state = task.attributes.state;
       if (state === 'completed' || state === 'failed' || state === 'cancelled') {
         const result = (task.attributes.result ?? {}) as { connected?: boolean; error?: unknown };

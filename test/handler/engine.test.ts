@@ -2,6 +2,7 @@ import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import { ConnectionFailurePolicy, ScanMode } from '../../src/core/spec';
 import { organizationGroupName } from '../../src/handler/engine';
+import { ProwlerClient } from '../../src/handler/prowler-api';
 import { renderSummary, reportJson } from '../../src/handler/report';
 import { activeAccounts, harness, HARNESS_API_KEY, type Harness } from '../../testing/harness';
 import { awsError, generateOrganization } from '../../testing/organization';
@@ -201,6 +202,36 @@ describe('onboard', () => {
     } finally {
       sts.restore();
     }
+  });
+
+  test('connection tests in flight are their own limit; their requests still count toward concurrency', async () => {
+    h = await harness({ org: generateOrganization({ accounts: 16, ous: 2, depth: 1, seed: 5 }) });
+    let inFlight = 0;
+    let maxRequests = 0;
+    const testing = new Set<string>();
+    let maxTests = 0;
+    const counting: typeof fetch = async (input, init) => {
+      inFlight++;
+      maxRequests = Math.max(maxRequests, inFlight);
+      try {
+        const res = await fetch(input, init);
+        const path = new URL(String(input)).pathname;
+        const body = await res.clone().json().catch(() => undefined);
+        if (path.endsWith('/connection')) testing.add(body.data.id);
+        if (/\/tasks\//.test(path) && body?.data?.attributes?.state === 'completed') testing.delete(body.data.id);
+        maxTests = Math.max(maxTests, testing.size);
+        return res;
+      } finally {
+        inFlight--;
+      }
+    };
+    const clock = { now: () => Date.now(), sleep: (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.min(ms, 30))) };
+    const prowler = new ProwlerClient({ baseUrl: h.double.url, auth: { apiKey: HARNESS_API_KEY }, clock, fetch: counting });
+    const report = await h.run({ concurrency: 2, connection: { concurrentTests: 8 } }, { prowler, clock });
+    expect(report.counts.connected).toBe(16);
+    expect(maxRequests).toBeLessThanOrEqual(2);
+    expect(maxTests).toBeGreaterThan(2);
+    expect(maxTests).toBeLessThanOrEqual(8);
   });
 
   test('a key whose role sees only some providers fails the run before anything is written, naming the permission', async () => {

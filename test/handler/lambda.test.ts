@@ -327,7 +327,7 @@ describe('the Terraform adapter (aws_lambda_invocation, lifecycle_scope CRUD)', 
     // 180 s left: 30 s of work, then the re-test round 60 s later does not fit.
     const result = await handleTerraform({ Spec: spec({ selection: {}, connection: { retryRounds: 1, retryDelaySeconds: 60 } }), tf: { action: 'create' } }, 180_000, s.env);
     expect(result).toMatchObject({ status: 'pending', Selected: '11' });
-    expect(s.double.schedules.size).toBe(0);
+    expect(s.double.schedules.size).toBe(10); // those that connected are scheduled at once (skip policy)
     await handleSync({ 'source': 'aws.events', 'detail-type': 'Scheduled Event' }, 840_000, s.env);
     expect(s.double.schedules.size).toBe(11);
     expect(s.double.connectionAttempts.get(s.org.accounts[2].id)).toBe(2);

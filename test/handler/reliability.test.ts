@@ -110,7 +110,9 @@ describe('fault injection: each kind of call fails in turn; the run fails cleanl
     try {
       const first = await run(double);
       // Before anything was scheduled the run fails; after some were, the others are each reported.
-      const reason = first instanceof Error ? first.message : first.failure ?? first.warnings.join('\n');
+      const reason = first instanceof Error
+        ? first.message
+        : first.failure ?? [...first.warnings, ...first.accounts.map((a) => a.error ?? a.connection?.error ?? '')].join('\n');
       expect(reason).toMatch(/503/);
       double.options = { ...double.options, fault: undefined };
       expectConverged(double, await run(double));

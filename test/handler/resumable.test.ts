@@ -20,7 +20,7 @@ describe('a run in steps (resumable)', () => {
     const org = generateOrganization({ accounts: 20, ous: 6, depth: 3, suspended: 1, closed: 1, seed: 11 });
     const [, late] = activeAccounts(org);
     h = await harness({ org, connectionRule: (p, _s, attempt) => (p.uid === late.id && attempt < 2 ? { connected: false, error: 'AccessDenied' } : { connected: true }) });
-    const request = { selection: {}, concurrency: 3, connection: { retryRounds: 2, retryDelaySeconds: 60 } };
+    const request = { selection: {}, concurrency: 3, connection: { retryRounds: 2, retryDelaySeconds: 60, concurrentTests: 3 } };
     let state = persisted(await startRun(request, deps()));
     let steps = 0;
     while (state.phase !== 'done') {
