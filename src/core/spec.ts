@@ -170,7 +170,9 @@ export function parseOnboardingSpec(input: unknown, root = ''): OnboardingSpec {
  */
 export const specFileSchema = onboardingSpecSchema.extend({
   $schema: z.string().optional(),
-  prowlerApiUrl: z.string().regex(/^https?:\/\/[^\s/]+(\/\S*[^/])?$/, 'must be an http(s) URL without a trailing slash, such as https://api.prowler.com/api/v1').optional(),
+  prowlerApiUrl: z.string().superRefine((url, ctx) => {
+    for (const problem of apiUrlProblems(url)) ctx.addIssue({ code: 'custom', message: problem.replace(/^prowlerApiUrl /, '') });
+  }).optional(),
   apiKey: z.union([
     z.strictObject({ secretArn: z.string().regex(/^arn:aws(-cn|-us-gov)?:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/, 'must be a Secrets Manager secret ARN') }),
     z.strictObject({ env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name such as PROWLER_API_KEY') }),
@@ -195,6 +197,29 @@ export function specFileJsonSchema(): Record<string, unknown> {
 export const PROWLER_CLOUD_API_URL = 'https://api.prowler.com/api/v1';
 
 /**
+ * What is wrong with a Prowler API base URL (an empty list when it is fine): http(s), no
+ * trailing slash, and nothing that would end up in a template, a state file or a log and should
+ * not: no credentials, no query string, no fragment. The value is shown without its credentials.
+ */
+export function apiUrlProblems(url: string): string[] {
+  const allowed = `an http(s) URL without a trailing slash, such as ${PROWLER_CLOUD_API_URL} (self-hosted: http://<host>:8080/api/v1)`;
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(url);
+  } catch {
+    parsed = undefined;
+  }
+  const shown = parsed && (parsed.username || parsed.password) ? url.replace(/\/\/[^@/]*@/, '//[credentials]@') : url;
+  const value = `got '${shown.length > 80 ? `${shown.slice(0, 79)}…` : shown}'`;
+  if (!parsed || !/^https?:$/.test(parsed.protocol) || !/^https?:\/\/[^\s/]+(\/\S*[^/])?$/.test(url)) return [`prowlerApiUrl must be ${allowed}, ${value}`];
+  const problems: string[] = [];
+  if (parsed.username || parsed.password) problems.push(`prowlerApiUrl must not contain credentials (the API key comes from Secrets Manager), ${value}`);
+  if (parsed.search || url.includes('?')) problems.push(`prowlerApiUrl must not have a query string, ${value}`);
+  if (parsed.hash || url.includes('#')) problems.push(`prowlerApiUrl must not have a fragment, ${value}`);
+  return problems;
+}
+
+/**
  * The spec a construct sends to its function, the API URL, and every problem with the props
  * (the same checks as the function's, skipping values only known at deploy time).
  */
@@ -215,9 +240,7 @@ export function constructSpec(
     problems.push(`logLevel must be one of ${LOG_LEVELS.join(', ')}, got '${fields.logLevel}'`);
   }
   const url = fields.prowlerApiUrl ?? PROWLER_CLOUD_API_URL;
-  if (!isUnresolved(url) && !/^https?:\/\/[^\s/]+(\/\S*[^/])?$/.test(url)) {
-    problems.push(`prowlerApiUrl must be an http(s) URL without a trailing slash, such as ${PROWLER_CLOUD_API_URL}, got '${url}'`);
-  }
+  if (!isUnresolved(url)) problems.push(...apiUrlProblems(url));
   return { spec: JSON.parse(JSON.stringify(spec)), url, problems };
 }
 

@@ -133,7 +133,8 @@ function requestOf(spec: OnboardingSpec, env: LambdaEnvironment, assumeCredentia
 async function dependencies(env: LambdaEnvironment): Promise<{ deps: EngineDependencies; assumeCredentials?: AssumeCredentials }> {
   const auth = await readProwlerAuth(env.secrets, env.apiKeySecretArn, { longLived: true });
   const assumeCredentials = env.assumeCredentialsSecretArn ? await readAssumeCredentials(env.secrets, env.assumeCredentialsSecretArn) : undefined;
-  const prowler = new ProwlerClient({ baseUrl: env.prowlerApiUrl, auth, clock: env.clock, fetch: env.fetch });
+  const secrets = assumeCredentials ? [assumeCredentials.accessKeyId, assumeCredentials.secretAccessKey, assumeCredentials.sessionToken ?? ''] : [];
+  const prowler = new ProwlerClient({ baseUrl: env.prowlerApiUrl, auth, clock: env.clock, fetch: env.fetch, secrets });
   const stackSet = env.stackSet;
   const stackInstances = stackSet ? () => stackInstanceStatuses(stackSet.client, stackSet.name, stackSet.callAs) : undefined;
   const record = (await env.store.load<OnboardingRecord>(STATE_KEYS.record)) ?? emptyRecord();

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 
-import { PROWLER_CLOUD_API_URL } from '../core/spec';
+import { apiUrlProblems, PROWLER_CLOUD_API_URL } from '../core/spec';
 
 export { PROWLER_CLOUD_API_URL };
 const JSON_API = 'application/vnd.api+json';
@@ -37,6 +37,8 @@ export interface ProwlerClientOptions {
   readonly clock?: Clock;
   readonly fetch?: typeof fetch;
   readonly random?: () => number;
+  /** Other secrets this client sends (self-hosted static credentials): redacted like the key. */
+  readonly secrets?: readonly string[];
 }
 
 /** A Prowler API failure, with what to fix. */
@@ -177,17 +179,19 @@ export class ProwlerClient {
   private readonly fetchImpl: typeof fetch;
   private readonly random: () => number;
   private readonly authKind: ProwlerAuth;
+  /** Every value never to show: the key and the secrets given. */
+  private readonly secrets: string[];
   private user?: Promise<z.infer<typeof userSchema>>;
   /** Requests sent, retries included. */
   public requests = 0;
 
   constructor(options: ProwlerClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
-    if (!/^https?:\/\/[^\s/]+(\/[^\s]*)?$/.test(this.baseUrl)) {
-      throw new ProwlerApiError(`prowlerApiUrl must be an http(s) URL such as ${PROWLER_CLOUD_API_URL}, got '${options.baseUrl}'`);
-    }
+    const problems = apiUrlProblems(this.baseUrl);
+    if (problems.length > 0) throw new ProwlerApiError(problems.join('; '));
     this.authKind = options.auth;
     this.secret = 'apiKey' in options.auth ? options.auth.apiKey : options.auth.token;
+    this.secrets = [this.secret, ...(options.secrets ?? [])].filter((x) => x.length >= MIN_SECRET_LENGTH);
     this.authorization = 'apiKey' in options.auth ? `Api-Key ${options.auth.apiKey}` : `Bearer ${options.auth.token}`;
     this.maxAttempts = options.maxAttempts ?? 6;
     this.baseDelayMs = options.baseDelayMs ?? 250;
@@ -493,6 +497,8 @@ export class ProwlerClient {
         headers: { Authorization: this.authorization, Accept: JSON_API, ...(options.body !== undefined ? { 'Content-Type': JSON_API } : {}) },
         body: options.body !== undefined ? JSON.stringify(options.body) : undefined,
         signal: AbortSignal.timeout(this.timeoutMs),
+        // A redirect would re-send the key (and a secret's body) to wherever it points.
+        redirect: 'manual',
       });
     } catch (error) {
       const reason = (error as Error).name === 'TimeoutError' ? `no answer within ${this.timeoutMs / 1000} s` : this.redact(describeNetworkError(error));
@@ -508,6 +514,11 @@ export class ProwlerClient {
       }
     }
     const status = response.status;
+    if (status >= 300 && status < 400) {
+      const location = response.headers.get('location') ?? '';
+      throw new ProwlerApiError(`Prowler API ${where} answered ${status}, a redirect${location ? ` to ${this.redact(location.split('?')[0])}` : ''}, which is not followed `
+        + '(it would carry the API key and the request body elsewhere): set prowlerApiUrl to the API\'s final address', status);
+    }
     if (status < 400 || options.tolerate?.includes(status)) {
       if (status < 400 && status !== 204 && status !== 202 && text && json === undefined) {
         throw new ProwlerApiError(`Prowler API ${where} answered ${status} with a body that is not JSON: check prowlerApiUrl points at the API (…/api/v1), not the web app`, status);
@@ -526,7 +537,8 @@ export class ProwlerClient {
     const first = errors.success ? (Array.isArray(errors.data.errors) ? errors.data.errors[0] : errors.data.errors) : undefined;
     const said = first && first.detail !== undefined ? this.redact(typeof first.detail === 'string' ? first.detail : JSON.stringify(first.detail)) : undefined;
     const pointer = first?.source?.pointer;
-    const detail = said !== undefined ? `${said}${pointer ? ` (${pointer})` : ''}` : this.redact(text.slice(0, 200));
+    // Redact, then cut: a cut first could leave most of a secret at its end.
+    const detail = said !== undefined ? `${said}${pointer ? ` (${pointer})` : ''}` : cut(this.redact(text), 200);
     const code = first?.code;
     if (status === 429 || status >= 500) {
       return new TransientError(`Prowler API ${where}: ${status}${detail ? ` ${detail}` : ''}`, status, retryAfter(headers.get('retry-after'), this.clock.now()));
@@ -542,9 +554,27 @@ export class ProwlerClient {
 
   /** Never let the credential reach a message. */
   private redact(text: string): string {
-    return this.secret ? text.split(this.secret).join('[redacted]') : text;
+    return this.secrets.reduce((out, secret) => redactSecret(out, secret), text);
   }
 }
+
+/** Secrets shorter than this are not worth hiding (and would hide ordinary words). */
+const MIN_SECRET_LENGTH = 8;
+
+/**
+ * `text` without `secret`: whole, or any part of it of 8 or more characters that starts it (an
+ * echo cut by a server) or ends it.
+ */
+export function redactSecret(text: string, secret: string): string {
+  if (secret.length < MIN_SECRET_LENGTH) return text;
+  let out = text.split(secret).join('[redacted]');
+  for (let n = secret.length - 1; n >= MIN_SECRET_LENGTH; n--) {
+    out = out.split(secret.slice(0, n)).join('[redacted]').split(secret.slice(secret.length - n)).join('[redacted]');
+  }
+  return out;
+}
+
+const cut = (text: string, max: number) => (text.length <= max ? text : `${text.slice(0, max - 1)}…`);
 
 /** A relationship body: resource identifier linkage, the only form Prowler's relationship views take. */
 const linkage = (providerIds: readonly string[]) => ({ data: providerIds.map((id) => ({ type: 'providers', id })) });

@@ -1,4 +1,4 @@
-import { parseAccountSelection, selectionWithinStackSet, SpecError } from '../../src/core/spec';
+import { apiUrlProblems, parseAccountSelection, selectionWithinStackSet, specFileSchema, SpecError } from '../../src/core/spec';
 
 function problems(input: unknown): string[] {
   try {
@@ -99,5 +99,27 @@ describe('the one-liner\'s selection: the StackSet\'s reach, refined', () => {
       + 'and can never connect (connection tests do not wait for them)',
     ]);
     expect(selectionWithinStackSet({ targets: ['r-ab12'] }, { targets: ['ou-ab12-sandboxx'] }).warnings).toEqual([]);
+  });
+});
+
+describe('the Prowler API URL', () => {
+  test.each([
+    ['https://api.prowler.com/api/v1', []],
+    ['http://10.0.1.20:8080/api/v1', []],
+    ['https://api.prowler.com/api/v1/', ["prowlerApiUrl must be an http(s) URL without a trailing slash, such as https://api.prowler.com/api/v1 (self-hosted: http://<host>:8080/api/v1), got 'https://api.prowler.com/api/v1/'"]],
+    ['ftp://prowler/api', [expect.stringMatching(/^prowlerApiUrl must be an http\(s\) URL/)]],
+    ['https://admin:hunter22@prowler.internal/api/v1', ["prowlerApiUrl must not contain credentials (the API key comes from Secrets Manager), got 'https://[credentials]@prowler.internal/api/v1'"]],
+    ['https://prowler.internal/api/v1?token=abc', ["prowlerApiUrl must not have a query string, got 'https://prowler.internal/api/v1?token=abc'"]],
+    ['https://prowler.internal/api/v1#frag', ["prowlerApiUrl must not have a fragment, got 'https://prowler.internal/api/v1#frag'"]],
+  ])('%s', (url, expected) => {
+    expect(apiUrlProblems(url)).toEqual(expected);
+    expect(apiUrlProblems(url).join(' ')).not.toContain('hunter22');
+  });
+
+  test('a spec file with credentials in the URL is refused without showing them', () => {
+    const result = specFileSchema.safeParse({ prowlerApiUrl: 'https://admin:hunter22@prowler.internal/api/v1' });
+    expect(result.success).toBe(false);
+    expect(JSON.stringify(result.error?.issues)).toContain('must not contain credentials');
+    expect(JSON.stringify(result.error?.issues.map((i) => i.message))).not.toContain('hunter22');
   });
 });

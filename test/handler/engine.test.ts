@@ -216,7 +216,7 @@ describe('onboard', () => {
       try {
         const res = await fetch(input, init);
         const path = new URL(String(input)).pathname;
-        const body = await res.clone().json().catch(() => undefined);
+        const body: any = await res.clone().json().catch(() => undefined);
         if (path.endsWith('/connection')) testing.add(body.data.id);
         if (/\/tasks\//.test(path) && body?.data?.attributes?.state === 'completed') testing.delete(body.data.id);
         maxTests = Math.max(maxTests, testing.size);
