@@ -83,9 +83,9 @@ async function authFor(spec: SpecFile, io: Io): Promise<ProwlerAuth> {
     return readProwlerAuth(new SecretsManagerClient({ region }), spec.apiKey.secretArn);
   }
   const variable = spec.apiKey && 'env' in spec.apiKey ? spec.apiKey.env : 'PROWLER_API_KEY';
-  const key = io.env[variable];
+  const key = io.env[variable]?.trim();
   if (!key) throw new Error(`The Prowler API key is not set: export ${variable} (or name a Secrets Manager secret in apiKey.secretArn)`);
-  return { apiKey: key.trim() };
+  return { apiKey: key };
 }
 
 /**

@@ -34,6 +34,8 @@ export const ORGANIZATION_GROUP_PREFIX = 'AWS Organization ';
  */
 export const DEFAULT_CONCURRENCY = 20;
 export const organizationGroupName = (organizationId: string) => `${ORGANIZATION_GROUP_PREFIX}${organizationId}`;
+/** The name of an organization's group, and nothing else: the organization id is group 1. */
+const ORGANIZATION_GROUP_NAME = /^AWS Organization (o-[a-z0-9]{10,32})$/;
 
 /** Static credentials Prowler uses to call sts:AssumeRole (self-hosted without ambient credentials). */
 export interface AssumeCredentials {
@@ -289,9 +291,11 @@ export async function startRun(request: OnboardingRequest, deps: EngineDependenc
   }
   const groups = await deps.prowler.listProviderGroups();
   const groupName = organizationGroupName(snapshot.organization.id);
+  // Another organization's group has exactly this package's name for it; a user's own group that
+  // merely starts the same way ("AWS Organization prod") blocks nothing.
   const otherOrganizations = new Map(groups
-    .filter((g) => g.attributes.name.startsWith(ORGANIZATION_GROUP_PREFIX) && g.attributes.name !== groupName)
-    .map((g) => [g.id, g.attributes.name.slice(ORGANIZATION_GROUP_PREFIX.length)]));
+    .map((g) => [g.id, g.attributes.name.match(ORGANIZATION_GROUP_NAME)?.[1]] as const)
+    .filter((entry): entry is readonly [string, string] => entry[1] !== undefined && entry[1] !== snapshot.organization.id));
   const ourGroup = groups.find((g) => g.attributes.name === groupName);
   const existing = await deps.prowler.findAwsProviders(chosen.map((r) => r.accountId));
 
@@ -487,7 +491,8 @@ export async function continueRun(
             break;
           }
           const policy = request.connection?.failurePolicy ?? ConnectionFailurePolicy.SKIP;
-          if (failed.length > 0 && policy === ConnectionFailurePolicy.FAIL) {
+          // Every connection failing is the wizard's "No accounts connected" whatever the policy.
+          if (failed.length > 0 && failed.length < registered.length && policy === ConnectionFailurePolicy.FAIL) {
             for (const r of registered) r.scan = 'none';
             finish('failed', `There was a problem connecting to some accounts: ${describeFailures(failed)}`);
           } else if (registered.length > 0 && failed.length === registered.length) {

@@ -34,6 +34,8 @@ export interface ProwlerClientOptions {
   readonly baseDelayMs?: number;
   readonly maxDelayMs?: number;
   readonly timeoutMs?: number;
+  /** A request with its retries ends within this (the Lambda keeps 150 s for work in flight). */
+  readonly requestBudgetMs?: number;
   readonly clock?: Clock;
   readonly fetch?: typeof fetch;
   readonly random?: () => number;
@@ -175,6 +177,7 @@ export class ProwlerClient {
   private readonly baseDelayMs: number;
   private readonly maxDelayMs: number;
   private readonly timeoutMs: number;
+  private readonly requestBudgetMs: number;
   private readonly clock: Clock;
   private readonly fetchImpl: typeof fetch;
   private readonly random: () => number;
@@ -197,6 +200,7 @@ export class ProwlerClient {
     this.baseDelayMs = options.baseDelayMs ?? 250;
     this.maxDelayMs = options.maxDelayMs ?? 20_000;
     this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.requestBudgetMs = options.requestBudgetMs ?? 120_000;
     this.clock = options.clock ?? realClock;
     this.fetchImpl = options.fetch ?? fetch;
     this.random = options.random ?? Math.random;
@@ -432,14 +436,33 @@ export class ProwlerClient {
 
   // ---- Plumbing ----
 
+  /**
+   * Every item of a list, page by page. A server that keeps announcing pages is stopped: more
+   * pages than the count it reported first allows, or a page that brings nothing new, is an error
+   * naming the endpoint (a loop would otherwise send requests until the function times out).
+   */
   private async listAll<T extends z.ZodTypeAny>(path: string, item: T, query: Record<string, string>): Promise<z.infer<T>[]> {
     const out: z.infer<T>[] = [];
+    const seen = new Set<string>();
+    let allowed: number | undefined;
     for (let page = 1; ; page++) {
       const res = await this.request('GET', path, { query: { ...query, 'page[size]': String(MAX_PAGE_SIZE), 'page[number]': String(page) }, retry: true });
       const list = parse(listOf(item), res.json, `GET ${path}`);
-      out.push(...list.data);
-      const pages = list.meta?.pagination.pages ?? 1;
-      if (page >= pages || list.data.length === 0) return out;
+      const fresh = (list.data as Array<{ id?: unknown }>).filter((x) => typeof x.id !== 'string' || !seen.has(x.id));
+      if (list.data.length > 0 && fresh.length === 0) {
+        throw new ProwlerApiError(`Prowler API GET ${path} answered page ${page} with only items of earlier pages: stopped paginating (is a proxy caching the first page?)`);
+      }
+      for (const x of fresh) {
+        if (typeof (x as { id?: unknown }).id === 'string') seen.add((x as { id: string }).id);
+        out.push(x as z.infer<T>); // one by one: a spread of a huge page overflows the stack
+      }
+      const announced = list.meta?.pagination;
+      // One page more than the first count needs: items may be added while we page.
+      allowed ??= announced ? Math.max(1, Math.ceil(announced.count / MAX_PAGE_SIZE)) + 1 : 1;
+      if (page >= (announced?.pages ?? 1) || list.data.length === 0) return out;
+      if (page >= allowed) {
+        throw new ProwlerApiError(`Prowler API GET ${path} announced page ${page + 1} of ${announced?.pages} after reporting ${announced?.count} items: stopped paginating`);
+      }
     }
   }
 
@@ -474,13 +497,17 @@ export class ProwlerClient {
   }
 
   private async request(method: string, path: string, options: RequestOptions = {}): Promise<RawResponse> {
+    const until = this.clock.now() + this.requestBudgetMs;
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.send(method, path, options);
       } catch (error) {
         const retryable = error instanceof TransientError && (options.retry || error.status === 429);
         if (!retryable || attempt >= this.maxAttempts) throw error;
-        await this.clock.sleep(this.backoff(attempt, (error as TransientError).retryAfterMs));
+        const wait = this.backoff(attempt, (error as TransientError).retryAfterMs);
+        // Retries stop within the budget: a request never outlasts the Lambda's margin for work in flight.
+        if (this.clock.now() + wait + this.timeoutMs > until) throw error;
+        await this.clock.sleep(wait);
       }
     }
   }
@@ -505,7 +532,14 @@ export class ProwlerClient {
       throw new TransientError(`Prowler API ${where}: ${reason} (is ${this.baseUrl} reachable from here?)`);
     }
     let json: unknown = undefined;
-    const text = await response.text().catch(() => '');
+    let text: string;
+    try {
+      text = await response.text(); // under the same timeout as the headers
+    } catch (error) {
+      const reason = (error as Error).name === 'TimeoutError' || (error as Error).name === 'AbortError'
+        ? `its answer did not arrive whole within ${this.timeoutMs / 1000} s` : `its answer broke off (${this.redact(describeNetworkError(error))})`;
+      throw new TransientError(`Prowler API ${where}: ${reason}`, response.status);
+    }
     if (text) {
       try {
         json = JSON.parse(text);

@@ -34,9 +34,12 @@ export async function readProwlerAuth(
   options: { readonly longLived?: boolean } = {},
 ): Promise<ProwlerAuth> {
   const value = await secretString(client, secretId, 'Prowler API key');
+  if (!value) throw new Error(`The Prowler API key secret (${secretId}) is empty (or only white space): store the key (pk_…) in it`);
   if (!value.startsWith('{')) return { apiKey: value };
   const parsed = z.union([z.object({ apiKey: z.string().min(1) }), z.object({ token: z.string().min(1) })]).safeParse(safeJson(value));
-  if (!parsed.success) throw new Error(`The Prowler API key secret (${secretId}) is JSON without an "apiKey" (or "token") field: store the key itself, or {"apiKey": "pk_…"}`);
+  if (!parsed.success || Object.values(parsed.data)[0].trim() === '') {
+    throw new Error(`The Prowler API key secret (${secretId}) is JSON without an "apiKey" (or "token") field: store the key itself, or {"apiKey": "pk_…"}`);
+  }
   if ('token' in parsed.data && options.longLived) {
     // Nothing refreshes it: the scheduled sync would fail from the first expiry on.
     throw new Error(`The Prowler API key secret (${secretId}) holds a token (a JWT from POST /tokens expires after 30 minutes): `

@@ -234,6 +234,22 @@ describe('onboard', () => {
     expect(maxTests).toBeLessThanOrEqual(8);
   });
 
+  test('a user\'s own group named "AWS Organization …" blocks nothing: only an organization id in the exact name does', async () => {
+    h = await harness();
+    const [, a, b] = active(h.org);
+    const mine = h.double.seedProvider(a.id, { groupName: 'AWS Organization prod-accounts' });
+    h.double.seedProvider(b.id, { groupName: 'AWS Organization o-zzzzzzzzzz' });
+    const report = await h.run();
+    expect(report.accounts.find((r) => r.accountId === a.id)).toMatchObject({ action: 'link', providerId: mine.id });
+    expect(report.accounts.find((r) => r.accountId === b.id)).toMatchObject({ action: 'blocked', blockedBy: expect.stringMatching(/o-zzzzzzzzzz/) });
+  });
+
+  test('with failurePolicy fail and every connection failing, the message is the wizard\'s', async () => {
+    h = await harness({ connectionRule: () => ({ connected: false, error: 'AccessDenied' }) });
+    const report = await h.run({ connection: { failurePolicy: ConnectionFailurePolicy.FAIL, retryRounds: 0 } });
+    expect(report.failure).toMatch(/^No accounts connected successfully\. Fix the connection errors and retry before launching scans\./);
+  });
+
   test('a key whose role sees only some providers fails the run before anything is written, naming the permission', async () => {
     h = await harness();
     h.double.options = { ...h.double.options, roles: { [HARNESS_API_KEY]: { unlimitedVisibility: false, providerGroups: [] } } };

@@ -95,6 +95,60 @@ describe('a server that echoes secrets or redirects', () => {
     }
   });
 
+  test('a server that always announces one more page is stopped after the pages its count allows', async () => {
+    let n = 0;
+    const page = (number: number, ids: () => string) => JSON.stringify({
+      data: Array.from({ length: 100 }, () => ({ id: ids(), type: 'providers', attributes: { provider: 'aws', uid: '111111111111' } })),
+      meta: { pagination: { page: number, pages: number + 1, count: 250 } },
+    });
+    const endless = await hostile((req) => ({ status: 200, headers: { 'Content-Type': 'application/vnd.api+json' }, body: page(Number(new URL(req.url!, 'http://x').searchParams.get('page[number]')), () => `p-${n++}`) }));
+    const stuck = await hostile(() => ({ status: 200, headers: { 'Content-Type': 'application/vnd.api+json' }, body: page(1, () => `same-${n++ % 100}`) }));
+    try {
+      await expect(client(endless.url).findAwsProviders(['111111111111'])).rejects.toThrow(/GET \/providers announced page 5 of 5 after reporting 250 items: stopped paginating/);
+      expect(endless.received).toHaveLength(4); // 3 pages hold 250 items, and one more for items added meanwhile
+      await expect(client(stuck.url).findAwsProviders(['111111111111'])).rejects.toThrow(/answered page 2 with only items of earlier pages/);
+      expect(stuck.received).toHaveLength(2);
+    } finally {
+      await endless.stop();
+      await stuck.stop();
+    }
+  });
+
+  test('a page of 200,000 items is read without overflowing the stack', async () => {
+    const big = JSON.stringify({
+      data: Array.from({ length: 200_000 }, (_, i) => ({ id: `p-${i}`, type: 'providers', attributes: { provider: 'aws', uid: '111111111111' } })),
+      meta: { pagination: { page: 1, pages: 1, count: 200_000 } },
+    });
+    const server = await hostile(() => ({ status: 200, headers: { 'Content-Type': 'application/vnd.api+json' }, body: big }));
+    try {
+      expect((await client(server.url).providersInGroup('g')).length).toBe(200_000);
+    } finally {
+      await server.stop();
+    }
+  }, 30_000);
+
+  test('a body that trickles in is a timeout: retried, and the request ends within its budget', async () => {
+    const sockets: Array<import('node:http').ServerResponse> = [];
+    const server: Server = createServer((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/vnd.api+json' });
+      res.write('{"data": [');
+      sockets.push(res); // the rest never comes
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1`;
+    try {
+      const slow = new ProwlerClient({ baseUrl: url, auth: { apiKey: KEY }, timeoutMs: 200, requestBudgetMs: 1500, baseDelayMs: 10, maxDelayMs: 20 });
+      const started = Date.now();
+      await expect(slow.providersInGroup('g')).rejects.toThrow(/GET \/api\/v1\/providers: its answer did not arrive whole within 0.2 s/);
+      const elapsed = Date.now() - started;
+      expect(sockets.length).toBeGreaterThan(1); // retried
+      expect(elapsed).toBeLessThan(2500);
+    } finally {
+      for (const res of sockets) res.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
   test('redactSecret hides the whole secret and any cut of it of 8 characters or more', () => {
     expect(redactSecret(`key=${KEY}.`, KEY)).toBe('key=[redacted].');
     expect(redactSecret(`…${KEY.slice(0, 20)}`, KEY)).toBe('…[redacted]');

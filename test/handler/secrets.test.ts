@@ -26,6 +26,11 @@ describe('secrets', () => {
     expect(await readProwlerAuth(client(), ARN)).toEqual({ token: 'eyJhbGciOi.secret-claims.sig' }); // a one-off CLI run may use one
   });
 
+  test.each(['   \n', '{"apiKey":"  "}'])('a key of white space only (%j) is "empty", never sent', async (value) => {
+    sm.on(GetSecretValueCommand).resolves({ SecretString: value });
+    await expect(readProwlerAuth(client(), ARN)).rejects.toThrow(/is empty|without an "apiKey"/);
+  });
+
   test('a JSON secret without the key says how to store it, without showing its content', async () => {
     sm.on(GetSecretValueCommand).resolves({ SecretString: '{"key":"pk_hidden.value"}' });
     const error: Error = await readProwlerAuth(client(), ARN).catch((e) => e);
