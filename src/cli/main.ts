@@ -270,8 +270,18 @@ if (require.main === module) {
     err: (t) => process.stderr.write(t),
     env: process.env,
     isTty: Boolean(process.stderr.isTTY && process.stdin.isTTY),
-  }).then((code) => process.exit(code), (error) => {
+  }).then((code) => exitAfterFlush(code), (error) => {
     process.stderr.write(`error: ${(error as Error).message}\n`);
-    process.exit(1);
+    return exitAfterFlush(1);
   });
+}
+
+/**
+ * Exits once everything written has reached the pipes: an empty write's callback comes after the
+ * writes before it (process.exit right after writing cut a 5,000-account plan piped to jq).
+ */
+async function exitAfterFlush(code: number): Promise<void> {
+  const drained = (stream: NodeJS.WriteStream) => new Promise<void>((resolve) => stream.write('', () => resolve()));
+  await Promise.all([drained(process.stdout), drained(process.stderr)]);
+  process.exit(code);
 }

@@ -11,9 +11,12 @@ export function loadSpecFile(path: string): { spec?: SpecFileData; problems: Spe
   } catch (error) {
     return { problems: [{ path: path, message: `cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` }] };
   }
+  text = text.replace(/^\uFEFF/, ''); // a byte-order mark, as some editors write
   let data: unknown;
   try {
-    data = /\.json$/i.test(path) ? JSON.parse(text) : parseYaml(text, { prettyErrors: true });
+    // JSON is read as JSON, then again as YAML (a superset) for what JSON.parse lets through:
+    // a key given twice (the last would win: `retain` then `destroy` means destroy).
+    data = /\.json$/i.test(path) ? (JSON.parse(text), parseYaml(text, { prettyErrors: true, uniqueKeys: true })) : parseYaml(text, { prettyErrors: true });
   } catch (error) {
     const where = error instanceof YAMLParseError && error.linePos ? `line ${error.linePos[0].line}, column ${error.linePos[0].col}` : '(file)';
     return { problems: [{ path: where, message: `is not valid ${/\.json$/i.test(path) ? 'JSON' : 'YAML'}: ${(error as Error).message.split('\n')[0]}` }] };

@@ -86,6 +86,33 @@ describe('prowler-org', () => {
     expect(again.stdout).toContain('0 to create, 0 to link, 0 to update, 28 unchanged');
   }, 60_000);
 
+  test('a plan of more than a megabyte reaches a pipe whole (the process waits for its output to drain)', async () => {
+    const big = generateOrganization({ accounts: 7000, ous: 40, depth: 3, seed: 78 });
+    const fixture = join(dir, 'big-organization.json');
+    writeFileSync(fixture, JSON.stringify(big));
+    const file = specFile({ prowlerApiUrl: double.url, organizationId: big.id, selection: {} });
+    // Through a shell pipe into another process, as `plan --format json | jq` is run.
+    const piped = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
+      const child = spawn('sh', ['-c', `"${process.execPath}" "${BIN}" plan "${file}" --simulate "${fixture}" --format json | cat`], {
+        env: { PATH: process.env.PATH ?? '', PROWLER_API_KEY: KEY }, stdio: ['ignore', 'pipe', 'ignore'],
+      });
+      let stdout = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      child.on('close', (code) => resolve({ code, stdout }));
+    });
+    expect(Buffer.byteLength(piped.stdout)).toBeGreaterThan(1_000_000);
+    expect(JSON.parse(piped.stdout)).toMatchObject({ counts: { selected: 7000 } });
+  }, 120_000);
+
+  test('a JSON spec file: a key given twice is refused (YAML does the same); a byte-order mark is fine', async () => {
+    const twice = specFile('{"selection": {}, "removal": "retain", "removal": "destroy"}', 'json');
+    const refused = await cli(['validate', twice]);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/line 1, column 40: is not valid JSON: Map keys must be unique/);
+    const bom = specFile('\uFEFF{"selection": {}}', 'json');
+    expect((await cli(['validate', bom])).code).toBe(0);
+  });
+
   test('plan --format markdown is a pull-request comment; --format json is machine-readable', async () => {
     const file = spec({ selection: { excludeAccounts: [ORG.accounts[3].id] } });
     const markdown = await cli(['plan', file, '--simulate', FIXTURE, '--format', 'markdown']);
