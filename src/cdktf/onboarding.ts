@@ -21,7 +21,7 @@ import { S3BucketServerSideEncryptionConfigurationA } from '@cdktf/provider-aws/
 import { Annotations, AssetType, Fn, Op, TerraformAsset, type TerraformProvider } from 'cdktf';
 import { Construct } from 'constructs';
 import type { ProwlerMemberRoleStackSet } from './member-stackset';
-import { TF_CHECK_CONTEXT, throwIfInvalid } from './validation';
+import { terraformLiteralKeepingTokens, TF_CHECK_CONTEXT, throwIfInvalid } from './validation';
 import { bind } from '../core/bind';
 import {
   DEFAULT_SYNC_SCHEDULE, ONBOARDING_FUNCTION_SETTINGS, ONBOARDING_OUTPUTS, ORGANIZATIONS_EVENT_PATTERN, SPEC_PROPERTY, STATE_BUCKET_PROTECTIONS,
@@ -259,7 +259,8 @@ export class ProwlerOrganizationOnboarding extends Construct {
 
     this.invocation = new LambdaInvocation(this, 'Invocation', {
       functionName: this.applyFunction.functionName,
-      input: JSON.stringify({ [SPEC_PROPERTY]: JSON.stringify(spec) }),
+      // User text (an alias, a tag value) is data: Terraform must not read `${` in it as an interpolation.
+      input: terraformLiteralKeepingTokens(JSON.stringify({ [SPEC_PROPERTY]: JSON.stringify(spec) })),
       lifecycleScope: 'CRUD',
       terraformKey: TERRAFORM_KEY,
     });

@@ -18,3 +18,11 @@ export function throwIfInvalid(scope: IConstruct, kind: string, problems: readon
 export function terraformLiteral(text: string): string {
   return text.split('${').join('$${').split('%{').join('%%{');
 }
+
+/**
+ * `terraformLiteral` for text that may also hold cdktf tokens (`${TfToken[…]}`): those stay, to be
+ * resolved; every other `${` and `%{` is user text and is doubled.
+ */
+export function terraformLiteralKeepingTokens(text: string): string {
+  return text.replace(/\$\{(?!TfToken\[)/g, '$$${').replace(/%\{/g, '%%{');
+}

@@ -62,6 +62,17 @@ describe('CDKTF ProwlerOrganizationOnboarding', () => {
     }))).toThrow(/4 invalid properties:[\s\S]*selection.targets\[0\][\s\S]*concurrency: must be 1–100[\s\S]*logLevel must be one of DEBUG, INFO, WARN, ERROR, got 'verbose'[\s\S]*prowlerApiUrl must be an http\(s\) URL/);
   });
 
+  test('user text with ${ or %{ (an alias, a tag value) reaches the function as written: Terraform does not interpolate it', () => {
+    const json = synth((s) => new tf.ProwlerOrganizationOnboarding(s, 'Onboarding', {
+      apiKeySecretArn: SECRET_ARN, selection: { aliases: { 123456789012: 'cost ${center} %{x}' }, excludeTags: [{ key: 'team', value: '${owner}' }] },
+    }));
+    const [invocation] = resources(json, 'aws_lambda_invocation');
+    expect(invocation.input).toContain('cost $${center} %%{x}');
+    // What Terraform hands the function, once it has read its escapes:
+    const received = JSON.parse(JSON.parse(invocation.input.split('$${').join('${').split('%%{').join('%{')).Spec);
+    expect(received.selection).toEqual({ aliases: { 123456789012: 'cost ${center} %{x}' }, excludeTags: [{ key: 'team', value: '${owner}' }] });
+  });
+
   test('no API key in the Terraform configuration, only the secret\'s ARN', () => {
     const text = Testing.synthScope((s) => new tf.ProwlerOrganizationOnboarding(s, 'Onboarding', { apiKeySecretArn: SECRET_ARN }));
     expect(text).not.toMatch(/pk_[A-Za-z0-9]/);
