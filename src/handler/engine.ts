@@ -9,7 +9,7 @@ import pLimit from 'p-limit';
 import { discoverOrganization, type OrganizationSnapshot, type OrgUnit } from './organizations';
 import { ProwlerApiError, taskFailureReason, type Clock, type Provider, type ProwlerClient, type RoleSecret } from './prowler-api';
 import { fingerprint, forget, note, noteSchedule, noteSecret, originOf, removalFor, type OnboardingRecord, type Origin } from './record';
-import { needsTags, selectAccounts, type AccountDecision } from './selection';
+import { needsTags, selectAccounts, unknownSelectionIds, type AccountDecision } from './selection';
 import { SCAN_ROLE_NAME } from '../core/defaults';
 import type { StackSetDeploymentTargets } from '../core/options';
 import {
@@ -276,6 +276,10 @@ export async function startRun(request: OnboardingRequest, deps: EngineDependenc
     );
   }
 
+  const unknown = unknownSelectionIds(snapshot, request.selection);
+  if (unknown.length > 0) {
+    throw new ProwlerOnboardingError(`The selection names ${unknown.length === 1 ? 'an id' : `${unknown.length} ids`} the organization does not have, so nothing was changed:\n  - ${unknown.join('\n  - ')}`);
+  }
   const selection = selectAccounts(snapshot, request.selection);
   log.info(selection.summary, { organizationId: snapshot.organization.id });
   const results = selection.decisions.map(toResult);

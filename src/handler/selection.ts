@@ -87,3 +87,45 @@ export function selectAccounts(snapshot: OrganizationSnapshot, selection: Accoun
   const selected = decisions.filter((d) => d.selected);
   return { decisions, selected, summary: `${selected.length} of ${decisions.length} accounts selected` };
 }
+
+/**
+ * Every id the selection names that the organization does not have, with the closest real id of
+ * the same kind when one is near: a typo'd OU in excludeOus must not onboard the OU it meant.
+ */
+export function unknownSelectionIds(snapshot: OrganizationSnapshot, selection: AccountSelection): string[] {
+  const units = [...snapshot.units.keys()];
+  const accounts = snapshot.accounts.map((a) => a.id);
+  const check = (field: string, ids: readonly string[] | undefined, known: readonly string[], what: string) =>
+    (ids ?? []).map((id, i) => [id, i] as const).filter(([id]) => !known.includes(id)).map(([id, i]) => {
+      const near = closest(id, known);
+      return `selection.${field}${field === 'aliases' ? `.${id}` : `[${i}]`}: '${id}' is not ${what} of ${snapshot.organization.id}${near ? ` (did you mean '${near}'?)` : ''}`;
+    });
+  return [
+    ...check('targets', selection.targets, units, 'a root or OU'),
+    ...check('excludeOus', selection.excludeOus, units, 'an OU'),
+    ...check('includeAccounts', selection.includeAccounts, accounts, 'an account'),
+    ...check('excludeAccounts', selection.excludeAccounts, accounts, 'an account'),
+    ...check('onlyAccounts', selection.onlyAccounts, accounts, 'an account'),
+    ...check('aliases', Object.keys(selection.aliases ?? {}), accounts, 'an account'),
+  ];
+}
+
+/** The known id nearest to `id` (edit distance), when it is near enough to be a typo. */
+function closest(id: string, known: readonly string[]): string | undefined {
+  let best: { id: string; distance: number } | undefined;
+  for (const candidate of known) {
+    const distance = editDistance(id, candidate);
+    if (!best || distance < best.distance) best = { id: candidate, distance };
+  }
+  return best && best.distance <= Math.max(2, Math.floor(id.length / 4)) ? best.id : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    previous = current;
+  }
+  return previous[b.length];
+}

@@ -250,6 +250,16 @@ describe('onboard', () => {
     expect(report.failure).toMatch(/^No accounts connected successfully\. Fix the connection errors and retry before launching scans\./);
   });
 
+  test('a selection naming an OU the organization does not have fails before anything is written (a typo must not onboard the OU meant)', async () => {
+    h = await harness();
+    const ou = h.org.ous[0].id;
+    const typo = `${ou.slice(0, -1)}${ou.endsWith('x') ? 'y' : 'x'}`;
+    await expect(h.run({ selection: { excludeOus: [typo] } })).rejects.toThrow(
+      new RegExp(`names an id the organization does not have, so nothing was changed:\\n  - selection.excludeOus\\[0\\]: '${typo}' is not an OU of ${h.org.id} \\(did you mean '${ou}'\\?\\)`),
+    );
+    expect(h.double.requests.filter((r) => r.method !== 'GET')).toEqual([]);
+  });
+
   test('a key whose role sees only some providers fails the run before anything is written, naming the permission', async () => {
     h = await harness();
     h.double.options = { ...h.double.options, roles: { [HARNESS_API_KEY]: { unlimitedVisibility: false, providerGroups: [] } } };

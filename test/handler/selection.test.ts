@@ -1,5 +1,5 @@
 import type { OrganizationSnapshot } from '../../src/handler/organizations';
-import { aliasFor, needsTags, selectAccounts } from '../../src/handler/selection';
+import { aliasFor, needsTags, selectAccounts, unknownSelectionIds } from '../../src/handler/selection';
 
 /** A small organization by hand: root → Security, Workloads → Prod (nested), Sandbox. */
 function snapshot(): OrganizationSnapshot {
@@ -110,5 +110,22 @@ describe('selection', () => {
     expect(aliasFor({ ...dev, name: 'x' }, 'Workloads', {})).toBe('x (300000000000)');
     const decided = selectAccounts(s, { aliasPattern: '{ou}-{name}' }).decisions.find((d) => d.account.id === '400000000000')!;
     expect(decided.alias).toBe('Prod-payments-prod');
+  });
+});
+
+describe('ids the organization does not have', () => {
+  test('each is named with its field, and the closest real id when it looks like a typo', () => {
+    expect(unknownSelectionIds(snapshot(), {
+      targets: ['r-root'],
+      excludeOus: ['ou-root-prodprd'],
+      excludeAccounts: ['400000000001', '999999999999'],
+      aliases: { 500000000000: 'sandbox', 123456789012: 'nobody' },
+    })).toEqual([
+      "selection.excludeOus[0]: 'ou-root-prodprd' is not an OU of o-abc123def4 (did you mean 'ou-root-prodprod'?)",
+      "selection.excludeAccounts[0]: '400000000001' is not an account of o-abc123def4 (did you mean '400000000000'?)",
+      "selection.excludeAccounts[1]: '999999999999' is not an account of o-abc123def4",
+      "selection.aliases.123456789012: '123456789012' is not an account of o-abc123def4",
+    ]);
+    expect(unknownSelectionIds(snapshot(), { targets: ['ou-root-workload'], includeAccounts: ['500000000000'] })).toEqual([]);
   });
 });
