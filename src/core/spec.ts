@@ -21,12 +21,19 @@ export const DEFAULT_CONCURRENT_TESTS = 100;
 /** A string field with one of core's formats, with core's message. */
 function formatted(format: FormatName) {
   const f = FORMATS[format];
-  return z.string({ error: (issue) => (issue.input === undefined ? 'is required' : `must be a string, got ${typeof issue.input}`) })
+  return z.string({
+    error: (issue) => {
+      if (issue.input === undefined) return 'is required';
+      // YAML reads 012345678901 as a number: the leading zero is gone before we see it.
+      const quote = format === 'accountId' && typeof issue.input === 'number' ? ': quote account ids (\'012345678901\'), or a leading zero is lost' : '';
+      return `must be a string, got ${shown(issue.input)}${quote}`;
+    },
+  })
     .refine((v) => f.pattern.test(v), {
       error: (issue) => {
         const value = String(issue.input);
         const hint = 'hint' in f ? (f.hint as (v: string) => string | undefined)(value) : undefined;
-        return `${f.must}: expected ${f.allowed}, got '${value}'${hint ? ` (${hint})` : ''}`;
+        return `${f.must}: expected ${f.allowed}, got ${shown(value)}${hint ? ` (${hint})` : ''}`;
       },
     })
     .meta({ pattern: f.pattern.source, description: f.allowed }); // for the JSON Schema (editors)
@@ -88,13 +95,30 @@ export function specProblems(error: z.ZodError, root = ''): SpecProblem[] {
     const path = issue.path.reduce<string>((acc, part) => (typeof part === 'number' ? `${acc}[${part}]` : acc ? `${acc}.${String(part)}` : String(part)), root);
     let message = issue.message;
     if (issue.code === 'unrecognized_keys') message = `unknown ${issue.keys.length === 1 ? 'field' : 'fields'} ${issue.keys.map((k) => `'${k}'`).join(', ')}`;
-    if (issue.code === 'invalid_type') {
-      message = issue.input === undefined ? 'is required' : `must be ${article(issue.expected)}, got ${typeName(issue.input)}`;
+    if (issue.code === 'invalid_type' && !/^(must be|is required)/.test(issue.message)) { // zod's words, not ours
+      message = issue.input === undefined
+        ? 'is required'
+        : typeof issue.input === 'number' && !Number.isFinite(issue.input)
+          ? `must be a finite number, got ${shown(issue.input)}`
+          : `must be ${article(issue.expected)}, got ${typeName(issue.input)}${isScalar(issue.input) ? ` ${shown(issue.input)}` : ''}`;
     }
+    if (issue.code === 'invalid_value') message = `must be one of ${issue.values.map((v) => shown(v)).join(', ')}`;
     if (issue.code === 'invalid_key') message = issue.issues[0]?.message ?? message;
+    // Every message shows what it got (cut), unless it did already.
+    if (issue.input !== undefined && !/, got |\bgot /.test(message) && issue.code !== 'unrecognized_keys') message = `${message}, got ${shown(issue.input)}`;
     return { path: path || '(top level)', message };
   });
 }
+
+/** A value as a message shows it: strings quoted, everything cut to about 80 characters. */
+export function shown(value: unknown): string {
+  const text = typeof value === 'string' ? value
+    : typeof value === 'number' && !Number.isFinite(value) ? String(value)
+      : JSON.stringify(value) ?? String(value);
+  const cut = text.length > 80 ? `${text.slice(0, 77)}…` : text;
+  return typeof value === 'string' ? `'${cut}'` : cut;
+}
+const isScalar = (value: unknown) => value === null || ['string', 'number', 'boolean'].includes(typeof value);
 
 const article = (expected: string) => (/^[aeiou]/.test(expected) ? `an ${expected}` : `a ${expected}`);
 const typeName = (value: unknown) => (value === null ? 'null' : Array.isArray(value) ? 'a list' : typeof value);

@@ -1,4 +1,4 @@
-import { apiUrlProblems, parseAccountSelection, selectionWithinStackSet, specFileSchema, SpecError } from '../../src/core/spec';
+import { apiUrlProblems, parseAccountSelection, parseOnboardingSpec, selectionWithinStackSet, specFileSchema, SpecError } from '../../src/core/spec';
 
 function problems(input: unknown): string[] {
   try {
@@ -18,12 +18,12 @@ const BAD: Array<[string, unknown, RegExp]> = [
   ['targets empty', { targets: [] }, /^selection.targets: must list at least one root or OU id/],
   ['a target is an OU name', { targets: ['Production'] }, /^selection.targets\[0\]: Must be an OU id or a root id.*got 'Production'.*looks like an OU name/],
   ['a target is an account id', { targets: ['123456789012'] }, /^selection.targets\[0\]: .*onlyAccounts or excludeAccounts/],
-  ['a target is a number', { targets: [12] }, /^selection.targets\[0\]: must be a string, got number/],
+  ['a target is a number', { targets: [12] }, /^selection.targets\[0\]: must be a string, got 12$/],
   ['a target listed twice', { targets: ['r-ab12', 'r-ab12'] }, /^selection.targets: lists 'r-ab12' more than once/],
   ['an excluded OU is uppercase', { excludeOus: ['OU-AB12-ABCDEFGH'] }, /^selection.excludeOus\[0\]: .*\(ids are lowercase\)/],
   ['an excluded OU is also a target', { targets: ['ou-ab12-abcdefgh'], excludeOus: ['ou-ab12-abcdefgh'] }, /^selection.excludeOus: 'ou-ab12-abcdefgh' is also a target/],
   ['an included account has 11 digits', { includeAccounts: ['12345678901'] }, /^selection.includeAccounts\[0\]: Must be a valid AWS account ID.*leading zero/],
-  ['an account id is a number', { excludeAccounts: [123456789012] }, /^selection.excludeAccounts\[0\]: must be a string, got number/],
+  ['an account id is a number (YAML reads it so)', { excludeAccounts: [123456789012] }, /^selection.excludeAccounts\[0\]: must be a string, got 123456789012: quote account ids \('012345678901'\), or a leading zero is lost$/],
   ['an account included and excluded', { includeAccounts: ['123456789012'], excludeAccounts: ['123456789012'] }, /^selection.includeAccounts: '123456789012' is also in excludeAccounts/],
   ['onlyAccounts empty', { onlyAccounts: [] }, /^selection.onlyAccounts: must list at least one account id/],
   ['an included account outside onlyAccounts', { onlyAccounts: ['123456789012'], includeAccounts: ['210987654321'] }, /^selection.includeAccounts: '210987654321' is not in onlyAccounts, so it can never be selected/],
@@ -121,5 +121,34 @@ describe('the Prowler API URL', () => {
     expect(result.success).toBe(false);
     expect(JSON.stringify(result.error?.issues)).toContain('must not contain credentials');
     expect(JSON.stringify(result.error?.issues.map((i) => i.message))).not.toContain('hunter22');
+  });
+});
+
+describe('every spec message shows the value it got', () => {
+  const problemsOf = (input: unknown) => {
+    try {
+      parseOnboardingSpec(input);
+      return [];
+    } catch (error) {
+      return (error as SpecError).problems.map((p) => `${p.path}: ${p.message}`);
+    }
+  };
+
+  test.each([
+    [{ connection: { retryRounds: 50 } }, 'connection.retryRounds: must be 0–10 rounds, got 50'],
+    [{ connection: { retryDelaySeconds: Infinity } }, 'connection.retryDelaySeconds: must be a finite number, got Infinity'],
+    [{ concurrency: 0 }, 'concurrency: must be 1–100, got 0'],
+    [{ scanMode: 'hourly' }, "scanMode: must be one of 'daily', 'once', 'none', got 'hourly'"],
+    [{ removal: 5 }, "removal: must be one of 'retain', 'unlink', 'destroy', got 5"],
+    [{ localPrecheck: 'yes' }, "localPrecheck: must be a boolean, got string 'yes'"],
+    [{ selection: { aliases: { 123456789012: 'ab' } } }, "selection.aliases.123456789012: must be 3–100 characters (a Prowler alias), got 'ab'"],
+  ])('%j', (input, expected) => {
+    expect(problemsOf(input)).toEqual([expected]);
+  });
+
+  test('a long value is cut to about 80 characters, never echoed whole', () => {
+    const [problem] = problemsOf({ externalId: 'x'.repeat(1_000_000) });
+    expect(problem).toMatch(/^externalId: Must be a valid External ID: .*, got 'x{77}…'$/);
+    expect(problem.length).toBeLessThan(300);
   });
 });
