@@ -233,8 +233,8 @@ export function apiUrlProblems(url: string): string[] {
   } catch {
     parsed = undefined;
   }
-  const shown = parsed && (parsed.username || parsed.password) ? url.replace(/\/\/[^@/]*@/, '//[credentials]@') : url;
-  const value = `got '${shown.length > 80 ? `${shown.slice(0, 79)}…` : shown}'`;
+  const withoutCredentials = parsed && (parsed.username || parsed.password) ? url.replace(/\/\/[^@/]*@/, '//[credentials]@') : url;
+  const value = `got ${shown(withoutCredentials)}`;
   if (!parsed || !/^https?:$/.test(parsed.protocol) || !/^https?:\/\/[^\s/]+(\/\S*[^/])?$/.test(url)) return [`prowlerApiUrl must be ${allowed}, ${value}`];
   const problems: string[] = [];
   if (parsed.username || parsed.password) problems.push(`prowlerApiUrl must not contain credentials (the API key comes from Secrets Manager), ${value}`);
