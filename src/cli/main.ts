@@ -11,9 +11,11 @@ import { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { z } from 'zod';
 import { quickCreateLink } from '../core/quick-create';
+import { shown } from '../core/spec';
 import type { SpecFile } from '../core/spec';
 import { loadSpecFile } from '../core/spec-file-reader';
 import { standaloneTemplateYaml } from '../core/templates';
+import { FORMATS } from '../core/validate';
 import { onboard, requestFromSpec, type OnboardingReport } from '../handler/engine';
 import { organizationsRegion, type OrganizationSnapshot } from '../handler/organizations';
 import { PROWLER_CLOUD_API_URL, ProwlerClient, realClock, type ProwlerAuth } from '../handler/prowler-api';
@@ -204,6 +206,12 @@ export async function main(argv: string[], io: Io): Promise<number> {
   }
   try {
     if (command === 'template') {
+      const externalId = o['external-id'];
+      if (externalId !== undefined && !FORMATS.externalId.pattern.test(externalId)) {
+        // The template would reject it after the user filled in the console's form.
+        io.err(`--external-id: ${FORMATS.externalId.must}: expected ${FORMATS.externalId.allowed}, got ${shown(externalId)}\n`);
+        return EXIT.FAILED;
+      }
       if (o['template-url'] || o.region) {
         io.out(`${quickCreateLink({
           region: o.region ?? '',

@@ -203,6 +203,12 @@ export interface OnboardingSettings {
    */
   readonly syncOnOrganizationEvents?: boolean;
   /**
+   * A selection that matches no account is what you want (an OU still empty, say): the run
+   * succeeds instead of failing with what matched nothing.
+   * @default false
+   */
+  readonly allowEmptySelection?: boolean;
+  /**
    * How much the onboarding functions log: `DEBUG`, `INFO`, `WARN` or `ERROR`.
    * @default 'INFO'
    */

@@ -177,6 +177,7 @@ export const onboardingSpecSchema = z.strictObject({
     .max(MAX_SESSION_DURATION_SECONDS, `must be 900–${MAX_SESSION_DURATION_SECONDS} seconds: at most the ProwlerScan role's MaxSessionDuration, or every connection fails`)
     .optional(),
   localPrecheck: z.boolean().optional(),
+  allowEmptySelection: z.boolean().optional(),
 });
 
 export type OnboardingSpec = z.infer<typeof onboardingSpecSchema>;

@@ -63,6 +63,8 @@ export interface OnboardingRequest {
   readonly dryRun?: boolean;
   /** Also try sts:AssumeRole from here before Prowler's test (when the trust allows this caller). */
   readonly localPrecheck?: boolean;
+  /** A selection of no account succeeds (otherwise it is an error). */
+  readonly allowEmptySelection?: boolean;
   /** Give up polling one connection task after this long. */
   readonly connectionTaskTimeoutSeconds?: number;
   /** What happens to the providers of accounts that left the selection. Default: retain. */
@@ -224,6 +226,7 @@ export function requestFromSpec(spec: OnboardingSpec, extra: Partial<OnboardingR
     roleSessionName: spec.roleSessionName,
     sessionDurationSeconds: spec.sessionDurationSeconds,
     localPrecheck: spec.localPrecheck,
+    allowEmptySelection: spec.allowEmptySelection,
     ...extra,
   };
 }
@@ -282,6 +285,11 @@ export async function startRun(request: OnboardingRequest, deps: EngineDependenc
   }
   const selection = selectAccounts(snapshot, request.selection);
   log.info(selection.summary, { organizationId: snapshot.organization.id });
+  if (selection.selected.length === 0 && !request.allowEmptySelection) {
+    const why = [...new Set(selection.decisions.map((d) => d.reason))].slice(0, 5).join('; ');
+    throw new ProwlerOnboardingError(`The selection matches no account (${selection.summary}; ${why || 'the organization has no account'}), so nothing was done: `
+      + 'correct the selection, or set allowEmptySelection if that is intended');
+  }
   const results = selection.decisions.map(toResult);
   const chosen = results.filter((r) => r.selected);
 

@@ -179,6 +179,12 @@ describe('prowler-org', () => {
     expect(link.stdout).toBe('https://eu-west-1.console.aws.amazon.com/cloudformation/home?region=eu-west-1#/stacks/quickcreate?templateURL=https%3A%2F%2Fbucket.s3.amazonaws.com%2Fprowler-scan-role.yaml&stackName=Prowler&param_ExternalId=tenant-1&param_EnableOrganizations=true\n');
   });
 
+  test('template --external-id refuses an External ID the template would reject', async () => {
+    const bad = await cli(['template', '--template-url', 'https://example.com/t.yaml', '--region', 'us-east-1', '--external-id', 'has spaces']);
+    expect(bad).toMatchObject({ code: 1, stdout: '' });
+    expect(bad.stderr).toMatch(/^--external-id: Must be a valid External ID: expected 2–1224 characters .*, got 'has spaces'\n$/);
+  });
+
   test('usage errors: no command, an unknown command, a missing file argument, a bad option value', async () => {
     expect((await cli([])).code).toBe(1);
     expect(await cli(['destroy', 'x.yaml'])).toMatchObject({ code: 1, stderr: expect.stringMatching(/^unknown command 'destroy'/) });
@@ -198,7 +204,7 @@ const BAD_FILES: Array<[string, string | object, string, RegExp]> = [
   ['an unknown field', { selection: {}, targets: ['r-ab12'] }, 'yaml', /\(top level\): unknown field 'targets'/],
   ['an OU name as a target', { selection: { targets: ['Production'] } }, 'yaml', /selection\.targets\[0\]: Must be an OU id or a root id.*looks like an OU name/],
   ['an organization id in uppercase', { organizationId: 'O-ABC123DEF4', selection: {} }, 'yaml', /organizationId: Must be a valid AWS Organization ID/],
-  ['an account id as a number', { selection: { excludeAccounts: [123456789012] } }, 'yaml', /selection\.excludeAccounts\[0\]: must be a string, got number/],
+  ['an account id as a number', { selection: { excludeAccounts: [123456789012] } }, 'yaml', /selection\.excludeAccounts\[0\]: must be a string, got 123456789012: quote account ids/],
   ['a scan mode that does not exist', { selection: {}, scanMode: 'weekly' }, 'yaml', /scanMode: /],
   ['a failure policy that does not exist', { selection: {}, connection: { failurePolicy: 'ignore' } }, 'yaml', /connection\.failurePolicy: /],
   ['too many retry rounds', { selection: {}, connection: { retryRounds: 99 } }, 'yaml', /connection\.retryRounds: must be 0–10 rounds/],

@@ -260,6 +260,14 @@ describe('onboard', () => {
     expect(h.double.requests.filter((r) => r.method !== 'GET')).toEqual([]);
   });
 
+  test('a selection of no account fails, saying why, unless allowEmptySelection says it is intended', async () => {
+    h = await harness();
+    const nothing = { targets: [h.org.ous[0].id], includeManagementAccount: false, includeTags: [{ key: 'no-such-tag' }] };
+    await expect(h.run({ selection: nothing })).rejects.toThrow(/^The selection matches no account \(0 of 20 accounts selected; .*no includeTags match \(no-such-tag\).*\), so nothing was done: correct the selection, or set allowEmptySelection/);
+    expect(h.double.requests.filter((r) => r.method !== 'GET')).toEqual([]);
+    expect((await h.run({ selection: nothing, allowEmptySelection: true })).outcome).toBe('succeeded');
+  });
+
   test('a key whose role sees only some providers fails the run before anything is written, naming the permission', async () => {
     h = await harness();
     h.double.options = { ...h.double.options, roles: { [HARNESS_API_KEY]: { unlimitedVisibility: false, providerGroups: [] } } };
