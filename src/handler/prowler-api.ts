@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 
+import { realClock, type Clock } from './clock';
 import { apiUrlProblems, PROWLER_CLOUD_API_URL } from '../core/spec';
 
 export { PROWLER_CLOUD_API_URL };
@@ -15,15 +16,7 @@ export const MAX_PAGE_SIZE = 100;
 
 export type ProwlerAuth = { readonly apiKey: string } | { readonly token: string };
 
-export interface Clock {
-  now(): number;
-  sleep(ms: number): Promise<void>;
-}
-
-export const realClock: Clock = {
-  now: () => Date.now(),
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-};
+export { realClock, type Clock } from './clock';
 
 export interface ProwlerClientOptions {
   /** e.g. https://api.prowler.com/api/v1 or http://prowler.internal:8080/api/v1 */

@@ -1,0 +1,221 @@
+/**
+ * What a run is made of: its request, dependencies, state and reports, and its names and limits.
+ */
+import type { OrganizationsClient } from '@aws-sdk/client-organizations';
+import { type STSClient } from '@aws-sdk/client-sts';
+import { type OrganizationSnapshot, type OrgUnit } from './organizations';
+import { type Clock, type ProwlerClient } from './prowler-api';
+import { type OnboardingRecord, type Origin } from './record';
+import type { StackSetDeploymentTargets } from '../core/options';
+import { RemovalBehaviour, ScanMode, type AccountSelection, type ConnectionTestOptions } from '../core/spec';
+
+/** Prefix of the provider group that records an organization's providers. */
+export const ORGANIZATION_GROUP_PREFIX = 'AWS Organization ';
+
+/**
+ * Prowler API requests (and connection tests) in flight at once. 20 onboards 5,000 accounts in
+ * about half an hour at 100 ms per request and 3 s per connection check (test/handler/budget.test.ts).
+ */
+export const DEFAULT_CONCURRENCY = 20;
+export const organizationGroupName = (organizationId: string) => `${ORGANIZATION_GROUP_PREFIX}${organizationId}`;
+/** The name of an organization's group, and nothing else: the organization id is group 1. */
+export const ORGANIZATION_GROUP_NAME = /^AWS Organization (o-[a-z0-9]{10,32})$/;
+
+/** The instance status of an account the StackSet never deploys to. */
+export const OUTSIDE_STACKSET = 'outside the StackSet\'s targets';
+
+/** Static credentials Prowler uses to call sts:AssumeRole (self-hosted without ambient credentials). */
+export interface AssumeCredentials {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly sessionToken?: string;
+}
+
+export interface OnboardingRequest {
+  readonly selection: AccountSelection;
+  /** Fails when the credentials see another organization. */
+  readonly organizationId?: string;
+  /** Default: the Prowler tenant of the API key. */
+  readonly externalId?: string;
+  readonly roleName?: string;
+  readonly partition?: string;
+  readonly scanMode?: ScanMode;
+  readonly connection?: ConnectionTestOptions;
+  readonly roleSessionName?: string;
+  readonly sessionDurationSeconds?: number;
+  readonly assumeCredentials?: AssumeCredentials;
+  /** Prowler API requests (and connection tests) in flight at once. */
+  readonly concurrency?: number;
+  /** Plan only: read AWS and Prowler, change nothing. */
+  readonly dryRun?: boolean;
+  /** Also try sts:AssumeRole from here before Prowler's test (when the trust allows this caller). */
+  readonly localPrecheck?: boolean;
+  /** A selection of no account succeeds (otherwise it is an error). */
+  readonly allowEmptySelection?: boolean;
+  /** Give up polling one connection task after this long. */
+  readonly connectionTaskTimeoutSeconds?: number;
+  /** What happens to the providers of accounts that left the selection. Default: retain. */
+  readonly removal?: RemovalBehaviour;
+}
+
+/** A provider of the organization whose account is no longer selected (or no longer in it). */
+export interface Departure {
+  readonly accountId: string;
+  readonly providerId: string;
+  readonly alias?: string;
+  /** Why it left: not selected any more (with the rule), or gone from the organization. */
+  readonly reason: string;
+  /** How it came to this onboarding: only what it created can be destroyed, only what it recorded touched. */
+  readonly origin: Origin;
+  outcome: 'retained' | 'unlinked' | 'destroyed' | 'failed';
+  error?: string;
+}
+
+export interface Logger {
+  info(message: string, extra?: Record<string, unknown>): void;
+  warn(message: string, extra?: Record<string, unknown>): void;
+}
+
+export const silentLogger: Logger = { info: () => {}, warn: () => {} };
+
+export interface EngineDependencies {
+  readonly organizations: OrganizationsClient;
+  readonly prowler: ProwlerClient;
+  readonly clock: Clock;
+  readonly log?: Logger;
+  readonly sts?: STSClient;
+  /**
+   * The member StackSet's instance status per account ('CURRENT', or what it is instead):
+   * connection tests wait for CURRENT (bounded), and failures name the status.
+   */
+  readonly stackInstances?: () => Promise<Map<string, string>>;
+  /** Where the member StackSet deploys the role: connection tests never wait for accounts elsewhere. */
+  readonly stackSetTargets?: StackSetDeploymentTargets;
+  /** What this onboarding created and linked so far (record.ts); without one, nothing is ever deleted. */
+  readonly record?: OnboardingRecord;
+  /** Discovery from elsewhere than the Organizations API (a simulated organization, the CLI's --simulate). */
+  readonly discover?: () => Promise<OrganizationSnapshot>;
+}
+
+export type RegistrationAction = 'create' | 'link' | 'update' | 'unchanged' | 'blocked' | 'not-selected';
+
+export interface AccountResult {
+  readonly accountId: string;
+  readonly name: string;
+  readonly status: string;
+  readonly parentId: string;
+  readonly selected: boolean;
+  readonly reason: string;
+  alias: string;
+  readonly isManagementAccount: boolean;
+  action: RegistrationAction;
+  providerId?: string;
+  /** The provider existed with a secret and was connected when planned. */
+  wasConnected?: boolean;
+  /** The provider had a secret when planned. */
+  hadSecret?: boolean;
+  secret?: 'created' | 'updated' | 'kept';
+  /** In the organization's provider group. */
+  grouped?: boolean;
+  /** The member StackSet's instance status in this account, when known and not CURRENT. */
+  stackInstance?: string;
+  blockedBy?: string;
+  connection?: { connected: boolean; error?: string; hint?: string; attempts: number; tested: boolean };
+  scan?: 'scheduled' | 'already-scheduled' | 'started' | 'none' | 'not-connected';
+  error?: string;
+  /** Which step `error` is from. */
+  failedAt?: 'registration' | 'launch';
+}
+
+export interface OnboardingCounts {
+  discovered: number;
+  selected: number;
+  created: number;
+  linked: number;
+  updated: number;
+  unchanged: number;
+  blocked: number;
+  connected: number;
+  failed: number;
+  scheduled: number;
+}
+
+/** The OU tree, as data (for the summary). */
+export interface OrganizationTree {
+  readonly rootIds: string[];
+  readonly units: OrgUnit[];
+}
+
+export type RunPhase = 'depart' | 'register' | 'group' | 'test' | 'launch' | 'done';
+
+/**
+ * Everything a run knows, as plain JSON: a run can stop at any point between two steps (a
+ * deadline, a Lambda invocation ending) and continue from a saved state.
+ */
+export interface RunState {
+  readonly version: 1;
+  readonly startedAt: number;
+  phase: RunPhase;
+  readonly organization: { id: string; managementAccountId: string; roots: number; ous: number; depth: number };
+  readonly tree: OrganizationTree;
+  readonly externalId: string;
+  readonly externalIdSource: 'given' | 'prowler';
+  /** The Prowler tenant of the API key. */
+  readonly tenantId: string;
+  readonly warnings: string[];
+  readonly selectionSummary: string;
+  readonly accounts: AccountResult[];
+  readonly departures: Departure[];
+  groupId?: string;
+  /** Connection-test round (1 = first test). */
+  round: number;
+  /** Not before this time (epoch ms) does the next re-test round start. */
+  nextRoundAt?: number;
+  /** When connection tests started waiting for StackSet instances. */
+  stackSetWaitSince?: number;
+  outcome?: 'succeeded' | 'failed';
+  failure?: string;
+  calls: { organizations: number; prowler: number };
+  invocations: number;
+  /** What this onboarding created and linked: the adapter keeps it (record.ts). */
+  record?: OnboardingRecord;
+}
+
+export interface OnboardingReport {
+  readonly organization: RunState['organization'];
+  readonly tree: OrganizationTree;
+  readonly externalId: string;
+  readonly externalIdSource: 'given' | 'prowler';
+  readonly warnings: string[];
+  readonly selectionSummary: string;
+  readonly counts: OnboardingCounts;
+  readonly accounts: AccountResult[];
+  /** Providers of the organization whose accounts left the selection, and what was done. */
+  readonly departures: Departure[];
+  readonly outcome: 'succeeded' | 'failed';
+  readonly failure?: string;
+  readonly dryRun: boolean;
+  readonly durationMs: number;
+  readonly calls: { organizations: number; prowler: number };
+  /** What the onboarding has created and linked after this run (when it keeps a record). */
+  readonly record?: OnboardingRecord;
+}
+
+export interface ContinueOptions {
+  /** Stop starting new work at this time (epoch ms, the deps clock); work in flight finishes. */
+  readonly deadline?: number;
+  /**
+   * Between re-test rounds: `sleep` (the default) waits in-process; `return` hands the state
+   * back so the caller can come back later (a Lambda invocation should not sleep).
+   */
+  readonly whileWaiting?: 'sleep' | 'return';
+}
+
+/** A failure of the whole run, with what to fix. */
+export class ProwlerOnboardingError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ProwlerOnboardingError';
+  }
+}
+

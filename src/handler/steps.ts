@@ -1,0 +1,199 @@
+/**
+ * The steps of one account (register, test, launch) and the StackSet gate before the tests.
+ */
+import { AssumeRoleCommand } from '@aws-sdk/client-sts';
+import pLimit from 'p-limit';
+import { hintFor, messageOf } from './hints';
+import { taskFailureReason, type Provider, type ProwlerClient, type RoleSecret } from './prowler-api';
+import { fingerprint, note, noteSchedule, noteSecret, type OnboardingRecord } from './record';
+import {
+  OUTSIDE_STACKSET,
+  type AccountResult,
+  type EngineDependencies,
+  type Logger,
+  type OnboardingRequest,
+  type RunState,
+  type OrganizationTree,
+} from './run-types';
+import { SCAN_ROLE_NAME } from '../core/defaults';
+import type { StackSetDeploymentTargets } from '../core/options';
+import { DEFAULT_STACKSET_WAIT_SECONDS, ScanMode } from '../core/spec';
+
+export const STACKSET_POLL_MS = 30_000;
+
+/**
+ * Whether the member StackSet has deployed the role to every selected member account (the
+ * management account has its own role), or the wait is over. Records each account's status.
+ */
+export async function stackSetReady(state: RunState, request: OnboardingRequest, deps: EngineDependencies, log: Logger): Promise<boolean> {
+  const statuses = await deps.stackInstances!();
+  const members = state.accounts.filter((r) => r.selected && r.action !== 'blocked' && !r.isManagementAccount && r.providerId && !r.error);
+  const targets = deps.stackSetTargets;
+  const covered = (r: AccountResult) => !targets || coveredByStackSet(r, state.tree, targets);
+  for (const r of members) {
+    const status = statuses.get(r.accountId) ?? (covered(r) ? 'no stack instance yet' : OUTSIDE_STACKSET);
+    r.stackInstance = status === 'CURRENT' ? undefined : status;
+  }
+  // An account outside the StackSet's targets never gets an instance: its test runs without waiting.
+  const waiting = members.filter((r) => r.stackInstance && covered(r));
+  if (waiting.length === 0) return true;
+  state.stackSetWaitSince ??= deps.clock.now();
+  const limit = (request.connection?.stackSetWaitSeconds ?? DEFAULT_STACKSET_WAIT_SECONDS) * 1000;
+  if (deps.clock.now() - state.stackSetWaitSince >= limit) {
+    log.warn(`testing connections although ${waiting.length} StackSet instances are not CURRENT after ${limit / 1000} s`);
+    return true;
+  }
+  log.info(`waiting for the member StackSet in ${waiting.length} accounts (e.g. ${waiting[0].accountId}: ${waiting[0].stackInstance})`);
+  return false;
+}
+
+/** Whether the StackSet deploys to the account: below one of its targets, and not filtered out. */
+export function coveredByStackSet(
+  account: { accountId: string; parentId: string },
+  tree: OrganizationTree,
+  targets: StackSetDeploymentTargets,
+): boolean {
+  const accounts = new Set(targets.accounts ?? []);
+  if (targets.accountFilterType === 'DIFFERENCE' && accounts.has(account.accountId)) return false;
+  if (targets.accountFilterType === 'INTERSECTION' && !accounts.has(account.accountId)) return false;
+  const parents = new Map(tree.units.map((u) => [u.id, u.parentId]));
+  const wanted = new Set(targets.organizationalUnitIds);
+  for (let unit: string | undefined = account.parentId; unit !== undefined; unit = parents.get(unit)) {
+    if (wanted.has(unit)) return true;
+  }
+  return false;
+}
+
+/** Runs `fn` over items with bounded concurrency, starting none once `stop()` says so. */
+export async function forEachUntil<T>(items: T[], concurrency: number, stop: () => boolean, fn: (item: T) => Promise<void>): Promise<void> {
+  const limit = pLimit(concurrency);
+  await Promise.all(items.map((item) => limit(async () => {
+    if (!stop()) await fn(item);
+  })));
+}
+
+/** Provider (created, or its alias updated) and role secret of one account. */
+export async function register(r: AccountResult, state: RunState, request: OnboardingRequest, deps: EngineDependencies): Promise<void> {
+  try {
+    let provider: Provider;
+    if (!r.providerId) {
+      // Absent when planned: created by this run (even if its answer was lost and a re-check found it).
+      const { provider: made, created } = await deps.prowler.createAwsProvider(r.accountId, r.alias);
+      provider = made;
+      r.providerId = provider.id;
+      r.hadSecret = Boolean(provider.relationships?.secret?.data?.id);
+      // A create answered "exists" found someone else's provider: it is linked, never ours to delete.
+      note(state.record, created ? 'created' : 'linked', provider.id, r.accountId);
+    } else {
+      provider = await deps.prowler.getProvider(r.providerId);
+      note(state.record, 'linked', provider.id, r.accountId); // a user's provider, or one recorded before
+
+      const explicitAlias = request.selection.aliases?.[r.accountId];
+      if (r.action === 'update' || (r.action === 'link' && explicitAlias && provider.attributes.alias !== r.alias)) {
+        await deps.prowler.updateProviderAlias(provider.id, r.alias);
+      }
+    }
+    const secret = desiredSecret(r.accountId, state.externalId, request);
+    const written = state.record?.secrets?.[provider.id];
+    // What this onboarding wrote before is rewritten only when the desired secret changed; a
+    // user's provider it never wrote keeps a secret that works.
+    r.secret = written !== undefined
+      ? (written === fingerprint(secret) && r.hadSecret !== false ? 'kept' : await deps.prowler.putRoleSecret(provider, secret))
+      : await putSecret(deps.prowler, provider, r.wasConnected ?? false, secret);
+    if (r.secret !== 'kept') noteSecret(state.record, provider.id, secret);
+    if (r.secret === 'updated' && r.action === 'unchanged') r.action = 'update';
+  } catch (error) {
+    r.error = `registration failed: ${messageOf(error)}`;
+    r.failedAt = 'registration';
+  }
+}
+
+export async function launch(
+  r: AccountResult,
+  request: OnboardingRequest,
+  deps: EngineDependencies,
+  record: OnboardingRecord | undefined,
+): Promise<void> {
+  const mode = request.scanMode ?? ScanMode.DAILY;
+  try {
+    if (mode === ScanMode.DAILY && record?.schedules?.[r.providerId!]) {
+      r.scan = 'already-scheduled'; // Prowler cannot list schedules: the record says this one exists
+    } else if (mode === ScanMode.DAILY) {
+      r.scan = (await deps.prowler.scheduleDaily(r.providerId!)) === 'exists' ? 'already-scheduled' : 'scheduled';
+      noteSchedule(record, r.providerId!);
+    } else if (mode === ScanMode.ONCE) {
+      await deps.prowler.startScan(r.providerId!);
+      r.scan = 'started';
+    } else {r.scan = 'none';}
+  } catch (error) {
+    r.error = `scan launch failed: ${messageOf(error)}`;
+    r.failedAt = 'launch';
+  }
+}
+
+/** The role secret an account's provider must have. */
+export function desiredSecret(accountId: string, externalId: string, request: OnboardingRequest): RoleSecret {
+  return {
+    role_arn: `arn:${request.partition ?? 'aws'}:iam::${accountId}:role/${request.roleName ?? SCAN_ROLE_NAME}`,
+    external_id: externalId,
+    ...(request.roleSessionName ? { role_session_name: request.roleSessionName } : {}),
+    ...(request.sessionDurationSeconds ? { session_duration: request.sessionDurationSeconds } : {}),
+    ...(request.assumeCredentials ? {
+      aws_access_key_id: request.assumeCredentials.accessKeyId,
+      aws_secret_access_key: request.assumeCredentials.secretAccessKey,
+      ...(request.assumeCredentials.sessionToken ? { aws_session_token: request.assumeCredentials.sessionToken } : {}),
+    } : {}),
+  };
+}
+
+/** A connected provider keeps the secret it has; a missing or failing one gets ours. */
+export async function putSecret(prowler: ProwlerClient, provider: Provider, wasConnected: boolean, secret: RoleSecret): Promise<'created' | 'updated' | 'kept'> {
+  const hasSecret = Boolean(provider.relationships?.secret?.data?.id);
+  if (hasSecret && wasConnected) return 'kept';
+  return prowler.putRoleSecret(provider, secret);
+}
+
+export type TestOutcome = { connected: boolean; error?: string; hint?: string };
+
+export async function testOne(
+  r: AccountResult,
+  request: OnboardingRequest,
+  externalId: string,
+  deps: EngineDependencies,
+  requests: <T>(fn: () => Promise<T>) => Promise<T>,
+): Promise<TestOutcome> {
+  const fail = (error: string) => ({ connected: false, error, hint: hintFor(error, r.stackInstance) });
+  if (request.localPrecheck && deps.sts) {
+    try {
+      const roleArn = `arn:${request.partition ?? 'aws'}:iam::${r.accountId}:role/${request.roleName ?? SCAN_ROLE_NAME}`;
+      await deps.sts.send(new AssumeRoleCommand({ RoleArn: roleArn, ExternalId: externalId, RoleSessionName: 'prowler-org-onboarding-precheck', DurationSeconds: 900 }));
+    } catch (error) {
+      return fail(`local sts:AssumeRole pre-check failed: ${(error as { name?: string }).name ?? ''} ${messageOf(error)}`.trim());
+    }
+  }
+  try {
+    const taskId = await requests(() => deps.prowler.testConnection(r.providerId!));
+    const timeoutMs = (request.connectionTaskTimeoutSeconds ?? 300) * 1000;
+    const deadline = deps.clock.now() + timeoutMs;
+    // A connection check takes at least a second (an STS call from Prowler's worker): look then,
+    // and back off after.
+    let wait = 1000;
+    for (;;) {
+      await deps.clock.sleep(wait);
+      wait = Math.min(wait * 1.5, 5000);
+      const task = await requests(() => deps.prowler.getTask(taskId));
+      const state = task.attributes.state;
+      if (state === 'completed' || state === 'failed' || state === 'cancelled') {
+        const result = (task.attributes.result ?? {}) as { connected?: boolean; error?: unknown };
+        if (state === 'completed' && result.connected === true) return { connected: true };
+        const failure = state === 'failed' ? taskFailureReason(task.attributes.result) : undefined;
+        const error = typeof result.error === 'string' && result.error ? result.error : failure ? `connection task failed: ${failure}` : `connection task ${state}`;
+        return fail(error);
+      }
+      if (deps.clock.now() >= deadline) return fail(`connection test still ${state} after ${timeoutMs / 1000} s`);
+    }
+  } catch (error) {
+    return fail(messageOf(error));
+  }
+}
+
