@@ -268,6 +268,19 @@ describe('onboard', () => {
     expect((await h.run({ selection: nothing, allowEmptySelection: true })).outcome).toBe('succeeded');
   });
 
+  test('three runs at once (as concurrent CLI applies, which have no lease) all succeed: no duplicate, every selected account grouped', async () => {
+    h = await harness();
+    const reports = await Promise.all([h.run({}, { record: undefined }), h.run({}, { record: undefined }), h.run({}, { record: undefined })]);
+    expect(reports.map((r) => r.outcome)).toEqual(['succeeded', 'succeeded', 'succeeded']);
+    const selected = active(h.org);
+    expect(h.double.providers.size).toBe(selected.length);
+    expect(new Set([...h.double.providers.values()].map((p) => p.uid)).size).toBe(selected.length);
+    expect(h.double.secrets.size).toBe(selected.length);
+    expect([...h.double.groups.values()].filter((g) => g.name === organizationGroupName(h.org.id))).toHaveLength(1);
+    expect(h.double.groupNamed(organizationGroupName(h.org.id)).providerIds.size).toBe(selected.length);
+    expect(h.double.schedules.size).toBe(selected.length);
+  });
+
   test('a key whose role sees only some providers fails the run before anything is written, naming the permission', async () => {
     h = await harness();
     h.double.options = { ...h.double.options, roles: { [HARNESS_API_KEY]: { unlimitedVisibility: false, providerGroups: [] } } };
