@@ -239,6 +239,7 @@ export class ProwlerOrganizationOnboarding extends Construct {
       localPrecheck: props.localPrecheck,
       roleName: props.roleName,
       stackSetName: stackSet?.stackSetName,
+      stackId: Aws.STACK_ID,
     });
     for (const statement of statements) role.addToPrincipalPolicy(policyStatement(statement));
 

@@ -214,6 +214,9 @@ export const DISCOVERY_ACTIONS = [
   'organizations:ListTagsForResource',
 ];
 
+/** The CloudFormation flavour's statement reading its own stack (Terraform has no stack). */
+export const OWN_STACK_SID = 'OwnStack';
+
 /** The values the functions' statements are built from (strings or the flavour's references). */
 export interface OnboardingPolicyInputs {
   readonly partition: string;
@@ -230,6 +233,11 @@ export interface OnboardingPolicyInputs {
   readonly roleName?: string;
   /** The member StackSet connection tests wait for. */
   readonly stackSetName?: string;
+  /**
+   * The stack the custom resource is in (CloudFormation only): a Delete looks there for the
+   * onboarding resource that took its place (a renamed construct) before removing anything.
+   */
+  readonly stackId?: string;
 }
 
 /** Least privilege for the onboarding functions: one statement per purpose, each resource-scoped where IAM allows. */
@@ -252,6 +260,7 @@ export function onboardingStatements(i: OnboardingPolicyInputs): StatementModel[
       ? [allow('MemberStackSetStatus', ['cloudformation:ListStackInstances'], [`arn:${i.partition}:cloudformation:${i.region}:${i.account}:stackset/${i.stackSetName}:*`])]
       : []),
     ...(i.localPrecheck ? [allow('LocalPrecheck', ['sts:AssumeRole'], [`arn:${i.partition}:iam::*:role/${i.roleName ?? SCAN_ROLE_NAME}`])] : []),
+    ...(i.stackId ? [allow(OWN_STACK_SID, ['cloudformation:ListStackResources'], [i.stackId])] : []),
   ];
 }
 

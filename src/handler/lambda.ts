@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
-import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { CloudFormationClient, paginateListStackResources } from '@aws-sdk/client-cloudformation';
 import { DescribeOrganizationCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -27,7 +27,7 @@ import { reportJson } from './report';
 import { readAssumeCredentials, readProwlerAuth } from './secrets';
 import { stackInstanceStatuses } from './stackset';
 import { S3JsonStore, type JsonStore } from './store';
-import { ONBOARDING_OUTPUTS, readOnboardingEnvironment, SPEC_PROPERTY, STATE_KEYS, TERRAFORM_KEY } from '../core/onboarding';
+import { CUSTOM_RESOURCE_TYPE, ONBOARDING_OUTPUTS, readOnboardingEnvironment, SPEC_PROPERTY, STATE_KEYS, TERRAFORM_KEY } from '../core/onboarding';
 import type { StackSetDeploymentTargets } from '../core/options';
 import { RemovalBehaviour, parseOnboardingSpec, SpecError, type OnboardingSpec } from '../core/spec';
 
@@ -43,6 +43,8 @@ export interface LambdaEnvironment {
   readonly sts?: STSClient;
   readonly clock: Clock;
   readonly log: Logger;
+  /** Reads the custom resource's own stack (a Delete looks for the resource that took its place). */
+  readonly cloudformation?: CloudFormationClient;
   /** The HTTP client for the Prowler API (default: the global fetch). */
   readonly fetch?: typeof fetch;
   /** The member StackSet whose instances connection tests wait for. */
@@ -80,6 +82,32 @@ function parsePhysicalId(id: string | undefined): { organizationId: string; tena
   const m = id?.match(/^prowler-org-onboarding\/(o-[a-z0-9]{10,32})\/([^/]+)(\/[a-z0-9]+)?$/);
   return m ? { organizationId: m[1], tenantId: m[2] } : undefined;
 }
+/**
+ * Another onboarding resource of the same stack, organization and tenant that is not being
+ * deleted; when the stack cannot be read, the answer is "maybe", and nothing is removed.
+ */
+async function successorOf(
+  event: { StackId: string; LogicalResourceId: string },
+  ours: { organizationId: string; tenantId: string },
+  env: LambdaEnvironment,
+): Promise<string | undefined> {
+  if (!env.cloudformation) return undefined;
+  try {
+    for await (const page of paginateListStackResources({ client: env.cloudformation }, { StackName: event.StackId })) {
+      const other = (page.StackResourceSummaries ?? []).find((r) => {
+        const id = parsePhysicalId(r.PhysicalResourceId);
+        return r.ResourceType === CUSTOM_RESOURCE_TYPE && r.LogicalResourceId !== event.LogicalResourceId && !String(r.ResourceStatus).startsWith('DELETE')
+          && id?.organizationId === ours.organizationId && id.tenantId === ours.tenantId;
+      });
+      if (other) return other.LogicalResourceId;
+    }
+    return undefined;
+  } catch (error) {
+    env.log.warn(`could not read stack ${event.StackId} to see whether another onboarding took this one's place (${(error as Error).name}): nothing removed`);
+    return 'unknown (the stack could not be read)';
+  }
+}
+
 /** One custom resource among all: its stack and logical id. */
 const instanceOf = (event: { StackId: string; LogicalResourceId: string }) =>
   createHash('sha256').update(`${event.StackId}|${event.LogicalResourceId}`).digest('hex').slice(0, 12);
@@ -222,6 +250,13 @@ async function handleDelete(event: CloudFormationCustomResourceEvent & { Request
   if (current?.physicalId === event.PhysicalResourceId) await env.store.delete(CURRENT_SPEC_KEY); // the sync stops
   if (removal === RemovalBehaviour.RETAIN) {
     env.log.info(`onboarding of ${ours.organizationId} deleted: its providers, credentials and scan history stay in Prowler (removal: retain)`);
+    return { PhysicalResourceId: event.PhysicalResourceId };
+  }
+  // A renamed or moved construct: the resource that took this one's place onboards the same
+  // organization and tenant, and manages these providers now.
+  const successor = await successorOf(event, ours, env);
+  if (successor) {
+    env.log.info(`onboarding resource ${successor} of this stack onboards ${ours.organizationId} into the same tenant: it keeps the providers (nothing removed)`);
     return { PhysicalResourceId: event.PhysicalResourceId };
   }
   return withLease(env, `deploy:${event.RequestId}`, DELETE_LEASE_WAIT_MS, async () => {
@@ -480,6 +515,7 @@ export function environmentFromProcess(invokedFunctionArn: string, variables: No
     organizations: new OrganizationsClient({ region: organizationsRegion(partition), retryMode: 'adaptive', maxAttempts: 12 }),
     secrets: new SecretsManagerClient({}),
     sts: config.localPrecheck ? new STSClient({}) : undefined,
+    cloudformation: new CloudFormationClient({}),
     clock: realClock,
     log: { info: (m, e) => logger.info(m, e ?? {}), warn: (m, e) => logger.warn(m, e ?? {}) },
     stackSet: config.stackSet

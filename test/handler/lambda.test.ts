@@ -1,3 +1,4 @@
+import { CloudFormationClient, ListStackResourcesCommand } from '@aws-sdk/client-cloudformation';
 import { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { STSClient } from '@aws-sdk/client-sts';
@@ -190,6 +191,43 @@ describe('the custom resource (Provider framework onEvent / isComplete)', () => 
     await handleOnEvent({ ...create, RequestType: 'Delete', PhysicalResourceId } as CloudFormationCustomResourceEvent, s.env);
     expect([...s.double.providers.values()]).toEqual([expect.objectContaining({ id: mine.id, alias: 'My account' })]);
     expect(s.double.secretOf(users.id)).toBeDefined();
+  });
+
+  test.each([
+    ['a renamed construct: the resource that took its place keeps them', 'CREATE_COMPLETE', 11],
+    ['the whole stack is deleted: destroy goes ahead', 'DELETE_IN_PROGRESS', 0],
+  ])('Delete with destroy beside another onboarding of the same organization and tenant in the stack: %s', async (_case, status, left) => {
+    s = await setup();
+    const created = await deploy(s, cfnEvent('Create', { selection: {}, removal: 'destroy' }, { LogicalResourceId: 'ProwlerOnboarding' }));
+    const cfn = mockClient(CloudFormationClient);
+    try {
+      cfn.on(ListStackResourcesCommand).resolves({
+        StackResourceSummaries: [
+          { LogicalResourceId: 'ProwlerOnboarding', PhysicalResourceId: created.physicalId, ResourceType: 'Custom::ProwlerOrganizationOnboarding', ResourceStatus: 'DELETE_IN_PROGRESS', LastUpdatedTimestamp: new Date() },
+          { LogicalResourceId: 'OrgOnboarding', PhysicalResourceId: `${physicalIdOf(s.org.id, s.double.tenantId)}/0a1b2c3d4e5f`, ResourceType: 'Custom::ProwlerOrganizationOnboarding', ResourceStatus: status as never, LastUpdatedTimestamp: new Date() },
+        ],
+      });
+      const env = { ...s.env, cloudformation: new CloudFormationClient({ region: 'us-east-1' }) };
+      await handleOnEvent(cfnEvent('Delete', { selection: {}, removal: 'destroy' }, { PhysicalResourceId: created.physicalId, LogicalResourceId: 'ProwlerOnboarding' }), env);
+      expect(s.double.providers.size).toBe(left);
+      expect(cfn.commandCalls(ListStackResourcesCommand)[0].args[0].input).toEqual({ StackName: 'arn:aws:cloudformation:us-east-1:111111111111:stack/Prowler/1' });
+    } finally {
+      cfn.restore();
+    }
+  });
+
+  test('Delete with destroy when the stack cannot be read removes nothing, and says so', async () => {
+    s = await setup();
+    const created = await deploy(s, cfnEvent('Create', { selection: {}, removal: 'destroy' }));
+    const cfn = mockClient(CloudFormationClient);
+    try {
+      cfn.on(ListStackResourcesCommand).rejects(Object.assign(new Error('not authorized'), { name: 'AccessDenied' }));
+      await handleOnEvent(cfnEvent('Delete', { selection: {}, removal: 'destroy' }, { PhysicalResourceId: created.physicalId }), { ...s.env, cloudformation: new CloudFormationClient({ region: 'us-east-1' }) });
+      expect(s.double.providers.size).toBe(11);
+      expect(s.logs.some((l) => /could not read stack .* \(AccessDenied\): nothing removed/.test(l))).toBe(true);
+    } finally {
+      cfn.restore();
+    }
   });
 
   test('Delete retains everything by default, without calling Prowler at all', async () => {

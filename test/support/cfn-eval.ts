@@ -40,6 +40,7 @@ export class CfnEvaluator {
       'AWS::Region': ctx.region ?? 'us-east-1',
       'AWS::AccountId': ctx.accountId ?? '111111111111',
       'AWS::StackName': ctx.stackName ?? 'test-stack',
+      'AWS::StackId': `arn:${ctx.partition ?? 'aws'}:cloudformation:${ctx.region ?? 'us-east-1'}:${ctx.accountId ?? '111111111111'}:stack/${ctx.stackName ?? 'test-stack'}/<stack id>`,
       ...defaults,
       ...(ctx.parameters ?? {}),
     };
