@@ -2,6 +2,7 @@
 // (state and record in a store, as in the state bucket), then synced again with nothing new.
 // Prints Prowler requests per 100 accounts, against the target of at most 3, and the same sync
 // without the record (every daily schedule posted again and answered 409, every provider read).
+import { STATE_KEYS } from '../src/core/onboarding';
 import { CURRENT_SPEC_KEY, handleSync, type LambdaEnvironment } from '../src/handler/lambda';
 import { MemoryJsonStore } from '../src/handler/store';
 import { fakeClock } from '../testing/harness';
@@ -34,7 +35,7 @@ async function main() {
   do {
     await sync(env.clock.now());
     invocations++;
-  } while (await store.load('runs/sync.json'));
+  } while (await store.load(`${STATE_KEYS.runsPrefix}sync.json`));
   const first = double.requests.length;
   await env.clock.sleep(6 * 3_600_000);
   await sync(env.clock.now());
@@ -42,7 +43,7 @@ async function main() {
   const writes = double.requests.slice(first).filter((r) => r.method !== 'GET').length;
   const active = org.accounts.filter((a) => a.status === 'ACTIVE').length;
   // The same sync without the record (as before it existed): every schedule posted again, every provider read.
-  await store.delete('onboarding/record.json');
+  await store.delete(STATE_KEYS.record);
   await env.clock.sleep(6 * 3_600_000);
   const beforeUnrecorded = double.requests.length;
   await sync(env.clock.now());
