@@ -201,8 +201,9 @@ export class ProwlerOrganizationOnboarding extends Construct {
 
     const settings = ONBOARDING_FUNCTION_SETTINGS;
     const models = onboardingFunctions('terraform');
+    const functionName = (functionId: string) => `${name}-${functionId.toLowerCase()}`;
     const logGroups = models.map((f) => new CloudwatchLogGroup(this, `${f.id}Logs`, {
-      name: `/aws/lambda/${name}-${f.id.toLowerCase()}`,
+      name: `/aws/lambda/${functionName(f.id)}`,
       retentionInDays: props.logRetentionDays ?? settings.logRetentionDays,
     }));
     const statements = onboardingStatements({
@@ -231,7 +232,7 @@ export class ProwlerOrganizationOnboarding extends Construct {
       stackSet: stackSet ? { name: stackSet.stackSetName, callAs: stackSet.callAs, targets: stackSet.deploymentTargets } : undefined,
     });
     const functions = models.map((f, i) => new LambdaFunction(this, f.id, {
-      functionName: `${name}-${f.id.toLowerCase()}`,
+      functionName: functionName(f.id),
       role: this.functionRoleArn,
       runtime: settings.runtime,
       architectures: [settings.architecture],

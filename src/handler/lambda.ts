@@ -16,7 +16,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { STSClient } from '@aws-sdk/client-sts';
 import type { CloudFormationCustomResourceEvent, Context } from 'aws-lambda';
 import {
-  continueRun, offboard, requestFromSpec, startRun, toReport,
+  continueRun, offboard, ORGANIZATION_ID, requestFromSpec, startRun, toReport,
   type AssumeCredentials, type EngineDependencies, type Logger, type OnboardingRequest, type RunState,
 } from './engine';
 import { acquireLease, LEASE_TTL_MS, releaseLease } from './lease';
@@ -78,8 +78,9 @@ const PHYSICAL_ID_PREFIX = 'prowler-org-onboarding';
  */
 export const physicalIdOf = (organizationId: string, tenantId: string, instance?: string) =>
   `${PHYSICAL_ID_PREFIX}/${organizationId}/${tenantId}${instance ? `/${instance}` : ''}`;
+const PHYSICAL_ID = new RegExp(`^${PHYSICAL_ID_PREFIX}/(${ORGANIZATION_ID})/([^/]+)(/[a-z0-9]+)?$`);
 function parsePhysicalId(id: string | undefined): { organizationId: string; tenantId: string } | undefined {
-  const m = id?.match(/^prowler-org-onboarding\/(o-[a-z0-9]{10,32})\/([^/]+)(\/[a-z0-9]+)?$/);
+  const m = id?.match(PHYSICAL_ID);
   return m ? { organizationId: m[1], tenantId: m[2] } : undefined;
 }
 /**
