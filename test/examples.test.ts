@@ -102,7 +102,7 @@ describe('README and examples/', () => {
       jest.isolateModules(() => require('../examples/cdktf/main'));
       const config = JSON.parse(readFileSync(join(outdir, 'stacks', 'prowler-organization', 'cdk.tf.json'), 'utf8'));
       expect(Object.keys(config.resource)).toEqual(expect.arrayContaining([
-        'aws_iam_role', 'aws_cloudformation_stack_set', 'aws_cloudformation_stack_set_instance', 'aws_lambda_function', 'aws_lambda_invocation',
+        'aws_iam_role', 'aws_cloudformation_stack_set', 'aws_cloudformation_stack_instances', 'aws_lambda_function', 'aws_lambda_invocation',
       ]));
     } finally {
       if (before === undefined) delete process.env.CDKTF_OUTDIR;

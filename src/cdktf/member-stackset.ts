@@ -1,6 +1,5 @@
 import { CloudformationStackSet } from '@cdktf/provider-aws/lib/cloudformation-stack-set';
-import { CloudformationStackSetInstance } from '@cdktf/provider-aws/lib/cloudformation-stack-set-instance';
-import { DataAwsRegion } from '@cdktf/provider-aws/lib/data-aws-region';
+import { CloudformationStackInstances } from '@cdktf/provider-aws/lib/cloudformation-stack-instances';
 import { Construct } from 'constructs';
 import { terraformLiteral, TF_CHECK_CONTEXT, throwIfInvalid } from './validation';
 import type { MemberStackSetOptions, StackSetDeploymentTargets } from '../core/options';
@@ -16,13 +15,18 @@ export const DEFAULT_TERRAFORM_STACKSET_NAME = 'prowler-scan-member-role';
 /**
  * A service-managed CloudFormation StackSet deploying the `ProwlerScan` role (scan permissions
  * only) to every account below the targets, new ones included, as Terraform resources: the
- * StackSet and one stack-instance resource per region.
+ * StackSet and its stack instances.
+ *
+ * The instances are one `aws_cloudformation_stack_instances` resource for all regions, which
+ * changes targets, accounts and regions in place. (`aws_cloudformation_stack_set_instance` replaces
+ * itself when targets change: it would delete the role in every member account and create it
+ * again.)
  */
 export class ProwlerMemberRoleStackSet extends Construct {
   /** The StackSet. */
   public readonly stackSet: CloudformationStackSet;
-  /** Its stack instances, one resource per region. */
-  public readonly instances: CloudformationStackSetInstance[];
+  /** Its stack instances, in every region (default: the provider's region). */
+  public readonly instances: CloudformationStackInstances;
   /** The StackSet's name. */
   public readonly stackSetName: string;
   /** Who deploys it: `SELF` or `DELEGATED_ADMIN`. */
@@ -56,11 +60,10 @@ export class ProwlerMemberRoleStackSet extends Construct {
     this.stackSetName = this.stackSet.name;
     const group = model.instanceGroup;
     this.deploymentTargets = deploymentTargets(group);
-    const regions = group.regions ?? [new DataAwsRegion(this, 'Region').name]; // `name`: in provider 5.x and 6.x alike
-    this.instances = regions.map((region, i) => new CloudformationStackSetInstance(this, `Instances${i}`, {
+    this.instances = new CloudformationStackInstances(this, 'Instances', {
       stackSetName: this.stackSet.name,
       callAs: model.callAs,
-      stackSetInstanceRegion: region,
+      regions: group.regions, // none: the provider's region (the provider fills it in)
       deploymentTargets: {
         organizationalUnitIds: group.organizationalUnitIds,
         accountFilterType: group.accountFilterType,
@@ -69,7 +72,8 @@ export class ProwlerMemberRoleStackSet extends Construct {
       operationPreferences: {
         failureTolerancePercentage: model.operationPreferences.failureTolerancePercentage,
         maxConcurrentPercentage: model.operationPreferences.maxConcurrentPercentage,
+        regionConcurrencyType: model.operationPreferences.regionConcurrencyType,
       },
-    }));
+    });
   }
 }

@@ -88,7 +88,7 @@ describe('CDKTF ProwlerOrganization', () => {
     const [invocation] = resources(json, 'aws_lambda_invocation');
     // Static references: Terraform rejects an interpolation ("${aws_iam_role.x}") in depends_on.
     expect(invocation.depends_on).toEqual([
-      expect.stringMatching(/^aws_iam_role\.[\w]+$/), expect.stringMatching(/^aws_cloudformation_stack_set\.[\w]+$/), expect.stringMatching(/^aws_cloudformation_stack_set_instance\.[\w]+$/),
+      expect.stringMatching(/^aws_iam_role\.[\w]+$/), expect.stringMatching(/^aws_cloudformation_stack_set\.[\w]+$/), expect.stringMatching(/^aws_cloudformation_stack_instances\.[\w]+$/),
     ]);
     const policy = JSON.parse(resources(json, 'aws_iam_role_policy').find((p) => p.name === 'onboarding').policy);
     expect(policy.Statement.map((st: any) => st.Sid)).toContain('MemberStackSetStatus');

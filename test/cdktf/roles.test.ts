@@ -60,9 +60,14 @@ describe('CDKTF ProwlerMemberRoleStackSet', () => {
       parameters: { ExternalId: EXTERNAL_ID, AccountId: '232136659152', IAMPrincipal: 'role/prowler*', RoleName: 'ProwlerScan' },
       lifecycle: { ignore_changes: ['administration_role_arn'] },
     });
-    const instances = resources(json, 'aws_cloudformation_stack_set_instance');
-    expect(instances.map((i) => i.stack_set_instance_region)).toEqual(['us-east-1', 'eu-west-1']);
-    expect(instances[0].deployment_targets).toEqual({ organizational_unit_ids: ['ou-ab12-abcdefgh'], account_filter_type: 'DIFFERENCE', accounts: ['123456789012'] });
+    // One resource for every region: it changes targets in place (stack_set_instance would replace itself).
+    expect(resources(json, 'aws_cloudformation_stack_set_instance')).toEqual([]);
+    const [instances, ...more] = resources(json, 'aws_cloudformation_stack_instances');
+    expect(more).toEqual([]);
+    expect(instances.regions).toEqual(['us-east-1', 'eu-west-1']);
+    expect(instances.stack_set_name).toMatch(/^\$\{aws_cloudformation_stack_set\.[\w]+\.name\}$/);
+    expect(instances.deployment_targets).toEqual({ organizational_unit_ids: ['ou-ab12-abcdefgh'], account_filter_type: 'DIFFERENCE', accounts: ['123456789012'] });
+    expect(instances.operation_preferences).toEqual({ failure_tolerance_percentage: 10, max_concurrent_percentage: 100, region_concurrency_type: 'PARALLEL' });
   });
 
   test('every ${ of the member template is escaped for Terraform, and unescaped it is the CDK template body', () => {
@@ -76,9 +81,9 @@ describe('CDKTF ProwlerMemberRoleStackSet', () => {
     expect(body.split('$${').join('${')).toBe(cdkBody);
   });
 
-  test('one region by default: the provider\'s', () => {
+  test('one region by default: the provider\'s, which the provider fills in when regions is left out', () => {
     const json = synth((s) => new tf.ProwlerMemberRoleStackSet(s, 'Members', { externalId: EXTERNAL_ID, targets: ['r-ab12'] }));
-    expect(resources(json, 'aws_cloudformation_stack_set_instance')[0].stack_set_instance_region).toMatch(/^\$\{data\.aws_region\.[^}]+\.name\}$/);
+    expect(resources(json, 'aws_cloudformation_stack_instances')[0]).not.toHaveProperty('regions');
   });
 });
 
@@ -120,7 +125,7 @@ describe('cross-flavour equivalence: CDK, CDKTF and templates/', () => {
     const cfnSet = Object.values(Template.fromStack(cdkStack).findResources('AWS::CloudFormation::StackSet'))[0].Properties;
     const json = synth((s) => new tf.ProwlerOrganizationRoles(s, 'Org', { ...props, regions: ['us-east-1'] }));
     const tfSet = resources(json, 'aws_cloudformation_stack_set')[0];
-    const tfInstance = resources(json, 'aws_cloudformation_stack_set_instance')[0];
+    const tfInstance = resources(json, 'aws_cloudformation_stack_instances')[0];
     expect({
       permissionModel: tfSet.permission_model,
       callAs: tfSet.call_as,
@@ -134,7 +139,7 @@ describe('cross-flavour equivalence: CDK, CDKTF and templates/', () => {
       maxConcurrent: tfSet.operation_preferences.max_concurrent_percentage,
       parameters: tfSet.parameters,
       targets: tfInstance.deployment_targets.organizational_unit_ids,
-      regions: [tfInstance.stack_set_instance_region],
+      regions: tfInstance.regions,
     }).toEqual({
       permissionModel: cfnSet.PermissionModel,
       callAs: cfnSet.CallAs,
@@ -154,6 +159,6 @@ describe('cross-flavour equivalence: CDK, CDKTF and templates/', () => {
     const stack = new TerraformStack(app, 'prowler');
     const roles = new tf.ProwlerOrganizationRoles(stack, 'Org', props);
     expect(roles.managementRole.roleArn).toMatch(/^\$\{TfToken\[/);
-    expect(Testing.synth(stack)).toContain('aws_cloudformation_stack_set_instance');
+    expect(Testing.synth(stack)).toContain('aws_cloudformation_stack_instances');
   });
 });

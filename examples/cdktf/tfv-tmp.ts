@@ -1,0 +1,2 @@
+process.env.CDKTF_OUTDIR = '/tmp/tfex/out';
+require('./main');

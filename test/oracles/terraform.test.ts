@@ -1,0 +1,174 @@
+/**
+ * Terraform itself judges what the CDKTF constructs synthesize: `terraform init -backend=false`
+ * and `terraform validate` on the README's quick start and on the configurations users write.
+ *
+ * With the machine image's provider mirror (hashicorp/aws 5.x) the configuration is validated
+ * against that version; with registry access and no mirror, against the 6.x the bindings pin.
+ * The bindings are generated from 6.x, so every attribute they render exists there; validating
+ * against 5.x with no warnings proves it exists in 5.x and is not deprecated there either.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
+import { App, TerraformStack } from 'cdktf';
+import { core } from '../../src';
+import * as tf from '../../src/cdktf';
+import { describeWith, TERRAFORM, terraformAwsMirror } from '../support/oracles';
+
+const EXTERNAL_ID = '6f1c2d0e-8a4b-4c3d-9e2f-1a2b3c4d5e6f';
+const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:prowler/api-key-AbCdEf';
+
+/** A user's configuration: a stack built on a fresh app. */
+const CONFIGURATIONS: Record<string, (stack: TerraformStack) => void> = {
+  'one-liner outside us-east-1, events forwarded from us-east-1, two regions, an excluded account': (stack) => {
+    new AwsProvider(stack, 'aws', { region: 'eu-west-1' });
+    const virginia = new AwsProvider(stack, 'virginia', { region: 'us-east-1', alias: 'virginia' });
+    new tf.ProwlerOrganization(stack, 'Prowler', {
+      externalId: EXTERNAL_ID,
+      organizationId: 'o-abc123def4',
+      targets: ['r-ab12'],
+      excludeAccounts: ['123456789012'],
+      regions: ['eu-west-1', 'us-east-1'],
+      apiKeySecretArn: SECRET_ARN,
+      organizationEventsProvider: virginia,
+      selection: { targets: ['r-ab12'], excludeTags: [{ key: 'prowler-scan', value: 'false' }] },
+      scanMode: core.ScanMode.DAILY,
+      removal: core.RemovalBehaviour.UNLINK,
+    });
+  },
+  'roles only: the management role and the member StackSet on two OUs': (stack) => {
+    new AwsProvider(stack, 'aws', { region: 'us-east-1' });
+    new tf.ProwlerOrganizationRoles(stack, 'Roles', {
+      externalId: EXTERNAL_ID,
+      organizationId: 'o-abc123def4',
+      targets: ['ou-ab12-abcdefgh', 'ou-ab12-ijklmnop'],
+      onlyAccounts: ['222222222222', '333333333333'],
+      s3Integration: { bucketName: 'prowler-reports', bucketAccountId: '444444444444' },
+      stackSetManagement: true,
+    });
+  },
+  'delegated administrator: StackSet as DELEGATED_ADMIN, onboarding in a VPC with its own bucket and role': (stack) => {
+    new AwsProvider(stack, 'aws', { region: 'eu-central-1' });
+    const members = new tf.ProwlerMemberRoleStackSet(stack, 'Members', {
+      externalId: EXTERNAL_ID, targets: ['r-ab12'], callAs: core.CallAs.DELEGATED_ADMIN, stackSetName: 'prowler-scan-role',
+    });
+    new tf.ProwlerOrganizationOnboarding(stack, 'Onboarding', {
+      apiKeySecretArn: SECRET_ARN,
+      assumeCredentialsSecretArn: 'arn:aws:secretsmanager:eu-central-1:111111111111:secret:prowler/assume-AbCdEf',
+      secretKmsKeyArns: ['arn:aws:kms:eu-central-1:111111111111:key/0b3a9f8e-1c2d-4e5f-8a9b-0c1d2e3f4a5b'],
+      subnetIds: ['subnet-0123456789abcdef0'],
+      securityGroupIds: ['sg-0123456789abcdef0'],
+      stateBucketName: 'my-prowler-onboarding-state',
+      functionRoleName: 'my-prowler-onboarding',
+      syncSchedule: 'cron(0 3 * * ? *)',
+      logRetentionDays: 365,
+      memberStackSet: members,
+      prowlerApiUrl: 'https://prowler.example.com/api/v1',
+      selection: { targets: ['r-ab12'] },
+    });
+  },
+  'a single account: the scan role alone': (stack) => {
+    new AwsProvider(stack, 'aws', { region: 'ap-southeast-2' });
+    new tf.ProwlerScanRole(stack, 'Scan', { externalId: EXTERNAL_ID, roleName: 'ProwlerScan' });
+  },
+};
+
+/** Synthesizes a stack as `cdktf synth` does and returns its cdk.tf.json. */
+function synthesize(build: (stack: TerraformStack) => void): any {
+  const outdir = mkdtempSync(join(tmpdir(), 'tf-synth-'));
+  try {
+    const app = new App({ outdir });
+    build(new TerraformStack(app, 'prowler'));
+    app.synth();
+    return JSON.parse(readFileSync(join(outdir, 'stacks', 'prowler', 'cdk.tf.json'), 'utf8'));
+  } finally {
+    rmSync(outdir, { recursive: true, force: true });
+  }
+}
+
+/** The README's CDKTF quick start, run as `cdktf synth` runs it. */
+function synthesizeExample(): any {
+  const outdir = mkdtempSync(join(tmpdir(), 'tf-example-'));
+  const before = process.env.CDKTF_OUTDIR;
+  process.env.CDKTF_OUTDIR = outdir;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    jest.isolateModules(() => require('../../examples/cdktf/main'));
+    return JSON.parse(readFileSync(join(outdir, 'stacks', 'prowler-organization', 'cdk.tf.json'), 'utf8'));
+  } finally {
+    if (before === undefined) delete process.env.CDKTF_OUTDIR;
+    else process.env.CDKTF_OUTDIR = before;
+    rmSync(outdir, { recursive: true, force: true });
+  }
+}
+
+interface Diagnostic { severity: string; summary: string; detail?: string; address?: string }
+
+describeWith(TERRAFORM, 'terraform validate: the CDKTF constructs\' output is configuration Terraform accepts', () => {
+  const mirror = terraformAwsMirror();
+  const work = mkdtempSync(join(tmpdir(), 'tf-validate-'));
+  const env: NodeJS.ProcessEnv = { ...process.env, TF_IN_AUTOMATION: '1', CHECKPOINT_DISABLE: '1', TF_PLUGIN_CACHE_DIR: join(work, 'plugin-cache') };
+  mkdirSync(env.TF_PLUGIN_CACHE_DIR!);
+  if (mirror) {
+    env.TF_CLI_CONFIG_FILE = join(work, 'cli.tfrc');
+    writeFileSync(env.TF_CLI_CONFIG_FILE, `provider_installation {\n  filesystem_mirror {\n    path = ${JSON.stringify(mirror.path)}\n  }\n}\n`);
+  }
+  afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+  function terraform(dir: string, ...args: string[]) {
+    return spawnSync('terraform', args, { cwd: dir, env, encoding: 'utf8', timeout: 120_000 });
+  }
+
+  /** init + validate; the diagnostics Terraform gives, errors and warnings alike. */
+  function validate(name: string, config: any): { valid: boolean; diagnostics: Diagnostic[]; provider: string } {
+    const dir = join(work, name.replace(/[^\w]+/g, '-').slice(0, 60));
+    mkdirSync(dir);
+    const provider = config.terraform.required_providers.aws;
+    if (mirror) provider.version = mirror.version; // the bindings pin 6.x; the mirror holds what it holds
+    // Pretty-printed, so a diagnostic's line points at one attribute.
+    writeFileSync(join(dir, 'cdk.tf.json'), JSON.stringify(config, null, 2));
+    const init = terraform(dir, 'init', '-backend=false', '-input=false', '-no-color');
+    if (init.status !== 0) {
+      // Some errors stop init already: give them as diagnostics too, with Terraform's whole text.
+      const summaries = [...init.stderr.matchAll(/^Error: (.+)$/gm)].map((m) => m[1]);
+      if (summaries.length === 0) throw new Error(`terraform init failed for '${name}':\n${init.stdout}\n${init.stderr}`);
+      return { valid: false, diagnostics: summaries.map((summary) => ({ severity: 'error', summary, detail: init.stderr })), provider: `${provider.source} ${provider.version}` };
+    }
+    const run = terraform(dir, 'validate', '-json', '-no-color');
+    const result = JSON.parse(run.stdout);
+    const diagnostics = (result.diagnostics as any[]).map((d) => ({
+      severity: d.severity, summary: d.summary, detail: d.detail, address: d.address ?? (d.range ? `line ${d.range.start.line}` : undefined),
+    }));
+    return { valid: result.valid, diagnostics, provider: `${provider.source} ${provider.version}` };
+  }
+
+  test('the README\'s CDKTF quick start (examples/cdktf/main.ts)', () => {
+    const config = synthesizeExample();
+    expect(validate('readme-quick-start', config)).toEqual({ valid: true, diagnostics: [], provider: expect.any(String) });
+  });
+
+  test.each(Object.keys(CONFIGURATIONS))('%s', (name) => {
+    const config = synthesize(CONFIGURATIONS[name]);
+    expect(validate(name, config)).toEqual({ valid: true, diagnostics: [], provider: expect.any(String) });
+  });
+
+  test('the oracle rejects what the constructs once rendered: depends_on as an interpolation', () => {
+    const config = synthesizeExample();
+    const invocation: any = Object.values(config.resource.aws_lambda_invocation)[0];
+    invocation.depends_on = invocation.depends_on.map((ref: string) => `\${${ref}}`); // what `resource.fqn` rendered
+    const broken = validate('known-bad-depends-on', config);
+    expect(broken.valid).toBe(false);
+    expect(broken.diagnostics.map((d) => d.summary)).toContain('Invalid expression');
+  });
+
+  (mirror?.version.startsWith('5.') ? test : test.skip)('under provider 5.x, the oracle rejects a 6.x-only attribute (per-resource region)', () => {
+    const config = synthesizeExample();
+    const instances: any = Object.values(config.resource.aws_cloudformation_stack_instances)[0];
+    instances.region = 'us-east-1';
+    const broken = validate('known-bad-6x-only', config);
+    expect(broken.valid).toBe(false);
+    expect(broken.diagnostics.map((d) => d.summary)).toContain('Extraneous JSON object property');
+  });
+});
