@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { Annotations, Aws, CustomResource, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, Aws, CfnResource, CustomResource, Duration, Fn, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -17,7 +17,8 @@ import { bind } from '../core/bind';
 import {
   CUSTOM_RESOURCE_TYPE, DEFAULT_SYNC_SCHEDULE, ONBOARDING_FUNCTION_SETTINGS, ONBOARDING_OUTPUTS, ORGANIZATIONS_EVENT_PATTERN, SPEC_PROPERTY,
   STATE_BUCKET_PROTECTIONS, SYNC_FAILURE_METRIC, SYNC_FUNCTION_ID, SYNC_RESERVED_CONCURRENCY, VPC_ACCESS_MANAGED_POLICY_ARN,
-  eventForwarding, onboardingEnvironment, onboardingFunctions, onboardingStatements, organizationsRegion, partitionOfRegion, stateBucketPolicy,
+  eventForwarding, lambdaLogGroupName, onboardingEnvironment, onboardingFunctionName, onboardingFunctions, onboardingNamePrefix, onboardingStatements,
+  organizationsRegion, partitionOfRegion, stateBucketPolicy,
   type StatementModel,
 } from '../core/onboarding';
 import type { OnboardingIdentity, OnboardingSettings } from '../core/onboarding-types';
@@ -168,8 +169,14 @@ export class ProwlerOrganizationOnboarding extends Construct {
     const { spec, url, problems } = constructSpec(props, (v) => Token.isUnresolved(v));
     throwIfInvalid(this, 'ProwlerOrganizationOnboarding', problems);
     const stack = Stack.of(this);
+    const prefix = onboardingNamePrefix(this.node.addr);
+    const retention = props.logRetention ?? ONBOARDING_FUNCTION_SETTINGS.logRetentionDays;
+    /** A log group with retention, named as Lambda names a function's own. */
+    const logGroup = (logicalId: string, functionName: string) => new logs.LogGroup(this, logicalId, {
+      logGroupName: lambdaLogGroupName(functionName), retention, removalPolicy: RemovalPolicy.DESTROY,
+    });
 
-    this.stateBucket = props.stateBucket ?? this.createStateBucket();
+    this.stateBucket = props.stateBucket ?? this.createStateBucket(retention);
     const role = props.functionRole ?? new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: 'prowler-org-onboarding: discovers the organization and onboards it to Prowler',
@@ -198,12 +205,13 @@ export class ProwlerOrganizationOnboarding extends Construct {
     const settings = ONBOARDING_FUNCTION_SETTINGS;
     const logGroups: logs.LogGroup[] = [];
     const functions = Object.fromEntries(onboardingFunctions('cloudformation').map((f) => {
-      const logGroup = new logs.LogGroup(this, `${f.id}Logs`, {
-        retention: props.logRetention ?? settings.logRetentionDays,
-        removalPolicy: RemovalPolicy.DESTROY,
-      });
-      logGroups.push(logGroup);
+      // Named, so that its log group is Lambda's own: the Provider framework's failure reason says
+      // "Logs: /aws/lambda/<function>", and that group exists, with retention.
+      const functionName = onboardingFunctionName(prefix, f.id);
+      const functionLogs = logGroup(`${f.id}Logs`, functionName);
+      logGroups.push(functionLogs);
       const fn = new lambda.Function(this, f.id, {
+        functionName,
         runtime: new lambda.Runtime(settings.runtime, lambda.RuntimeFamily.NODEJS, { supportsInlineCode: true }),
         architecture: { arm64: lambda.Architecture.ARM_64 }[settings.architecture],
         code,
@@ -212,7 +220,7 @@ export class ProwlerOrganizationOnboarding extends Construct {
         memorySize: settings.memorySize,
         role,
         environment,
-        logGroup,
+        logGroup: functionLogs,
         loggingFormat: lambda.LoggingFormat[settings.logFormat],
         description: f.description,
         vpc: props.vpc,
@@ -248,6 +256,7 @@ export class ProwlerOrganizationOnboarding extends Construct {
       isCompleteHandler: this.isCompleteFunction,
       queryInterval: Duration.seconds(30),
       totalTimeout: Duration.minutes(55),
+      logGroup: logGroup('ProviderLogs', onboardingFunctionName(prefix, 'provider-framework')),
     });
     this.resource = new CustomResource(this, 'Resource', {
       serviceToken: this.provider.serviceToken,
@@ -281,7 +290,7 @@ export class ProwlerOrganizationOnboarding extends Construct {
           'Organizations events reach EventBridge only in the Organizations region (us-east-1 in the aws partition): give this stack an explicit region, so that a forwarding rule is added when it is elsewhere.');
       } else {
         const home = organizationsRegion(partitionOfRegion(stack.region));
-        if (stack.region !== home) this.forwardOrganizationEvents(home);
+        if (stack.region !== home) this.forwardOrganizationEvents(home, logGroup('ForwardingLogs', onboardingFunctionName(prefix, 'forwarding')));
       }
     }
   }
@@ -303,7 +312,7 @@ export class ProwlerOrganizationOnboarding extends Construct {
   }
 
   /** A bucket with the protections core decides (encrypted, private, TLS only, runs expire). */
-  private createStateBucket(): s3.Bucket {
+  private createStateBucket(retention: logs.RetentionDays): s3.Bucket {
     const p = STATE_BUCKET_PROTECTIONS;
     const bucket = new s3.Bucket(this, 'State', {
       encryption: { AES256: s3.BucketEncryption.S3_MANAGED }[p.encryption],
@@ -313,7 +322,25 @@ export class ProwlerOrganizationOnboarding extends Construct {
       autoDeleteObjects: true,
     });
     for (const statement of stateBucketPolicy(Aws.PARTITION, bucket.bucketName)) bucket.addToResourcePolicy(policyStatement(statement));
+    this.retainAutoDeleteLogs(bucket, retention);
     return bucket;
+  }
+
+  /**
+   * The bucket's auto-delete function (one per stack, made by aws-cdk-lib) logs to Lambda's own
+   * group: create that group with retention, before the function first runs.
+   */
+  private retainAutoDeleteLogs(bucket: s3.Bucket, retention: logs.RetentionDays): void {
+    const stack = Stack.of(this);
+    const provider = stack.node.tryFindChild('Custom::S3AutoDeleteObjectsCustomResourceProvider');
+    const handler = provider?.node.tryFindChild('Handler');
+    const deletion = bucket.node.tryFindChild('AutoDeleteObjectsCustomResource');
+    if (!(handler instanceof CfnResource) || !deletion) return; // aws-cdk-lib changed its layout: nothing to attach to
+    const id = 'ProwlerOrgOnboardingAutoDeleteLogs';
+    const group = stack.node.tryFindChild(id) as logs.LogGroup | undefined ?? new logs.LogGroup(stack, id, {
+      logGroupName: Fn.join('', [lambdaLogGroupName(''), handler.ref]), retention, removalPolicy: RemovalPolicy.DESTROY,
+    });
+    deletion.node.addDependency(group);
   }
 
   /**
@@ -321,7 +348,7 @@ export class ProwlerOrganizationOnboarding extends Construct {
    * there (made with two SDK calls, as a stack cannot hold resources of another region) sends
    * them to this region's default event bus, where the sync rule picks them up.
    */
-  private forwardOrganizationEvents(home: string): void {
+  private forwardOrganizationEvents(home: string, logGroup: logs.ILogGroup): void {
     const stack = Stack.of(this);
     const ruleName = `prowler-org-onboarding-${stack.region}-${this.node.addr.slice(0, 8)}`;
     const forwarding = eventForwarding({ partition: Aws.PARTITION, region: stack.region, account: stack.account });
@@ -343,6 +370,7 @@ export class ProwlerOrganizationOnboarding extends Construct {
       onDelete: { service: 'EventBridge', action: 'deleteRule', region: home, parameters: { Name: ruleName }, ignoreErrorCodesMatching: 'ResourceNotFoundException' },
       policy: cr.AwsCustomResourcePolicy.fromStatements([new iam.PolicyStatement({ actions: ['events:PutRule', 'events:DeleteRule'], resources: [ruleArn] })]),
       installLatestAwsSdk: false,
+      logGroup,
     });
     const target = new cr.AwsCustomResource(this, 'OrganizationEventsTarget', {
       onUpdate: {
@@ -358,6 +386,7 @@ export class ProwlerOrganizationOnboarding extends Construct {
         new iam.PolicyStatement({ actions: ['iam:PassRole'], resources: [forwarder.roleArn] }),
       ]),
       installLatestAwsSdk: false,
+      logGroup,
     });
     target.node.addDependency(rule);
   }

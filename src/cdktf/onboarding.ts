@@ -26,7 +26,7 @@ import { bind } from '../core/bind';
 import {
   DEFAULT_SYNC_SCHEDULE, ONBOARDING_FUNCTION_SETTINGS, ONBOARDING_OUTPUTS, ORGANIZATIONS_EVENT_PATTERN, SPEC_PROPERTY, STATE_BUCKET_PROTECTIONS,
   SYNC_FAILURE_METRIC, SYNC_FUNCTION_ID, SYNC_RESERVED_CONCURRENCY, TERRAFORM_KEY, VPC_ACCESS_MANAGED_POLICY_ARN,
-  eventForwarding, onboardingEnvironment, onboardingFunctions, onboardingStatements, stateBucketPolicy, statementJson, type StatementModel,
+  eventForwarding, lambdaLogGroupName, onboardingEnvironment, onboardingFunctionName, onboardingFunctions, onboardingNamePrefix, onboardingStatements, stateBucketPolicy, statementJson, type StatementModel,
 } from '../core/onboarding';
 import type { OnboardingIdentity, OnboardingSettings } from '../core/onboarding-types';
 import { constructSpec } from '../core/spec';
@@ -171,7 +171,7 @@ export class ProwlerOrganizationOnboarding extends Construct {
     const partition = new DataAwsPartition(this, 'Partition').partition;
     const region = new DataAwsRegion(this, 'Region').name; // `name`: in provider 5.x and 6.x alike
     const account = new DataAwsCallerIdentity(this, 'Caller').accountId;
-    const name = `prowler-org-onboarding-${this.node.addr.slice(0, 8)}`;
+    const name = onboardingNamePrefix(this.node.addr);
 
     if (props.stateBucketName) {
       this.stateBucketName = props.stateBucketName;
@@ -201,9 +201,9 @@ export class ProwlerOrganizationOnboarding extends Construct {
 
     const settings = ONBOARDING_FUNCTION_SETTINGS;
     const models = onboardingFunctions('terraform');
-    const functionName = (functionId: string) => `${name}-${functionId.toLowerCase()}`;
+    const functionName = (functionId: string) => onboardingFunctionName(name, functionId);
     const logGroups = models.map((f) => new CloudwatchLogGroup(this, `${f.id}Logs`, {
-      name: `/aws/lambda/${functionName(f.id)}`,
+      name: lambdaLogGroupName(functionName(f.id)),
       retentionInDays: props.logRetentionDays ?? settings.logRetentionDays,
     }));
     const statements = onboardingStatements({

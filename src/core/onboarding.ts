@@ -105,6 +105,25 @@ export function onboardingFunctions(flavour: OnboardingFlavour): OnboardingFunct
     : [fn('Apply', 'terraform', 900, 'terraform apply and destroy'), sync];
 }
 
+/** The prefix of every onboarding resource with a name of ours; the construct's address keeps two apart. */
+export function onboardingNamePrefix(constructAddress: string): string {
+  return `prowler-org-onboarding-${constructAddress.slice(0, 8)}`;
+}
+
+/** A function's name: the prefix and its id (at most 42 characters of Lambda's 64). */
+export function onboardingFunctionName(prefix: string, functionId: string): string {
+  return `${prefix}-${functionId.toLowerCase()}`;
+}
+
+/**
+ * The log group Lambda writes a function's logs to by default. Each flavour creates it, with
+ * retention, under this name: it is where the CDK Provider framework's failure reason
+ * ("Logs: /aws/lambda/<function>") and the Lambda console send the reader.
+ */
+export function lambdaLogGroupName(functionName: string): string {
+  return `/aws/lambda/${functionName}`;
+}
+
 /** The function that re-runs the onboarding: alarm on its errors (see `SYNC_FAILURE_METRIC`). */
 export const SYNC_FUNCTION_ID = 'Sync';
 

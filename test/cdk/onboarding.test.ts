@@ -36,7 +36,35 @@ describe('ProwlerOrganizationOnboarding', () => {
         Environment: { Variables: { PROWLER_API_URL: 'https://api.prowler.com/api/v1', PROWLER_API_KEY_SECRET_ARN: SECRET_ARN, STATE_BUCKET: expect.anything() } },
       });
     }
-    template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 30 }, 3);
+    // Ours, the Provider framework's and the bucket's auto-delete function's.
+    template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 30 }, 5);
+  });
+
+  test.each([
+    ['us-east-1', 'us-east-1', {}],
+    ['eu-west-1: events forwarded from us-east-1', 'eu-west-1', {}],
+    ['a log retention of a year', 'us-east-1', { logRetention: 365 }],
+  ])('every function in the stack logs to a group with retention; the framework\'s "Logs:" hint names one (%s)', (where, region, props) => {
+    const { template } = synth(props as Partial<ProwlerOrganizationOnboardingProps>, region);
+    const json = template.toJSON();
+    const groups = Object.entries<any>(json.Resources).filter(([, r]) => r.Type === 'AWS::Logs::LogGroup');
+    const retention = (props as any).logRetention ?? 30;
+    for (const [, group] of groups) expect(group.Properties.RetentionInDays).toBe(retention);
+    const functions = Object.entries<any>(json.Resources).filter(([, r]) => r.Type === 'AWS::Lambda::Function');
+    expect(functions.length).toBeGreaterThanOrEqual(where.startsWith('eu-west-1') ? 8 : 7);
+    for (const [id, fn] of functions) {
+      // Where the function writes: its LoggingConfig's group, or else Lambda's own /aws/lambda/<name>.
+      const target = fn.Properties.LoggingConfig?.LogGroup;
+      const group = target
+        ? groups.find(([groupId]) => JSON.stringify(target) === JSON.stringify({ Ref: groupId }))
+        : groups.find(([, g]) => JSON.stringify(g.Properties.LogGroupName) === JSON.stringify({ 'Fn::Join': ['', ['/aws/lambda/', { Ref: id }]] }));
+      expect([id, group !== undefined]).toEqual([id, true]);
+    }
+    // The framework reports a failure of our onEvent or isComplete as "Logs: /aws/lambda/<function name>".
+    for (const fn of ours(template).filter((f: any) => f.Properties.Handler !== 'index.sync')) {
+      const hint = `/aws/lambda/${fn.Properties.FunctionName}`;
+      expect(groups.map(([, g]) => g.Properties.LogGroupName)).toContain(hint);
+    }
   });
 
   test('the custom resource carries the spec as JSON, with a service timeout under the hour', () => {
