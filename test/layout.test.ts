@@ -41,4 +41,13 @@ describe('layout rules', () => {
   test('the scanner sees imports (the rules above are live)', () => {
     expect(sources.find((f) => f.path === 'cdk/scan-role.ts')!.imports).toEqual(expect.arrayContaining(['aws-cdk-lib', 'aws-cdk-lib/aws-iam', '../core/bind']));
   });
+
+  test('the oldest supported aws-cdk-lib is one version: the peer range, the floor the tests install, the README', () => {
+    const root = join(__dirname, '..');
+    const peer = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).peerDependencies['aws-cdk-lib'];
+    const floor = JSON.parse(readFileSync(join(root, 'build-tools', 'cdk-floor', 'package.json'), 'utf8')).dependencies['aws-cdk-lib'];
+    const lock = JSON.parse(readFileSync(join(root, 'build-tools', 'cdk-floor', 'package-lock.json'), 'utf8')).packages['node_modules/aws-cdk-lib'].version;
+    const readme = readFileSync(join(root, 'README.md'), 'utf8').match(/Supported: `aws-cdk-lib` \*\*([\d.]+)\*\* or newer/)![1];
+    expect({ peer, floor, lock, readme }).toEqual({ peer: `^${floor}`, floor, lock: floor, readme: floor });
+  });
 });

@@ -257,6 +257,8 @@ export class ProwlerOrganizationOnboarding extends Construct {
       queryInterval: Duration.seconds(30),
       totalTimeout: Duration.minutes(55),
       logGroup: logGroup('ProviderLogs', onboardingFunctionName(prefix, 'provider-framework')),
+      // Off, as newer aws-cdk-lib has it: older ones log the waiter to a group kept two years.
+      disableWaiterStateMachineLogging: true,
     });
     this.resource = new CustomResource(this, 'Resource', {
       serviceToken: this.provider.serviceToken,

@@ -1,5 +1,5 @@
-import { CloudformationStackSet } from '@cdktf/provider-aws/lib/cloudformation-stack-set';
 import { CloudformationStackInstances } from '@cdktf/provider-aws/lib/cloudformation-stack-instances';
+import { CloudformationStackSet } from '@cdktf/provider-aws/lib/cloudformation-stack-set';
 import { Construct } from 'constructs';
 import { terraformLiteral, TF_CHECK_CONTEXT, throwIfInvalid } from './validation';
 import type { MemberStackSetOptions, StackSetDeploymentTargets } from '../core/options';

@@ -26,7 +26,8 @@ import { bind } from '../core/bind';
 import {
   DEFAULT_SYNC_SCHEDULE, ONBOARDING_FUNCTION_SETTINGS, ONBOARDING_OUTPUTS, ORGANIZATIONS_EVENT_PATTERN, SPEC_PROPERTY, STATE_BUCKET_PROTECTIONS,
   SYNC_FAILURE_METRIC, SYNC_FUNCTION_ID, SYNC_RESERVED_CONCURRENCY, TERRAFORM_KEY, VPC_ACCESS_MANAGED_POLICY_ARN,
-  eventForwarding, lambdaLogGroupName, onboardingEnvironment, onboardingFunctionName, onboardingFunctions, onboardingNamePrefix, onboardingStatements, stateBucketPolicy, statementJson, type StatementModel,
+  eventForwarding, lambdaLogGroupName, onboardingEnvironment, onboardingFunctionName, onboardingFunctions, onboardingNamePrefix, onboardingStatements,
+  stateBucketPolicy, statementJson, type StatementModel,
 } from '../core/onboarding';
 import type { OnboardingIdentity, OnboardingSettings } from '../core/onboarding-types';
 import { constructSpec } from '../core/spec';

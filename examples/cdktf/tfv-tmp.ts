@@ -1,2 +1,0 @@
-process.env.CDKTF_OUTDIR = '/tmp/tfex/out';
-require('./main');
