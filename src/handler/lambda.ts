@@ -20,7 +20,7 @@ import {
   type AssumeCredentials, type EngineDependencies, type Logger, type OnboardingRequest, type RunState,
 } from './engine';
 import { acquireLease, LEASE_TTL_MS, releaseLease } from './lease';
-import { organizationsRegion } from './organizations';
+import { organizationsClient } from './organizations';
 import { ProwlerClient, realClock, type Clock } from './prowler-api';
 import { emptyRecord, type OnboardingRecord } from './record';
 import { reportJson } from './report';
@@ -513,7 +513,7 @@ export function environmentFromProcess(invokedFunctionArn: string, variables: No
     assumeCredentialsSecretArn: config.assumeCredentialsSecretArn,
     partition,
     store: new S3JsonStore(new S3Client({}), config.stateBucket),
-    organizations: new OrganizationsClient({ region: organizationsRegion(partition), retryMode: 'adaptive', maxAttempts: 12 }),
+    organizations: organizationsClient(partition),
     secrets: new SecretsManagerClient({}),
     sts: config.localPrecheck ? new STSClient({}) : undefined,
     cloudformation: new CloudFormationClient({}),
