@@ -81,7 +81,10 @@ export interface AccountSelection {
 export enum ScanMode {
   /** A daily scan schedule, which also starts a first scan now. */
   DAILY = 'daily',
-  /** One scan now, no schedule. */
+  /**
+   * One scan when an account is onboarded, no schedule. The constructs' onboarding remembers it
+   * and does not scan again on later syncs; the CLI keeps no record and starts one per apply.
+   */
   ONCE = 'once',
   /** Register and test only. */
   NONE = 'none',

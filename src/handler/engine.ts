@@ -255,7 +255,7 @@ function count(results: AccountResult[]): OnboardingCounts {
     blocked: n((r) => r.action === 'blocked'),
     connected: n((r) => r.connection?.connected === true),
     failed: n((r) => (r.connection !== undefined && !r.connection.connected) || r.error !== undefined),
-    scheduled: n((r) => r.scan === 'scheduled' || r.scan === 'already-scheduled' || r.scan === 'started'),
+    scheduled: n((r) => r.scan === 'scheduled' || r.scan === 'already-scheduled' || r.scan === 'started' || r.scan === 'already-started'),
   };
 }
 

@@ -17,8 +17,11 @@ export interface OnboardingRecord {
    * returns secret values): equal, nothing to write; different, the desired secret changed.
    */
   secrets?: Record<string, string>;
-  /** Providers with the daily schedule this onboarding made (or found): not posted again. */
-  schedules?: Record<string, 'daily'>;
+  /**
+   * How this onboarding started scans per provider: `daily`, the schedule it made (or found),
+   * not posted again; `once`, the one scan it started (scan mode once), not started again.
+   */
+  schedules?: Record<string, 'daily' | 'once'>;
 }
 
 export const emptyRecord = (): OnboardingRecord => ({ created: {}, linked: {} });
@@ -75,6 +78,6 @@ export function noteSecret(record: OnboardingRecord | undefined, providerId: str
   if (record) (record.secrets ??= {})[providerId] = fingerprint(secret);
 }
 
-export function noteSchedule(record: OnboardingRecord | undefined, providerId: string): void {
-  if (record) (record.schedules ??= {})[providerId] = 'daily';
+export function noteSchedule(record: OnboardingRecord | undefined, providerId: string, how: 'daily' | 'once' = 'daily'): void {
+  if (record) (record.schedules ??= {})[providerId] = how;
 }

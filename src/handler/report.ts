@@ -28,6 +28,7 @@ function describe(r: AccountResult): string {
   else if (r.connection) parts.push(`not connected: ${r.connection.error} — ${r.connection.hint}`);
   if (r.scan === 'scheduled') parts.push('daily scan scheduled');
   if (r.scan === 'already-scheduled') parts.push('daily scan already scheduled');
+  if (r.scan === 'already-started') parts.push('its one scan already started');
   if (r.scan === 'started') parts.push('scan started');
   if (r.error) parts.push(r.error);
   return parts.join(', ');

@@ -126,7 +126,7 @@ export interface AccountResult {
   stackInstance?: string;
   blockedBy?: string;
   connection?: { connected: boolean; error?: string; hint?: string; attempts: number; tested: boolean };
-  scan?: 'scheduled' | 'already-scheduled' | 'started' | 'none' | 'not-connected';
+  scan?: 'scheduled' | 'already-scheduled' | 'started' | 'already-started' | 'none' | 'not-connected';
   error?: string;
   /** Which step `error` is from. */
   failedAt?: 'registration' | 'launch';

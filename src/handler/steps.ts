@@ -115,15 +115,19 @@ export async function launch(
   record: OnboardingRecord | undefined,
 ): Promise<void> {
   const mode = request.scanMode ?? ScanMode.DAILY;
+  const started = record?.schedules?.[r.providerId!];
   try {
-    if (mode === ScanMode.DAILY && record?.schedules?.[r.providerId!]) {
+    if (mode === ScanMode.DAILY && started === 'daily') {
       r.scan = 'already-scheduled'; // Prowler cannot list schedules: the record says this one exists
     } else if (mode === ScanMode.DAILY) {
       r.scan = (await deps.prowler.scheduleDaily(r.providerId!)) === 'exists' ? 'already-scheduled' : 'scheduled';
       noteSchedule(record, r.providerId!);
+    } else if (mode === ScanMode.ONCE && started) {
+      r.scan = 'already-started'; // once means once: the sync re-runs every few hours
     } else if (mode === ScanMode.ONCE) {
       await deps.prowler.startScan(r.providerId!);
       r.scan = 'started';
+      noteSchedule(record, r.providerId!, 'once');
     } else {r.scan = 'none';}
   } catch (error) {
     r.error = `scan launch failed: ${messageOf(error)}`;

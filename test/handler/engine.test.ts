@@ -144,6 +144,18 @@ describe('onboard', () => {
     expect(h.double.scans).toHaveLength(0);
   });
 
+  test('scan mode once: one scan per account, not one per run; a later switch to daily still schedules', async () => {
+    h = await harness();
+    await h.run({ scanMode: ScanMode.ONCE });
+    expect(h.double.scans).toHaveLength(18);
+    const again = await h.run({ scanMode: ScanMode.ONCE });
+    expect(h.double.scans).toHaveLength(18); // the sync re-runs every 6 hours: a scan each time would be four a day
+    expect(again.accounts.filter((a) => a.selected).every((a) => a.scan === 'already-started')).toBe(true);
+    const daily = await h.run({ scanMode: ScanMode.DAILY });
+    expect(daily.accounts.filter((a) => a.selected).every((a) => a.scan === 'scheduled')).toBe(true);
+    expect(h.double.schedules.size).toBe(18);
+  });
+
   test('a given External ID that differs from the tenant is reported', async () => {
     h = await harness();
     const report = await h.run({ externalId: 'not-the-tenant' });
