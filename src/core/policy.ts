@@ -40,7 +40,7 @@ export interface InlinePolicySpec {
  * when this list and it differ.
  */
 export const BACKUP_LIST_ACTIONS: readonly string[] = [
-'backup:ListBackupAccessPoints',
+  'backup:ListBackupAccessPoints',
   'backup:ListBackupAccessPointsByRecoveryPoint',
   'backup:ListBackupAccessPointsByResource',
   'backup:ListBackupJobSummaries',

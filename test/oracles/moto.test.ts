@@ -4,18 +4,18 @@
  * its conditional writes, the secrets, the StackSet's instance statuses, and one whole Terraform
  * apply and sync through the Lambda's own client factories (Prowler: the project's double).
  */
+import { CloudFormationClient, CreateStackInstancesCommand, CreateStackSetCommand } from '@aws-sdk/client-cloudformation';
 import {
   CloseAccountCommand, CreateAccountCommand, CreateOrganizationalUnitCommand, CreateOrganizationCommand, DescribeOrganizationalUnitCommand,
   ListParentsCommand, ListRootsCommand, ListTagsForResourceCommand, MoveAccountCommand, OrganizationsClient, paginateListAccounts,
 } from '@aws-sdk/client-organizations';
-import { CloudFormationClient, CreateStackInstancesCommand, CreateStackSetCommand } from '@aws-sdk/client-cloudformation';
 import { CreateBucketCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { core } from '../../src';
 import { STATE_KEYS, onboardingEnvironment } from '../../src/core/onboarding';
 import { memberStackSetModel } from '../../src/core/stackset';
-import { acquireLease, releaseLease } from '../../src/handler/lease';
 import { environmentFromProcess, handleSync, handleTerraform } from '../../src/handler/lambda';
+import { acquireLease, releaseLease } from '../../src/handler/lease';
 import { discoverOrganization, organizationsClient } from '../../src/handler/organizations';
 import { readAssumeCredentials, readProwlerAuth } from '../../src/handler/secrets';
 import { stackInstanceStatuses } from '../../src/handler/stackset';
@@ -91,7 +91,8 @@ describeWith(MOTO_SERVER, 'moto: the handler\'s AWS calls with the real SDK clie
     for await (const page of paginateListAccounts({ client }, {})) {
       for (const a of page.Accounts ?? []) {
         const parent = (await client.send(new ListParentsCommand({ ChildId: a.Id! }))).Parents![0].Id!;
-        const tags = Object.fromEntries(((await client.send(new ListTagsForResourceCommand({ ResourceId: a.Id! }))).Tags ?? []).map((t) => [t.Key!, t.Value!]));
+        const { Tags } = await client.send(new ListTagsForResourceCommand({ ResourceId: a.Id! }));
+        const tags = Object.fromEntries((Tags ?? []).map((t) => [t.Key!, t.Value!]));
         reported.push({ id: a.Id!, name: a.Name!, status: (a as { State?: string }).State ?? a.Status!, parentId: parent, tags });
       }
     }
