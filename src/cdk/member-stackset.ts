@@ -1,7 +1,8 @@
 import { CfnStackSet, Names, Stack } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import { CDK_CHECK_CONTEXT, throwIfInvalid } from './validation';
+import { CDK_CHECK_CONTEXT, knownPartition, throwIfInvalid } from './validation';
 import type { MemberStackSetOptions, StackSetDeploymentTargets } from '../core/options';
+import { partitionProblems } from '../core/partition';
 import { deploymentTargets, memberStackSetModel } from '../core/stackset';
 import { validateMemberStackSet } from '../core/validate';
 
@@ -28,7 +29,11 @@ export class ProwlerMemberRoleStackSet extends Construct {
 
   constructor(scope: Construct, id: string, props: ProwlerMemberRoleStackSetProps) {
     super(scope, id);
-    throwIfInvalid(this, 'ProwlerMemberRoleStackSet', validateMemberStackSet(props, CDK_CHECK_CONTEXT));
+    const partition = knownPartition(this);
+    throwIfInvalid(this, 'ProwlerMemberRoleStackSet', [
+      ...validateMemberStackSet(props, CDK_CHECK_CONTEXT),
+      ...(partition ? partitionProblems(partition, { trust: props }) : []),
+    ]);
 
     const model = memberStackSetModel(props);
     const group = model.instanceGroup;

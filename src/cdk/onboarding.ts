@@ -12,7 +12,7 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import type { ProwlerMemberRoleStackSet } from './member-stackset';
-import { throwIfInvalid } from './validation';
+import { knownPartition, throwIfInvalid } from './validation';
 import { bind } from '../core/bind';
 import {
   CUSTOM_RESOURCE_TYPE, DEFAULT_SYNC_SCHEDULE, ONBOARDING_FUNCTION_SETTINGS, ONBOARDING_OUTPUTS, ORGANIZATIONS_EVENT_PATTERN, SPEC_PROPERTY,
@@ -22,6 +22,7 @@ import {
   type StatementModel,
 } from '../core/onboarding';
 import type { OnboardingIdentity, OnboardingSettings } from '../core/onboarding-types';
+import { partitionProblems } from '../core/partition';
 import { constructSpec } from '../core/spec';
 
 /** A core statement as a CDK policy statement. */
@@ -167,7 +168,11 @@ export class ProwlerOrganizationOnboarding extends Construct {
   constructor(scope: Construct, id: string, props: ProwlerOrganizationOnboardingProps) {
     super(scope, id);
     const { spec, url, problems } = constructSpec(props, (v) => Token.isUnresolved(v));
-    throwIfInvalid(this, 'ProwlerOrganizationOnboarding', problems);
+    const partition = knownPartition(this);
+    throwIfInvalid(this, 'ProwlerOrganizationOnboarding', [
+      ...problems,
+      ...(partition && !Token.isUnresolved(props.prowlerApiUrl) ? partitionProblems(partition, { api: props }) : []),
+    ]);
     const stack = Stack.of(this);
     const prefix = onboardingNamePrefix(this.node.addr);
     const retention = props.logRetention ?? ONBOARDING_FUNCTION_SETTINGS.logRetentionDays;

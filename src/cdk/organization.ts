@@ -2,7 +2,8 @@ import { Annotations } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { ProwlerOrganizationOnboarding, type OnboardingOptions } from './onboarding';
 import { ProwlerOrganizationRoles, type ProwlerOrganizationRolesProps } from './organization-roles';
-import { throwIfInvalid } from './validation';
+import { knownPartition, throwIfInvalid } from './validation';
+import { partitionProblems } from '../core/partition';
 import { selectionWithinStackSet } from '../core/spec';
 
 /**
@@ -26,6 +27,9 @@ export class ProwlerOrganization extends Construct {
 
   constructor(scope: Construct, id: string, props: ProwlerOrganizationProps) {
     super(scope, id);
+    // Both at once, before the parts each report theirs: in GovCloud or China neither default works.
+    const partition = knownPartition(this);
+    throwIfInvalid(this, 'ProwlerOrganization', partition ? partitionProblems(partition, { trust: props, api: props }) : []);
     this.roles = new ProwlerOrganizationRoles(this, 'Roles', props);
     const { selection, problems, warnings } = selectionWithinStackSet(props, props.selection);
     throwIfInvalid(this, 'ProwlerOrganization', problems);

@@ -1,10 +1,11 @@
 import { Annotations, Aws, Duration, Tags } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { CDK_CHECK_CONTEXT, throwIfInvalid } from './validation';
+import { CDK_CHECK_CONTEXT, knownPartition, throwIfInvalid } from './validation';
 import { bind, bindAll } from '../core/bind';
 import { MAX_SESSION_DURATION_SECONDS, SCAN_MANAGED_POLICY_ARNS, SCAN_ROLE_NAME, scanRoleTags } from '../core/defaults';
 import type { ScanRoleOptions } from '../core/options';
+import { partitionProblems } from '../core/partition';
 import { policyDocument, scanRoleBindings, scanRolePolicies, TRUST_CONDITIONS, TRUSTED_ACCOUNT_ROOT_ARN } from '../core/policy';
 import { validateScanRole } from '../core/validate';
 
@@ -26,7 +27,11 @@ export class ProwlerScanRole extends Construct {
 
   constructor(scope: Construct, id: string, props: ProwlerScanRoleProps) {
     super(scope, id);
-    throwIfInvalid(this, 'ProwlerScanRole', validateScanRole(props, CDK_CHECK_CONTEXT));
+    const partition = knownPartition(this);
+    throwIfInvalid(this, 'ProwlerScanRole', [
+      ...validateScanRole(props, CDK_CHECK_CONTEXT),
+      ...(partition ? partitionProblems(partition, { trust: props }) : []),
+    ]);
 
     const roleName = props.roleName ?? SCAN_ROLE_NAME;
     if (roleName !== SCAN_ROLE_NAME) {

@@ -1,7 +1,9 @@
 import { CloudformationStackInstances } from '@cdktf/provider-aws/lib/cloudformation-stack-instances';
 import { CloudformationStackSet } from '@cdktf/provider-aws/lib/cloudformation-stack-set';
+import { DataAwsPartition } from '@cdktf/provider-aws/lib/data-aws-partition';
 import { Construct } from 'constructs';
-import { terraformLiteral, TF_CHECK_CONTEXT, throwIfInvalid } from './validation';
+import { onlyInProwlerCloudPartition, terraformLiteral, TF_CHECK_CONTEXT, throwIfInvalid } from './validation';
+import { OTHER_PARTITIONS, trustOutsidePartitionMessage, trustsProwlerCloud } from '../core/partition';
 import type { MemberStackSetOptions, StackSetDeploymentTargets } from '../core/options';
 import { deploymentTargets, memberStackSetModel } from '../core/stackset';
 import { validateMemberStackSet } from '../core/validate';
@@ -54,8 +56,13 @@ export class ProwlerMemberRoleStackSet extends Construct {
       },
       parameters: model.parameters,
       templateBody: terraformLiteral(model.templateBody),
-      // The provider reports a drift on this service-managed attribute (terraform-provider-aws #23464).
-      lifecycle: { ignoreChanges: ['administration_role_arn'] },
+      lifecycle: {
+        // The provider reports a drift on this service-managed attribute (terraform-provider-aws #23464).
+        ignoreChanges: ['administration_role_arn'],
+        ...(trustsProwlerCloud(props.trustedAccountId)
+          ? onlyInProwlerCloudPartition(new DataAwsPartition(this, 'Partition').partition, trustOutsidePartitionMessage(OTHER_PARTITIONS, props.trustedAccountId))
+          : {}),
+      },
     });
     this.stackSetName = this.stackSet.name;
     const group = model.instanceGroup;

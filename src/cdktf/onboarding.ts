@@ -21,7 +21,7 @@ import { S3BucketServerSideEncryptionConfigurationA } from '@cdktf/provider-aws/
 import { Annotations, AssetType, Fn, Op, TerraformAsset, type TerraformProvider } from 'cdktf';
 import { Construct } from 'constructs';
 import type { ProwlerMemberRoleStackSet } from './member-stackset';
-import { terraformLiteralKeepingTokens, TF_CHECK_CONTEXT, throwIfInvalid } from './validation';
+import { onlyInProwlerCloudPartition, terraformLiteralKeepingTokens, TF_CHECK_CONTEXT, throwIfInvalid } from './validation';
 import { bind } from '../core/bind';
 import {
   DEFAULT_SYNC_SCHEDULE, ONBOARDING_FUNCTION_SETTINGS, ONBOARDING_OUTPUTS, ORGANIZATIONS_EVENT_PATTERN, SPEC_PROPERTY, STATE_BUCKET_PROTECTIONS,
@@ -30,6 +30,7 @@ import {
   stateBucketPolicy, statementJson, type StatementModel,
 } from '../core/onboarding';
 import type { OnboardingIdentity, OnboardingSettings } from '../core/onboarding-types';
+import { apiOutsidePartitionMessage, callsProwlerCloud, OTHER_PARTITIONS } from '../core/partition';
 import { constructSpec } from '../core/spec';
 
 const HANDLER_BUNDLE = path.join(__dirname, '..', '..', 'lib', 'handler-bundle');
@@ -265,6 +266,9 @@ export class ProwlerOrganizationOnboarding extends Construct {
       input: terraformLiteralKeepingTokens(JSON.stringify({ [SPEC_PROPERTY]: JSON.stringify(spec) })),
       lifecycleScope: 'CRUD',
       terraformKey: TERRAFORM_KEY,
+      ...(!TF_CHECK_CONTEXT.isUnresolved!(url) && callsProwlerCloud(url)
+        ? { lifecycle: onlyInProwlerCloudPartition(partition, apiOutsidePartitionMessage(OTHER_PARTITIONS, props.prowlerApiUrl)) }
+        : {}),
     });
     const result = Fn.jsondecode(this.invocation.result);
     const out = ONBOARDING_OUTPUTS;

@@ -4,10 +4,11 @@ import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
 import { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy-attachment';
 import { Annotations } from 'cdktf';
 import { Construct } from 'constructs';
-import { TF_CHECK_CONTEXT, throwIfInvalid } from './validation';
+import { onlyInProwlerCloudPartition, TF_CHECK_CONTEXT, throwIfInvalid } from './validation';
 import { bind, bindAll } from '../core/bind';
 import { MAX_SESSION_DURATION_SECONDS, SCAN_MANAGED_POLICY_ARNS, SCAN_ROLE_NAME, scanRoleTags } from '../core/defaults';
 import type { ScanRoleOptions } from '../core/options';
+import { OTHER_PARTITIONS, trustOutsidePartitionMessage, trustsProwlerCloud } from '../core/partition';
 import { policyDocument, scanRoleBindings, scanRolePolicies, trustPolicyDocument } from '../core/policy';
 import { validateScanRole } from '../core/validate';
 
@@ -43,6 +44,9 @@ export class ProwlerScanRole extends Construct {
       maxSessionDuration: MAX_SESSION_DURATION_SECONDS,
       assumeRolePolicy: JSON.stringify(bindAll(trustPolicyDocument(), bindings)),
       tags: scanRoleTags('Terraform'),
+      ...(trustsProwlerCloud(props.trustedAccountId)
+        ? { lifecycle: onlyInProwlerCloudPartition(partition.partition, trustOutsidePartitionMessage(OTHER_PARTITIONS, props.trustedAccountId)) }
+        : {}),
     });
     SCAN_MANAGED_POLICY_ARNS.forEach((arn) => new IamRolePolicyAttachment(this, arn.split('/').pop()!, {
       role: this.role.name,

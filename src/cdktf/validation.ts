@@ -1,5 +1,6 @@
-import { Token } from 'cdktf';
+import { Op, Token, type IResolvable } from 'cdktf';
 import type { IConstruct } from 'constructs';
+import { PROWLER_CLOUD_PARTITION } from '../core/partition';
 import { problemsMessage, type CheckContext } from '../core/validate';
 
 /** Terraform references are only known at apply time: the validators skip them. */
@@ -25,4 +26,12 @@ export function terraformLiteral(text: string): string {
  */
 export function terraformLiteralKeepingTokens(text: string): string {
   return text.replace(/\$\{(?!TfToken\[)/g, '$$${').replace(/%\{/g, '%%{');
+}
+
+/**
+ * A Terraform precondition failing the plan outside Prowler Cloud's partition, for a resource
+ * whose defaults only work there (Terraform knows the partition at plan, not at synth).
+ */
+export function onlyInProwlerCloudPartition(partition: string, errorMessage: string): { precondition: Array<{ condition: IResolvable; errorMessage: string }> } {
+  return { precondition: [{ condition: Op.eq(partition, PROWLER_CLOUD_PARTITION), errorMessage }] };
 }

@@ -14,6 +14,7 @@ import { quickCreateLink } from '../core/quick-create';
 import { shown } from '../core/spec';
 import type { SpecFile } from '../core/spec';
 import { loadSpecFile } from '../core/spec-file-reader';
+import { partitionOfRegion, PROWLER_CLOUD_PARTITION, trustOutsidePartitionMessage, trustsProwlerCloud } from '../core/partition';
 import { standaloneTemplateYaml } from '../core/templates';
 import { FORMATS } from '../core/validate';
 import { onboard, requestFromSpec, type OnboardingReport } from '../handler/engine';
@@ -35,7 +36,8 @@ const USAGE = `Usage:
   prowler-org validate <spec-file>
   prowler-org plan <spec-file> [--format table|markdown|json] [--simulate <organization.json>]
   prowler-org apply <spec-file> [--yes] [--simulate <organization.json>]
-  prowler-org template [--template-url <https://…> --region <region> [--stack-name <name>] [--external-id <id>]]
+  prowler-org template [--template-url <https://…> --region <region> [--stack-name <name>] [--external-id <id>]
+                       [--trusted-account-id <12 digits> --trusted-principal <role/name>]]
 
 The Prowler API key is read from the Secrets Manager secret (apiKey.secretArn) or the environment
 variable (apiKey.env, default PROWLER_API_KEY) the spec file names.
@@ -191,6 +193,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
         'region': { type: 'string' },
         'stack-name': { type: 'string', default: 'Prowler' },
         'external-id': { type: 'string' },
+        'trusted-account-id': { type: 'string' },
+        'trusted-principal': { type: 'string' },
         'help': { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -213,11 +217,21 @@ export async function main(argv: string[], io: Io): Promise<number> {
         return EXIT.FAILED;
       }
       if (o['template-url'] || o.region) {
+        const partition = partitionOfRegion(o.region ?? '');
+        if (partition !== PROWLER_CLOUD_PARTITION && trustsProwlerCloud(o['trusted-account-id'])) {
+          io.err(`${trustOutsidePartitionMessage(partition, o['trusted-account-id'], { account: '--trusted-account-id', principal: '--trusted-principal' })}\n`);
+          return EXIT.FAILED;
+        }
         io.out(`${quickCreateLink({
           region: o.region ?? '',
           templateUrl: o['template-url'] ?? '',
           stackName: o['stack-name'],
-          parameters: { ...(o['external-id'] ? { ExternalId: o['external-id'] } : {}), EnableOrganizations: 'true' },
+          parameters: {
+            ...(o['external-id'] ? { ExternalId: o['external-id'] } : {}),
+            ...(o['trusted-account-id'] ? { AccountId: o['trusted-account-id'] } : {}),
+            ...(o['trusted-principal'] ? { IAMPrincipal: o['trusted-principal'] } : {}),
+            EnableOrganizations: 'true',
+          },
         })}\n`);
       } else {
         io.out(standaloneTemplateYaml());

@@ -67,7 +67,7 @@ function roleParameters(): Json {
       ConstraintDescription: 'ExternalId must be 2-1224 characters of letters, digits and _+=,.@:/-',
     },
     AccountId: {
-      Description: 'The AWS account allowed to assume the role. Keep the default for Prowler Cloud; self-hosted: the account of the identity running the Prowler API and worker.',
+      Description: 'The AWS account allowed to assume the role. Keep the default for Prowler Cloud (aws partition only); self-hosted, and always in AWS GovCloud (US) or China: the account of the identity running the Prowler API and worker.',
       Type: 'String',
       Default: PROWLER_CLOUD_ACCOUNT_ID,
       AllowedPattern: '[0-9]{12}',

@@ -155,12 +155,7 @@ export const ORGANIZATIONS_EVENT_PATTERN = {
   'detail': { eventSource: ['organizations.amazonaws.com'], eventName: [...ORGANIZATIONS_EVENT_NAMES] },
 };
 
-/** The partition a region belongs to. */
-export function partitionOfRegion(region: string): 'aws' | 'aws-us-gov' | 'aws-cn' {
-  if (region.startsWith('us-gov-')) return 'aws-us-gov';
-  if (region.startsWith('cn-')) return 'aws-cn';
-  return 'aws';
-}
+export { partitionOfRegion } from './partition';
 
 /**
  * Organizations' single endpoint region in each partition: where its API is called, and the only

@@ -1,4 +1,5 @@
 import type { QuickCreateLinkOptions } from './options';
+import { partitionOfRegion, PROWLER_CLOUD_PARTITION, trustOutsidePartitionMessage, trustsProwlerCloud } from './partition';
 import { checkFormat, problemsMessage } from './validate';
 
 /** The console host of a region's partition. */
@@ -24,6 +25,13 @@ export function quickCreateLink(options: QuickCreateLinkOptions): string {
   }
   if (!STACK_NAME.test(stackName)) {
     problems.push(`stackName must be a letter followed by up to 127 letters, digits and hyphens, got '${stackName}'`);
+  }
+  // The template trusts Prowler Cloud unless told otherwise, which only works in its partition.
+  if (checkFormat('region', options.region, 'region').length === 0) {
+    const partition = partitionOfRegion(options.region);
+    if (partition !== PROWLER_CLOUD_PARTITION && trustsProwlerCloud(parameters.AccountId)) {
+      problems.push(trustOutsidePartitionMessage(partition, parameters.AccountId, { account: 'parameters.AccountId', principal: 'parameters.IAMPrincipal' }));
+    }
   }
   for (const name of Object.keys(parameters)) {
     if (!PARAMETER_NAME.test(name)) problems.push(`parameters: '${name}' is not a CloudFormation parameter name (letters and digits only)`);

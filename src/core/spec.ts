@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { MAX_SESSION_DURATION_SECONDS } from './defaults';
 import { LOG_LEVELS } from './onboarding';
+import { PROWLER_CLOUD_API_URL } from './partition';
 import type { AccountSelection, OnboardingIdentity, OnboardingSettings } from './onboarding-types';
 import { FORMATS, type FormatName } from './validate';
 
@@ -219,7 +220,7 @@ export function specFileJsonSchema(): Record<string, unknown> {
   };
 }
 
-export const PROWLER_CLOUD_API_URL = 'https://api.prowler.com/api/v1';
+export { PROWLER_CLOUD_API_URL } from './partition';
 
 /**
  * What is wrong with a Prowler API base URL (an empty list when it is fine): http(s), no

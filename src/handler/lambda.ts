@@ -29,6 +29,7 @@ import { stackInstanceStatuses } from './stackset';
 import { S3JsonStore, type JsonStore } from './store';
 import { CUSTOM_RESOURCE_TYPE, ONBOARDING_OUTPUTS, readOnboardingEnvironment, SPEC_PROPERTY, STATE_KEYS, TERRAFORM_KEY } from '../core/onboarding';
 import type { StackSetDeploymentTargets } from '../core/options';
+import { partitionProblems } from '../core/partition';
 import { RemovalBehaviour, parseOnboardingSpec, SpecError, type OnboardingSpec } from '../core/spec';
 
 /** Everything the handlers need from outside, injectable for tests. */
@@ -156,6 +157,9 @@ function specOf(properties: Record<string, unknown>): OnboardingSpec {
 }
 
 function requestOf(spec: OnboardingSpec, env: LambdaEnvironment, assumeCredentials?: AssumeCredentials): OnboardingRequest {
+  // Before anything is written: Prowler Cloud can register accounts of another partition, never scan them.
+  const [wrongApi] = partitionProblems(env.partition, { api: { prowlerApiUrl: env.prowlerApiUrl } });
+  if (wrongApi) throw new Error(wrongApi);
   return requestFromSpec(spec, { partition: env.partition, assumeCredentials, connectionTaskTimeoutSeconds: TASK_TIMEOUT_SECONDS });
 }
 

@@ -179,6 +179,17 @@ describe('prowler-org', () => {
     expect(link.stdout).toBe('https://eu-west-1.console.aws.amazon.com/cloudformation/home?region=eu-west-1#/stacks/quickcreate?templateURL=https%3A%2F%2Fbucket.s3.amazonaws.com%2Fprowler-scan-role.yaml&stackName=Prowler&param_ExternalId=tenant-1&param_EnableOrganizations=true\n');
   });
 
+  test('template --region in GovCloud or China needs the self-hosted Prowler\'s account: Prowler Cloud cannot be trusted across partitions', async () => {
+    const url = ['--template-url', 'https://bucket.s3.us-gov-west-1.amazonaws.com/prowler-scan-role.yaml', '--region', 'us-gov-west-1'];
+    const refused = await cli(['template', ...url]);
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toBe('');
+    expect(refused.stderr).toMatch(/^--trusted-account-id: Prowler Cloud's account 232136659152 .* aws-us-gov partition .* set --trusted-account-id and --trusted-principal/);
+    const link = await cli(['template', ...url, '--trusted-account-id', '222222222222', '--trusted-principal', 'role/prowler-app']);
+    expect(link.code).toBe(0);
+    expect(link.stdout).toMatch(/^https:\/\/us-gov-west-1\.console\.amazonaws-us-gov\.com\/.*&param_AccountId=222222222222&param_IAMPrincipal=role%2Fprowler-app&/);
+  });
+
   test('template --external-id refuses an External ID the template would reject', async () => {
     const bad = await cli(['template', '--template-url', 'https://example.com/t.yaml', '--region', 'us-east-1', '--external-id', 'has spaces']);
     expect(bad).toMatchObject({ code: 1, stdout: '' });

@@ -23,8 +23,9 @@ describe('QuickCreateLink', () => {
   });
 
   test('uses the partition\'s console host', () => {
-    expect(QuickCreateLink.url({ region: 'cn-northwest-1', templateUrl })).toMatch(/^https:\/\/cn-northwest-1\.console\.amazonaws\.cn\//);
-    expect(QuickCreateLink.url({ region: 'us-gov-west-1', templateUrl })).toMatch(/^https:\/\/us-gov-west-1\.console\.amazonaws-us-gov\.com\//);
+    const selfHosted = { AccountId: '222222222222', IAMPrincipal: 'role/prowler-app' }; // Prowler Cloud cannot be trusted there
+    expect(QuickCreateLink.url({ region: 'cn-northwest-1', templateUrl, parameters: selfHosted })).toMatch(/^https:\/\/cn-northwest-1\.console\.amazonaws\.cn\//);
+    expect(QuickCreateLink.url({ region: 'us-gov-west-1', templateUrl, parameters: selfHosted })).toMatch(/^https:\/\/us-gov-west-1\.console\.amazonaws-us-gov\.com\//);
   });
 
   test('fails on a bad region, a non-https URL, a bad stack name and a bad parameter name, all at once', () => {

@@ -144,6 +144,43 @@ describeWith(TERRAFORM, 'terraform validate: the CDKTF constructs\' output is co
     return { valid: result.valid, diagnostics, provider: `${provider.source} ${provider.version}` };
   }
 
+  /** init (with the configuration's local backend) + plan, offline: the provider never calls AWS for these resources. */
+  function plan(name: string, config: any): { status: number | null; output: string } {
+    const dir = join(work, `plan-${name}`);
+    mkdirSync(dir);
+    if (mirror) config.terraform.required_providers.aws.version = mirror.version;
+    writeFileSync(join(dir, 'cdk.tf.json'), JSON.stringify(config, null, 2));
+    const init = terraform(dir, 'init', '-input=false', '-no-color');
+    if (init.status !== 0) throw new Error(`terraform init failed for '${name}':\n${init.stdout}\n${init.stderr}`);
+    const run = terraform(dir, 'plan', '-input=false', '-no-color');
+    return { status: run.status, output: `${run.stdout}\n${run.stderr}` };
+  }
+
+  /** The scan role alone, with a provider that needs no credentials and no network. */
+  const offlineScanRole = (region: string, props: Partial<core.ScanRoleOptions> = {}) => synthesize((stack) => {
+    new AwsProvider(stack, 'aws', {
+      region, accessKey: 'AKIAIOSFODNN7EXAMPLE', secretKey: 'offline', skipCredentialsValidation: true, skipRequestingAccountId: true, skipMetadataApiCheck: 'true',
+    });
+    new tf.ProwlerScanRole(stack, 'Scan', { externalId: EXTERNAL_ID, ...props });
+  });
+
+  test.each([['us-gov-west-1', 'aws-us-gov'], ['cn-north-1', 'aws-cn']])(
+    'terraform plan in %s: the role trusting Prowler Cloud fails the plan with our message (partition %s)', (region, partition) => {
+      const result = plan(region, offlineScanRole(region));
+      expect(result.status).toBe(1);
+      expect(result.output).toContain('Resource precondition failed');
+      expect(result.output).toContain(`partition is "${partition}"`);
+      expect(result.output.replace(/\s+/g, ' ')).toContain("trustedAccountId: Prowler Cloud's account 232136659152 is in the aws partition and can never assume a role");
+    });
+
+  test('terraform plan: in us-east-1, or trusting a self-hosted Prowler in GovCloud, the same role plans', () => {
+    for (const [name, config] of [['us-east-1', offlineScanRole('us-east-1')], ['self-hosted-gov', offlineScanRole('us-gov-west-1', { trustedAccountId: '222222222222' })]] as const) {
+      const result = plan(name, config);
+      expect({ name, status: result.status, error: result.output.match(/Error: .*/)?.[0] }).toEqual({ name, status: 0, error: undefined });
+      expect(result.output).toContain('Plan: 4 to add, 0 to change, 0 to destroy.');
+    }
+  });
+
   test('the README\'s CDKTF quick start (examples/cdktf/main.ts)', () => {
     const config = synthesizeExample();
     expect(validate('readme-quick-start', config)).toEqual({ valid: true, diagnostics: [], provider: expect.any(String) });
