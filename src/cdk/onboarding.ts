@@ -17,7 +17,7 @@ import { bind } from '../core/bind';
 import {
   CUSTOM_RESOURCE_TYPE, DEFAULT_SYNC_SCHEDULE, ONBOARDING_FUNCTION_SETTINGS, ONBOARDING_OUTPUTS, ORGANIZATIONS_EVENT_PATTERN, SPEC_PROPERTY,
   STATE_BUCKET_PROTECTIONS, SYNC_FAILURE_METRIC, SYNC_FUNCTION_ID, SYNC_RESERVED_CONCURRENCY, VPC_ACCESS_MANAGED_POLICY_ARN,
-  eventForwarding, lambdaLogGroupName, onboardingEnvironment, onboardingFunctionName, onboardingFunctions, onboardingNamePrefix, onboardingStatements,
+  eventForwarding, forwardingRuleArn, lambdaLogGroupName, onboardingEnvironment, onboardingFunctionName, onboardingFunctions, onboardingNamePrefix, onboardingStatements,
   organizationsRegion, partitionOfRegion, stateBucketPolicy,
   type StatementModel,
 } from '../core/onboarding';
@@ -358,14 +358,14 @@ export class ProwlerOrganizationOnboarding extends Construct {
   private forwardOrganizationEvents(home: string, logGroup: logs.ILogGroup): void {
     const stack = Stack.of(this);
     const ruleName = `prowler-org-onboarding-${stack.region}-${this.node.addr.slice(0, 8)}`;
-    const forwarding = eventForwarding({ partition: Aws.PARTITION, region: stack.region, account: stack.account });
+    const ruleArn = forwardingRuleArn({ partition: Aws.PARTITION, home, account: stack.account, ruleName });
+    const forwarding = eventForwarding({ partition: Aws.PARTITION, region: stack.region, account: stack.account, ruleArn });
     const bus = forwarding.busArn;
     const forwarder = new iam.Role(this, 'OrganizationEventsForwarder', {
       assumedBy: new iam.ServicePrincipal(forwarding.trustedService, { conditions: forwarding.trustCondition }),
       description: `prowler-org-onboarding: forwards Organizations events from ${home} to ${stack.region}`,
     });
     for (const statement of forwarding.statements) forwarder.addToPrincipalPolicy(policyStatement(statement));
-    const ruleArn = `arn:${Aws.PARTITION}:events:${home}:${stack.account}:rule/${ruleName}`;
     const rule = new cr.AwsCustomResource(this, 'OrganizationEventsRule', {
       onUpdate: {
         service: 'EventBridge',

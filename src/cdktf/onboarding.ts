@@ -26,7 +26,7 @@ import { bind } from '../core/bind';
 import {
   DEFAULT_SYNC_SCHEDULE, ONBOARDING_FUNCTION_SETTINGS, ONBOARDING_OUTPUTS, ORGANIZATIONS_EVENT_PATTERN, SPEC_PROPERTY, STATE_BUCKET_PROTECTIONS,
   SYNC_FAILURE_METRIC, SYNC_FUNCTION_ID, SYNC_RESERVED_CONCURRENCY, TERRAFORM_KEY, VPC_ACCESS_MANAGED_POLICY_ARN,
-  eventForwarding, lambdaLogGroupName, onboardingEnvironment, onboardingFunctionName, onboardingFunctions, onboardingNamePrefix, onboardingStatements,
+  eventForwarding, forwardingRuleArn, lambdaLogGroupName, onboardingEnvironment, onboardingFunctionName, onboardingFunctions, onboardingNamePrefix, onboardingStatements,
   stateBucketPolicy, statementJson, type StatementModel,
 } from '../core/onboarding';
 import type { OnboardingIdentity, OnboardingSettings } from '../core/onboarding-types';
@@ -319,7 +319,9 @@ export class ProwlerOrganizationOnboarding extends Construct {
 
   /** A rule in the Organizations region sending the events to this region's default bus. */
   private forwardOrganizationEvents(provider: TerraformProvider, name: string, where: { partition: string; region: string; account: string }): void {
-    const forwarding = eventForwarding(where);
+    const home = new DataAwsRegion(this, 'OrganizationsRegion', { provider }).name;
+    const ruleName = `${name}-forward`;
+    const forwarding = eventForwarding({ ...where, ruleArn: forwardingRuleArn({ partition: where.partition, home, account: where.account, ruleName }) });
     const role = new IamRole(this, 'OrganizationEventsForwarder', {
       name: `${name}-forwarder`,
       description: 'prowler-org-onboarding: forwards Organizations events to the onboarding\'s region',
@@ -329,10 +331,9 @@ export class ProwlerOrganizationOnboarding extends Construct {
       }),
     });
     new IamRolePolicy(this, 'OrganizationEventsForwarderPolicy', { role: role.name, name: 'forward', policy: policyDocument(forwarding.statements) });
-    const home = new DataAwsRegion(this, 'OrganizationsRegion', { provider }).name;
     const rule = new CloudwatchEventRule(this, 'OrganizationEventsForwardRule', {
       provider,
-      name: `${name}-forward`,
+      name: ruleName,
       description: 'prowler-org-onboarding: Organizations events to the onboarding\'s region',
       eventPattern: JSON.stringify(ORGANIZATIONS_EVENT_PATTERN),
       // A rule sending the default bus's events to the same bus would loop.

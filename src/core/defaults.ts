@@ -27,9 +27,16 @@ export const MAX_STACKSET_TARGETS = 50;
 /** CloudFormation's limit for an inline template body (`TemplateBody`), in bytes. */
 export const MAX_TEMPLATE_BODY_BYTES = 51_200;
 
-/** The AWS Organizations events after which the onboarding runs again (via CloudTrail). */
+/**
+ * The AWS Organizations events after which the onboarding runs again, as CloudTrail logs them in
+ * the management account: an account created (`CreateAccountResult`, a service event), an invited
+ * account joining (`AccountJoinedOrganization`; the invitation itself changes nothing, and the
+ * member's `AcceptHandshake` is logged in the member account), moved, removed, leaving by itself
+ * (`AccountDepartedOrganization`), closed, and tags changed (a selection can depend on tags).
+ */
 export const ORGANIZATIONS_EVENT_NAMES: readonly string[] = [
-  'CreateAccountResult', 'MoveAccount', 'InviteAccountToOrganization', 'AcceptHandshake', 'RemoveAccountFromOrganization', 'CloseAccount',
+  'CreateAccountResult', 'AccountJoinedOrganization', 'MoveAccount', 'RemoveAccountFromOrganization', 'AccountDepartedOrganization', 'CloseAccount',
+  'TagResource', 'UntagResource',
 ];
 
 /** The member StackSet's description, in every flavour. */

@@ -200,8 +200,9 @@ export interface OnboardingSettings {
    */
   readonly sessionDurationSeconds?: number;
   /**
-   * Re-run the onboarding on AWS Organizations events (account created, invited, moved, removed,
-   * closed), besides the schedule.
+   * Re-run the onboarding on AWS Organizations events (an account created, joining, moved,
+   * removed, leaving, closed, or its tags changed), besides the schedule. They reach EventBridge
+   * through CloudTrail: the management account needs a trail logging management events.
    * @default true
    */
   readonly syncOnOrganizationEvents?: boolean;

@@ -171,16 +171,22 @@ export function organizationsRegion(partition: string): string {
 
 /**
  * Forwarding Organizations events from their region to the onboarding's default event bus: the
- * rule's target, and the role EventBridge sends them with (trusting only this account's rules).
+ * rule's target, and the role EventBridge sends them with, trusting only the forwarding rule
+ * (`aws:SourceArn`) of this account (`aws:SourceAccount`): the confused-deputy guard IAM asks for.
  */
-export function eventForwarding(i: { readonly partition: string; readonly region: string; readonly account: string }) {
+export function eventForwarding(i: { readonly partition: string; readonly region: string; readonly account: string; readonly ruleArn: string }) {
   const busArn = `arn:${i.partition}:events:${i.region}:${i.account}:event-bus/default`;
   return {
     busArn,
     trustedService: 'events.amazonaws.com',
-    trustCondition: { StringEquals: { 'aws:SourceAccount': i.account } },
+    trustCondition: { StringEquals: { 'aws:SourceAccount': i.account, 'aws:SourceArn': i.ruleArn } },
     statements: [{ sid: 'ForwardOrganizationEvents', effect: 'Allow', actions: ['events:PutEvents'], resources: [busArn] }] as StatementModel[],
   };
+}
+
+/** The forwarding rule's ARN, in the Organizations region. */
+export function forwardingRuleArn(i: { readonly partition: string; readonly home: string; readonly account: string; readonly ruleName: string }): string {
+  return `arn:${i.partition}:events:${i.home}:${i.account}:rule/${i.ruleName}`;
 }
 
 // ---- The state bucket ----

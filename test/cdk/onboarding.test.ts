@@ -115,7 +115,10 @@ describe('ProwlerOrganizationOnboarding', () => {
       EventPattern: {
         'source': ['aws.organizations'],
         'detail-type': ['AWS API Call via CloudTrail', 'AWS Service Event via CloudTrail'],
-        'detail': { eventSource: ['organizations.amazonaws.com'], eventName: ['CreateAccountResult', 'MoveAccount', 'InviteAccountToOrganization', 'AcceptHandshake', 'RemoveAccountFromOrganization', 'CloseAccount'] },
+        'detail': { eventSource: ['organizations.amazonaws.com'], eventName: [
+          'CreateAccountResult', 'AccountJoinedOrganization', 'MoveAccount', 'RemoveAccountFromOrganization', 'AccountDepartedOrganization', 'CloseAccount',
+          'TagResource', 'UntagResource',
+        ] },
       },
     });
   });
@@ -134,7 +137,20 @@ describe('ProwlerOrganizationOnboarding', () => {
     expect(joined).toContain('\\"region\\":\\"us-east-1\\"');
     expect(joined).toContain('\\"action\\":\\"putTargets\\"');
     expect(joined).toContain(':events:eu-west-1:111111111111:event-bus/default');
-    template.hasResourceProperties('AWS::IAM::Role', { AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'events.amazonaws.com' } })] } });
+    // EventBridge may assume the forwarder only for this account's forwarding rule (confused deputy).
+    template.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: {
+        Statement: [Match.objectLike({
+          Principal: { Service: 'events.amazonaws.com' },
+          Condition: {
+            StringEquals: {
+              'aws:SourceAccount': '111111111111',
+              'aws:SourceArn': { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, Match.stringLikeRegexp('^:events:us-east-1:111111111111:rule/prowler-org-onboarding-eu-west-1-')]] },
+            },
+          },
+        })],
+      },
+    });
     template.hasResourceProperties('AWS::IAM::Policy', {
       PolicyDocument: { Statement: [{ Action: 'events:PutEvents', Effect: 'Allow', Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':events:eu-west-1:111111111111:event-bus/default']] } }] },
     });

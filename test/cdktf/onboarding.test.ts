@@ -164,7 +164,13 @@ describe('CDKTF: what a Terraform user expects of a module that runs Lambdas', (
     expect(Object.values<any>(json.data.aws_region).some((d) => d.provider === 'aws.organizations')).toBe(true);
     const forwarder = resources(json, 'aws_iam_role').find((r) => r.name.endsWith('-forwarder'));
     expect(JSON.parse(forwarder.assume_role_policy).Statement[0]).toMatchObject({
-      Principal: { Service: 'events.amazonaws.com' }, Condition: { StringEquals: { 'aws:SourceAccount': expect.stringMatching(/^\$\{data\.aws_caller_identity/) } },
+      Principal: { Service: 'events.amazonaws.com' },
+      Condition: {
+        StringEquals: {
+          'aws:SourceAccount': expect.stringMatching(/^\$\{data\.aws_caller_identity/),
+          'aws:SourceArn': expect.stringMatching(/^arn:\$\{data\.aws_partition\.[^}]+\}:events:\$\{data\.aws_region\.\w*OrganizationsRegion\w*\.name\}:\$\{data\.aws_caller_identity\.[^}]+\}:rule\/prowler-org-onboarding-\w+-forward$/),
+        },
+      },
     });
   });
 });

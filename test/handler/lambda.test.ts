@@ -4,6 +4,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { STSClient } from '@aws-sdk/client-sts';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
+import { ORGANIZATIONS_EVENT_NAMES } from '../../src/core/defaults';
 import { onboardingEnvironment } from '../../src/core/onboarding';
 import { organizationGroupName } from '../../src/handler/engine';
 import {
@@ -294,7 +295,7 @@ describe('sync (schedule and Organizations events)', () => {
     expect(await s.store.load(LATEST_REPORT_KEY)).toMatchObject({ outcome: 'succeeded', counts: { created: 1, unchanged: 11 } });
   });
 
-  test.each(['CreateAccountResult', 'MoveAccount', 'InviteAccountToOrganization', 'AcceptHandshake', 'RemoveAccountFromOrganization', 'CloseAccount'])(
+  test.each(ORGANIZATIONS_EVENT_NAMES)(
     'a %s event re-runs the onboarding with the deployed spec', async (eventName) => {
       s = await setup();
       await deploy(s, cfnEvent('Create', { selection: {}, removal: 'unlink' }));

@@ -12,7 +12,7 @@ import {
 import { CreateBucketCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { core } from '../../src';
-import { STATE_KEYS, onboardingEnvironment } from '../../src/core/onboarding';
+import { ORGANIZATIONS_EVENT_PATTERN, STATE_KEYS, onboardingEnvironment } from '../../src/core/onboarding';
 import { memberStackSetModel } from '../../src/core/stackset';
 import { environmentFromProcess, handleSync, handleTerraform } from '../../src/handler/lambda';
 import { acquireLease, releaseLease } from '../../src/handler/lease';
@@ -213,4 +213,45 @@ describeWith(MOTO_SERVER, 'moto: the handler\'s AWS calls with the real SDK clie
       await double.stop();
     }
   }, 120_000);
+
+  test('EventBridge routes the events that change the organization, as CloudTrail delivers them, and no other (a rule with our pattern, an SQS target)', async () => {
+    /** One AWS JSON-protocol call to moto (it routes by the credential scope's service). */
+    const call = async (service: 'events' | 'sqs', target: string, body: object): Promise<any> => {
+      const answer = await fetch(moto.url, {
+        method: 'POST',
+        headers: {
+          'Content-Type': service === 'events' ? 'application/x-amz-json-1.1' : 'application/x-amz-json-1.0',
+          'X-Amz-Target': `${service === 'events' ? 'AWSEvents' : 'AmazonSQS'}.${target}`,
+          'Authorization': `AWS4-HMAC-SHA256 Credential=AKID/20261121/us-east-1/${service}/aws4_request, SignedHeaders=host, Signature=0`,
+        },
+        body: JSON.stringify(body),
+      });
+      const text = await answer.text();
+      if (!answer.ok) throw new Error(`${service} ${target} answered ${answer.status}: ${text}`);
+      return text ? JSON.parse(text) : {};
+    };
+    const { QueueUrl } = await call('sqs', 'CreateQueue', { QueueName: 'organization-events' });
+    const arn = (await call('sqs', 'GetQueueAttributes', { QueueUrl, AttributeNames: ['QueueArn'] })).Attributes.QueueArn;
+    await call('events', 'PutRule', { Name: 'sync-on-organization-events', EventPattern: JSON.stringify(ORGANIZATIONS_EVENT_PATTERN) });
+    await call('events', 'PutTargets', { Rule: 'sync-on-organization-events', Targets: [{ Id: 'sync', Arn: arn }] });
+    const api = 'AWS API Call via CloudTrail';
+    const service = 'AWS Service Event via CloudTrail';
+    const event = (eventName: string, detailType: string, source = 'aws.organizations') => ({
+      Source: source, DetailType: detailType, Detail: JSON.stringify({ eventVersion: '1.08', eventSource: `${source.slice(4)}.amazonaws.com`, eventName }),
+    });
+    const arriving = [
+      ['CreateAccountResult', service], ['AccountJoinedOrganization', service], ['AccountDepartedOrganization', service],
+      ['MoveAccount', api], ['RemoveAccountFromOrganization', api], ['CloseAccount', api], ['TagResource', api], ['UntagResource', api],
+    ];
+    // The invitation changes nothing yet (the join does); reads, and other services' calls, are not ours.
+    const ignored = [event('InviteAccountToOrganization', api), event('ListAccounts', api), event('TagResource', api, 'aws.s3')];
+    const entries = [...arriving.map(([name, type]) => event(name, type)), ...ignored];
+    for (const batch of [entries.slice(0, 10), entries.slice(10)]) expect((await call('events', 'PutEvents', { Entries: batch })).FailedEntryCount).toBe(0);
+    const received: string[] = [];
+    for (let i = 0; i < 5 && received.length < arriving.length; i++) {
+      const { Messages = [] } = await call('sqs', 'ReceiveMessage', { QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 });
+      received.push(...Messages.map((m: any) => `${JSON.parse(m.Body).source} ${JSON.parse(m.Body).detail.eventName}`));
+    }
+    expect(received.sort()).toEqual(arriving.map(([name]) => `aws.organizations ${name}`).sort());
+  });
 });
