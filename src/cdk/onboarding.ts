@@ -196,6 +196,7 @@ export class ProwlerOrganizationOnboarding extends Construct {
     }
 
     const stackSet = props.memberStackSet;
+    const stackSetRegion = stackSet ? this.stackSetRegion(stackSet) : undefined;
     const environment = onboardingEnvironment({
       apiUrl: url,
       apiKeySecretArn: props.apiKeySecret.secretArn,
@@ -203,7 +204,7 @@ export class ProwlerOrganizationOnboarding extends Construct {
       assumeCredentialsSecretArn: props.assumeCredentialsSecret?.secretArn,
       localPrecheck: props.localPrecheck,
       logLevel: props.logLevel,
-      stackSet: stackSet ? { name: stackSet.stackSetName, callAs: stackSet.callAs, targets: stackSet.deploymentTargets } : undefined,
+      stackSet: stackSet ? { name: stackSet.stackSetName, callAs: stackSet.callAs, targets: stackSet.deploymentTargets, region: stackSetRegion } : undefined,
     }, (value) => stack.toJsonString(value));
 
     const code = lambda.Code.fromAsset(HANDLER_BUNDLE);
@@ -252,6 +253,8 @@ export class ProwlerOrganizationOnboarding extends Construct {
       localPrecheck: props.localPrecheck,
       roleName: props.roleName,
       stackSetName: stackSet?.stackSetName,
+      stackSetRegion,
+      stackSetCallAs: stackSet?.callAs,
       stackId: Aws.STACK_ID,
     });
     for (const statement of statements) role.addToPrincipalPolicy(policyStatement(statement));
@@ -300,6 +303,22 @@ export class ProwlerOrganizationOnboarding extends Construct {
         if (stack.region !== home) this.forwardOrganizationEvents(home, logGroup('ForwardingLogs', onboardingFunctionName(prefix, 'forwarding')));
       }
     }
+  }
+
+  /**
+   * The member StackSet's region when it is not this stack's (`undefined`: the same). A stack of
+   * unknown region cannot be told apart: the functions then look in their own.
+   */
+  private stackSetRegion(stackSet: ProwlerMemberRoleStackSet): string | undefined {
+    const here = Stack.of(this);
+    const there = Stack.of(stackSet);
+    if (there === here || there.region === here.region) return undefined;
+    if (Token.isUnresolved(there.region)) {
+      Annotations.of(this).addWarningV2('prowler-org-onboarding:stackSetRegion',
+        `memberStackSet is in stack '${there.stackName}', whose region is unknown at synth: the functions read it in their own region. Give that stack an explicit region.`);
+      return undefined;
+    }
+    return there.region;
   }
 
   /**

@@ -1,8 +1,10 @@
+import { Annotations } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { ProwlerMemberRoleStackSet } from './member-stackset';
 import { ProwlerScanRole } from './scan-role';
 import { CDK_CHECK_CONTEXT, throwIfInvalid } from './validation';
 import type { OrganizationRolesOptions } from '../core/options';
+import { createsLocalRole, DELEGATED_ADMIN_MANAGEMENT_ROLE } from '../core/stackset';
 import { organizationRolesParts } from '../core/validate';
 
 /** Properties of {@link ProwlerOrganizationRoles}: the shared {@link OrganizationRolesOptions}. */
@@ -15,7 +17,11 @@ export interface ProwlerOrganizationRolesProps extends OrganizationRolesOptions 
  */
 export class ProwlerOrganizationRoles extends Construct {
   /** The role in this (management or delegated administrator) account, with Organizations discovery. */
-  public readonly managementRole: ProwlerScanRole;
+  /**
+   * The role in this account, with Organizations discovery (none from a delegated administrator:
+   * the management account then needs its own).
+   */
+  public readonly managementRole?: ProwlerScanRole;
   /** The StackSet deploying the role to member accounts. */
   public readonly memberStackSet: ProwlerMemberRoleStackSet;
 
@@ -23,7 +29,11 @@ export class ProwlerOrganizationRoles extends Construct {
     super(scope, id);
     const { roleOptions, stackSetOptions, problems } = organizationRolesParts(props, CDK_CHECK_CONTEXT);
     throwIfInvalid(this, 'ProwlerOrganizationRoles', problems);
-    this.managementRole = new ProwlerScanRole(this, 'ManagementRole', roleOptions);
+    if (createsLocalRole(props.callAs)) {
+      this.managementRole = new ProwlerScanRole(this, 'ManagementRole', roleOptions);
+    } else {
+      Annotations.of(this).addWarningV2('prowler-org-onboarding:delegatedAdmin', DELEGATED_ADMIN_MANAGEMENT_ROLE);
+    }
     this.memberStackSet = new ProwlerMemberRoleStackSet(this, 'MemberRoles', stackSetOptions);
   }
 }

@@ -1,6 +1,7 @@
 import { CloudformationStackInstances } from '@cdktf/provider-aws/lib/cloudformation-stack-instances';
 import { CloudformationStackSet } from '@cdktf/provider-aws/lib/cloudformation-stack-set';
 import { DataAwsPartition } from '@cdktf/provider-aws/lib/data-aws-partition';
+import { DataAwsRegion } from '@cdktf/provider-aws/lib/data-aws-region';
 import { Construct } from 'constructs';
 import { onlyInProwlerCloudPartition, terraformLiteral, TF_CHECK_CONTEXT, throwIfInvalid } from './validation';
 import { OTHER_PARTITIONS, trustOutsidePartitionMessage, trustsProwlerCloud } from '../core/partition';
@@ -35,6 +36,8 @@ export class ProwlerMemberRoleStackSet extends Construct {
   public readonly callAs: string;
   /** Where it deploys the role (the onboarding's connection tests wait only there). */
   public readonly deploymentTargets: StackSetDeploymentTargets;
+  /** The region the StackSet is in (its provider's). */
+  public readonly region: string;
 
   constructor(scope: Construct, id: string, props: ProwlerMemberRoleStackSetProps) {
     super(scope, id);
@@ -65,6 +68,7 @@ export class ProwlerMemberRoleStackSet extends Construct {
       },
     });
     this.stackSetName = this.stackSet.name;
+    this.region = new DataAwsRegion(this, 'Region').name; // `name`: in provider 5.x and 6.x alike
     const group = model.instanceGroup;
     this.deploymentTargets = deploymentTargets(group);
     this.instances = new CloudformationStackInstances(this, 'Instances', {

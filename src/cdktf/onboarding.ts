@@ -18,7 +18,7 @@ import { S3BucketLifecycleConfiguration } from '@cdktf/provider-aws/lib/s3-bucke
 import { S3BucketPolicy } from '@cdktf/provider-aws/lib/s3-bucket-policy';
 import { S3BucketPublicAccessBlock } from '@cdktf/provider-aws/lib/s3-bucket-public-access-block';
 import { S3BucketServerSideEncryptionConfigurationA } from '@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration';
-import { Annotations, AssetType, Fn, Op, TerraformAsset, type TerraformProvider } from 'cdktf';
+import { Annotations, AssetType, Fn, Op, TerraformAsset, TerraformStack, type TerraformProvider } from 'cdktf';
 import { Construct } from 'constructs';
 import type { ProwlerMemberRoleStackSet } from './member-stackset';
 import { onlyInProwlerCloudPartition, terraformLiteralKeepingTokens, TF_CHECK_CONTEXT, throwIfInvalid } from './validation';
@@ -208,6 +208,8 @@ export class ProwlerOrganizationOnboarding extends Construct {
       name: lambdaLogGroupName(functionName(f.id)),
       retentionInDays: props.logRetentionDays ?? settings.logRetentionDays,
     }));
+    // The StackSet's own region when it is in another Terraform stack (and so perhaps another provider).
+    const stackSetRegion = props.memberStackSet && TerraformStack.of(props.memberStackSet) !== TerraformStack.of(this) ? props.memberStackSet.region : undefined;
     const statements = onboardingStatements({
       partition,
       region,
@@ -219,6 +221,8 @@ export class ProwlerOrganizationOnboarding extends Construct {
       localPrecheck: props.localPrecheck,
       roleName: props.roleName,
       stackSetName: props.memberStackSet?.stackSetName,
+      stackSetRegion,
+      stackSetCallAs: props.memberStackSet?.callAs,
     });
     const policy = new IamRolePolicy(this, 'Policy', { role: roleName, name: 'onboarding', policy: policyDocument(statements) });
 
@@ -231,7 +235,7 @@ export class ProwlerOrganizationOnboarding extends Construct {
       assumeCredentialsSecretArn: props.assumeCredentialsSecretArn,
       localPrecheck: props.localPrecheck,
       logLevel: props.logLevel,
-      stackSet: stackSet ? { name: stackSet.stackSetName, callAs: stackSet.callAs, targets: stackSet.deploymentTargets } : undefined,
+      stackSet: stackSet ? { name: stackSet.stackSetName, callAs: stackSet.callAs, targets: stackSet.deploymentTargets, region: stackSetRegion } : undefined,
     });
     const functions = models.map((f, i) => new LambdaFunction(this, f.id, {
       functionName: functionName(f.id),

@@ -1,8 +1,10 @@
+import { Annotations } from 'cdktf';
 import { Construct } from 'constructs';
 import { ProwlerMemberRoleStackSet } from './member-stackset';
 import { ProwlerScanRole } from './scan-role';
 import { TF_CHECK_CONTEXT, throwIfInvalid } from './validation';
 import type { OrganizationRolesOptions } from '../core/options';
+import { createsLocalRole, DELEGATED_ADMIN_MANAGEMENT_ROLE } from '../core/stackset';
 import { organizationRolesParts } from '../core/validate';
 
 /** Properties of {@link ProwlerOrganizationRoles}: the shared {@link OrganizationRolesOptions}. */
@@ -11,7 +13,11 @@ export interface ProwlerOrganizationRolesProps extends OrganizationRolesOptions 
 /** The management role with Organizations discovery and the member StackSet, sharing one trust. */
 export class ProwlerOrganizationRoles extends Construct {
   /** The role in this account, with Organizations discovery. */
-  public readonly managementRole: ProwlerScanRole;
+  /**
+   * The role in this account, with Organizations discovery (none from a delegated administrator:
+   * the management account then needs its own).
+   */
+  public readonly managementRole?: ProwlerScanRole;
   /** The StackSet deploying the role to member accounts. */
   public readonly memberStackSet: ProwlerMemberRoleStackSet;
 
@@ -19,7 +25,11 @@ export class ProwlerOrganizationRoles extends Construct {
     super(scope, id);
     const { roleOptions, stackSetOptions, problems } = organizationRolesParts(props, TF_CHECK_CONTEXT);
     throwIfInvalid(this, 'ProwlerOrganizationRoles', problems);
-    this.managementRole = new ProwlerScanRole(this, 'ManagementRole', roleOptions);
+    if (createsLocalRole(props.callAs)) {
+      this.managementRole = new ProwlerScanRole(this, 'ManagementRole', roleOptions);
+    } else {
+      Annotations.of(this).addWarning(DELEGATED_ADMIN_MANAGEMENT_ROLE);
+    }
     this.memberStackSet = new ProwlerMemberRoleStackSet(this, 'MemberRoles', stackSetOptions);
   }
 }

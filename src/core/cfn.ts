@@ -234,6 +234,15 @@ export function standaloneTemplate(memberTemplateBody: string): Json {
           AssertDescription: 'AWSOrganizationalUnitId needs at least one OU id (ou-...) or root id (r-...), with no empty entry, when DeployStackSet is true.',
         }],
       },
+      // A delegated administrator is a member: the StackSet deploys ProwlerScan to it, a local one would collide.
+      DelegatedAdministratorIsAMember: {
+        RuleCondition: { 'Fn::And': [isTrue('DeployStackSet'), isTrue('DeployFromDelegatedAdmin')] },
+        Assertions: [{
+          Assert: { 'Fn::Not': [isTrue('DeployLocalRole')] },
+          AssertDescription: 'From a delegated administrator set DeployLocalRole to false: this account is a member, so the StackSet deploys ProwlerScan to it and a local one '
+            + 'would collide. Deploy this template in the management account too, with DeployLocalRole=true, EnableOrganizations=true and DeployStackSet=false.',
+        }],
+      },
       SomethingToDeploy: {
         Assertions: [{
           Assert: { 'Fn::Or': [isTrue('DeployLocalRole'), isTrue('DeployStackSet')] },

@@ -7,6 +7,7 @@
  */
 import { ORGANIZATIONS_EVENT_NAMES, SCAN_ROLE_NAME } from './defaults';
 import type { StackSetDeploymentTargets } from './options';
+import { FORMATS } from './validate';
 
 // ---- The contract between the constructs and the Lambda ----
 
@@ -26,6 +27,8 @@ export const ONBOARDING_ENV = {
   stackSetName: 'STACKSET_NAME',
   /** `SELF` or `DELEGATED_ADMIN`. */
   stackSetCallAs: 'STACKSET_CALL_AS',
+  /** The member StackSet's region, when it is not the functions'. */
+  stackSetRegion: 'STACKSET_REGION',
   /** JSON: the StackSet's deployment targets (OUs, account filter), so tests never wait outside them. */
   stackSetTargets: 'STACKSET_TARGETS',
   /** How much the functions log (`LOG_LEVELS`). */
@@ -253,6 +256,13 @@ export interface OnboardingPolicyInputs {
   readonly roleName?: string;
   /** The member StackSet connection tests wait for. */
   readonly stackSetName?: string;
+  /** Its region (default: `region`). */
+  readonly stackSetRegion?: string;
+  /**
+   * `DELEGATED_ADMIN`: the StackSet lives in the management account (service-managed StackSets
+   * always do) and reading it needs `organizations:ListDelegatedAdministrators`.
+   */
+  readonly stackSetCallAs?: string;
   /**
    * The stack the custom resource is in (CloudFormation only): a Delete looks there for the
    * onboarding resource that took its place (a renamed construct) before removing anything.
@@ -276,11 +286,21 @@ export function onboardingStatements(i: OnboardingPolicyInputs): StatementModel[
       : []),
     allow('Logs', ['logs:CreateLogStream', 'logs:PutLogEvents'],
       i.logGroupNames.map((name) => `arn:${i.partition}:logs:${i.region}:${i.account}:log-group:${name}:*`)),
-    ...(i.stackSetName
-      ? [allow('MemberStackSetStatus', ['cloudformation:ListStackInstances'], [`arn:${i.partition}:cloudformation:${i.region}:${i.account}:stackset/${i.stackSetName}:*`])]
-      : []),
+    ...(i.stackSetName ? memberStackSetStatements(i, allow) : []),
     ...(i.localPrecheck ? [allow('LocalPrecheck', ['sts:AssumeRole'], [`arn:${i.partition}:iam::*:role/${i.roleName ?? SCAN_ROLE_NAME}`])] : []),
     ...(i.stackId ? [allow(OWN_STACK_SID, ['cloudformation:ListStackResources'], [i.stackId])] : []),
+  ];
+}
+
+/** Reading the member StackSet's instances (in the management account, for a delegated administrator). */
+function memberStackSetStatements(i: OnboardingPolicyInputs, allow: (sid: string, actions: string[], resources: string[]) => StatementModel): StatementModel[] {
+  const delegated = i.stackSetCallAs === 'DELEGATED_ADMIN';
+  const owner = delegated ? '*' : i.account; // the management account, whose id the deployment may not know
+  return [
+    allow('MemberStackSetStatus', ['cloudformation:ListStackInstances'],
+      [`arn:${i.partition}:cloudformation:${i.stackSetRegion ?? i.region}:${owner}:stackset/${i.stackSetName}:*`]),
+    // CloudFormation checks the caller is a registered delegated administrator (it accepts only `*`).
+    ...(delegated ? [allow('DelegatedAdministrator', ['organizations:ListDelegatedAdministrators'], ['*'])] : []),
   ];
 }
 
@@ -308,7 +328,7 @@ export interface OnboardingEnvironmentModel {
   readonly stateBucket: string;
   readonly assumeCredentialsSecretArn?: string;
   readonly localPrecheck?: boolean;
-  readonly stackSet?: { readonly name: string; readonly callAs: string; readonly targets?: StackSetTargetsModel };
+  readonly stackSet?: { readonly name: string; readonly callAs: string; readonly targets?: StackSetTargetsModel; readonly region?: string };
   readonly logLevel?: string;
 }
 
@@ -326,6 +346,7 @@ export function onboardingEnvironment(m: OnboardingEnvironmentModel, json: (valu
     ...(m.localPrecheck ? { [e.localPrecheck]: 'true' } : {}),
     ...(m.stackSet ? { [e.stackSetName]: m.stackSet.name, [e.stackSetCallAs]: m.stackSet.callAs } : {}),
     ...(m.stackSet?.targets ? { [e.stackSetTargets]: json(m.stackSet.targets) } : {}),
+    ...(m.stackSet?.region ? { [e.stackSetRegion]: m.stackSet.region } : {}),
     ...(m.logLevel ? { [e.logLevel]: m.logLevel } : {}),
   };
 }
@@ -356,6 +377,8 @@ export function readOnboardingEnvironment(env: Readonly<Record<string, string | 
     targets = parseTargets(targetsText);
     if (!targets) problems.push(`${e.stackSetTargets} must be JSON {"organizationalUnitIds": [...], "accountFilterType"?, "accounts"?}, got '${targetsText.slice(0, 80)}'`);
   }
+  const stackSetRegion = env[e.stackSetRegion] || undefined;
+  if (stackSetRegion !== undefined && !FORMATS.region.pattern.test(stackSetRegion)) problems.push(`${e.stackSetRegion} must be a region, got '${stackSetRegion.slice(0, 80)}'`);
   if (problems.length > 0) {
     throw new Error(`The function's environment is not the one ProwlerOrganizationOnboarding configures (${problems.join('; ')}): deploy it with the construct`);
   }
@@ -366,7 +389,7 @@ export function readOnboardingEnvironment(env: Readonly<Record<string, string | 
     stateBucket,
     assumeCredentialsSecretArn: env[e.assumeCredentialsSecretArn] || undefined,
     localPrecheck: localPrecheck === 'true',
-    stackSet: stackSetName ? { name: stackSetName, callAs, ...(targets ? { targets } : {}) } : undefined,
+    stackSet: stackSetName ? { name: stackSetName, callAs, ...(targets ? { targets } : {}), ...(stackSetRegion ? { region: stackSetRegion } : {}) } : undefined,
     ...(logLevel ? { logLevel } : {}),
   };
 }

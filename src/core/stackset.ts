@@ -93,3 +93,20 @@ export function deploymentTargets(group: StackInstanceGroupModel): StackSetDeplo
     ...(group.accountFilterType ? { accountFilterType: group.accountFilterType, accounts: [...(group.accounts ?? [])] } : {}),
   };
 }
+
+/**
+ * Deployed from a StackSets delegated administrator, the organization roles create no role in the
+ * deploying account: it is an ordinary member, so the StackSet deploys the role there when its
+ * targets cover it (a second `ProwlerScan` would collide). Service-managed StackSets never deploy
+ * to the management account, which needs its own role with Organizations discovery.
+ */
+export const DELEGATED_ADMIN_MANAGEMENT_ROLE = 'callAs is DELEGATED_ADMIN: this account is a member, so no role is created here (the StackSet deploys it '
+  + 'where its targets reach). The management account needs its own ProwlerScan role with Organizations discovery: deploy '
+  + 'templates/prowler-scan-role.yaml there with DeployLocalRole=true, EnableOrganizations=true and DeployStackSet=false, or a '
+  + 'ProwlerScanRole with organizationDiscovery: true in a stack for that account (README: "Deploying from a delegated administrator"). '
+  + 'Until then the management account\'s connection test fails, unless the selection leaves it out (includeManagementAccount: false).';
+
+/** Whether the organization roles create the management-account role: not from a delegated administrator. */
+export function createsLocalRole(callAs: string | undefined): boolean {
+  return callAs !== CallAs.DELEGATED_ADMIN;
+}

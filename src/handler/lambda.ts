@@ -524,7 +524,12 @@ export function environmentFromProcess(invokedFunctionArn: string, variables: No
     clock: realClock,
     log: { info: (m, e) => logger.info(m, e ?? {}), warn: (m, e) => logger.warn(m, e ?? {}) },
     stackSet: config.stackSet
-      ? { name: config.stackSet.name, callAs: config.stackSet.callAs as 'SELF' | 'DELEGATED_ADMIN', targets: config.stackSet.targets, client: new CloudFormationClient({}) }
+      ? {
+        name: config.stackSet.name,
+        callAs: config.stackSet.callAs as 'SELF' | 'DELEGATED_ADMIN',
+        targets: config.stackSet.targets,
+        client: new CloudFormationClient(config.stackSet.region ? { region: config.stackSet.region } : {}),
+      }
       : undefined,
   };
 }

@@ -26,7 +26,18 @@ export const STACKSET_POLL_MS = 30_000;
  * management account has its own role), or the wait is over. Records each account's status.
  */
 export async function stackSetReady(state: RunState, request: OnboardingRequest, deps: EngineDependencies, log: Logger): Promise<boolean> {
-  const statuses = await deps.stackInstances!();
+  let statuses: Map<string, string>;
+  try {
+    statuses = await deps.stackInstances!();
+  } catch (error) {
+    // Unreadable (a permission, a delegated administrator not registered, a renamed StackSet): the
+    // connection tests still say which accounts have a role; failing here would fail the whole
+    // deployment after the providers were registered.
+    const warning = stackSetUnreadable(error as Error);
+    if (!state.warnings.includes(warning)) state.warnings.push(warning);
+    log.warn(warning);
+    return true;
+  }
   const members = state.accounts.filter((r) => r.selected && r.action !== 'blocked' && !r.isManagementAccount && r.providerId && !r.error);
   const targets = deps.stackSetTargets;
   const covered = (r: AccountResult) => !targets || coveredByStackSet(r, state.tree, targets);
@@ -45,6 +56,19 @@ export async function stackSetReady(state: RunState, request: OnboardingRequest,
   }
   log.info(`waiting for the member StackSet in ${waiting.length} accounts (e.g. ${waiting[0].accountId}: ${waiting[0].stackInstance})`);
   return false;
+}
+
+/** Why the member StackSet's instances could not be read, and what to check. */
+export function stackSetUnreadable(error: Error): string {
+  const message = error.message.slice(0, 300);
+  const hint = /not a delegated administrator/i.test(message)
+    ? ': with callAs DELEGATED_ADMIN, this account must be registered as a delegated administrator for CloudFormation StackSets '
+      + '(aws organizations register-delegated-administrator --service-principal member.org.stacksets.cloudformation.amazonaws.com) '
+      + 'and the function role needs organizations:ListDelegatedAdministrators (the construct grants it)'
+    : /AccessDenied|not authorized/i.test(message)
+      ? ': the function role needs cloudformation:ListStackInstances on the StackSet (the construct grants it for the StackSet it was given)'
+      : '';
+  return `the member StackSet's instances could not be read (${error.name}: ${message})${hint}; connection tests ran without waiting for them`;
 }
 
 /** Whether the StackSet deploys to the account: below one of its targets, and not filtered out. */

@@ -42,7 +42,7 @@ describe('cdk-nag (AwsSolutions)', () => {
     const roles = new ProwlerOrganizationRoles(stack, 'Prowler', { externalId: '6f1c2d0e-8a4b-4c3d-9e2f-1a2b3c4d5e6f', organizationId: ORGANIZATION_ID, targets: ['r-ab12'] });
     const findings = expectedFindings();
     expect(findings).toHaveLength(31); // backup:List* is spelled out: one wildcard finding fewer
-    for (const finding of findings) Validations.of(roles.managementRole).acknowledge(finding);
+    for (const finding of findings) Validations.of(roles.managementRole!).acknowledge(finding);
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
     expect(() => app.synth()).not.toThrow();
   });

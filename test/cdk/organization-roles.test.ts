@@ -31,7 +31,7 @@ describe('ProwlerOrganizationRoles', () => {
     // The public attributes are the resources' own.
     const [roleId] = Object.keys(template.findResources('AWS::IAM::Role'));
     const [stackSetId] = Object.keys(template.findResources('AWS::CloudFormation::StackSet'));
-    expect(stack.resolve(roles.managementRole.roleArn)).toEqual({ 'Fn::GetAtt': [roleId, 'Arn'] });
+    expect(stack.resolve(roles.managementRole!.roleArn)).toEqual({ 'Fn::GetAtt': [roleId, 'Arn'] });
     expect(stack.resolve(roles.memberStackSet.stackSetId)).toEqual({ 'Fn::GetAtt': [stackSetId, 'StackSetId'] });
     expect(roles.memberStackSet.stackSetName).toBe(stackSet.Properties.StackSetName);
     expect(roles.memberStackSet.deploymentTargets)

@@ -158,7 +158,7 @@ describe('cross-flavour equivalence: CDK, CDKTF and templates/', () => {
     const app = Testing.app();
     const stack = new TerraformStack(app, 'prowler');
     const roles = new tf.ProwlerOrganizationRoles(stack, 'Org', props);
-    expect(roles.managementRole.roleArn).toMatch(/^\$\{TfToken\[/);
+    expect(roles.managementRole!.roleArn).toMatch(/^\$\{TfToken\[/);
     expect(Testing.synth(stack)).toContain('aws_cloudformation_stack_instances');
   });
 });

@@ -10,7 +10,7 @@ const FULL: OnboardingEnvironmentModel = {
   assumeCredentialsSecretArn: 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:assume-AbCdEf',
   localPrecheck: true,
   logLevel: 'DEBUG',
-  stackSet: { name: 'Prowler-MemberRoles-0A1B2C3D', callAs: 'DELEGATED_ADMIN', targets: { organizationalUnitIds: ['ou-ab12-abcdefgh'], accountFilterType: 'DIFFERENCE', accounts: ['123456789012'] } },
+  stackSet: { name: 'Prowler-MemberRoles-0A1B2C3D', callAs: 'DELEGATED_ADMIN', region: 'us-east-1', targets: { organizationalUnitIds: ['ou-ab12-abcdefgh'], accountFilterType: 'DIFFERENCE', accounts: ['123456789012'] } },
 };
 
 describe('the environment contract between the constructs and the Lambda', () => {

@@ -391,6 +391,24 @@ describe('onboard', () => {
       .toBe('the account is outside the member StackSet\'s targets, so it has no ProwlerScan role from it: add its OU to the StackSet\'s targets, or leave it out of the selection');
   });
 
+  test('a StackSet that cannot be read (a delegated administrator not registered) does not fail the run: tests go on, a warning says what to fix', async () => {
+    const org = generateOrganization({ accounts: 4, ous: 1, depth: 1, seed: 9 });
+    h = await harness({ org });
+    let reads = 0;
+    const stackInstances = async () => {
+      reads++;
+      throw Object.assign(new Error('Account used is not a delegated administrator'), { name: 'ValidationError' });
+    };
+    const report = await h.run({ connection: { retryRounds: 0 } }, { stackInstances });
+    expect(report.outcome).toBe('succeeded'); // before: the run threw, after every provider was registered
+    expect(report.counts.connected).toBe(4);
+    expect(reads).toBe(1);
+    expect(h.clock.slept.filter((ms) => ms === 30_000)).toEqual([]);
+    expect(report.warnings).toEqual([expect.stringMatching(
+      /^the member StackSet's instances could not be read \(ValidationError: Account used is not a delegated administrator\): .*register-delegated-administrator --service-principal member\.org\.stacksets\.cloudformation\.amazonaws\.com.*organizations:ListDelegatedAdministrators/,
+    )]);
+  });
+
   test('after the bounded wait, tests go on and a failure names the StackSet instance status', async () => {
     const org = generateOrganization({ accounts: 4, ous: 1, depth: 1, seed: 9 });
     const lagging = org.accounts[2].id;

@@ -55,6 +55,13 @@ export class CfnEvaluator {
     return this.eval(r.Properties);
   }
 
+  /** The AssertDescription of every Rules assertion that fails with these parameters. */
+  failedAssertions(): string[] {
+    return Object.values<Json>(this.template.Rules ?? {})
+      .filter((rule) => rule.RuleCondition === undefined || this.eval(rule.RuleCondition))
+      .flatMap((rule) => rule.Assertions.filter((a: Json) => !this.eval(a.Assert)).map((a: Json) => a.AssertDescription));
+  }
+
   condition(name: string): boolean {
     if (!(name in this.conditions)) throw new Error(`no condition ${name}`);
     return Boolean(this.eval(this.conditions[name]));
@@ -98,6 +105,8 @@ export class CfnEvaluator {
           return arg.every((a: Json) => this.eval(a));
         case 'Fn::Or':
           return arg.some((a: Json) => this.eval(a));
+        case 'Fn::Contains': // a rule function: the list holds the value
+          return [this.eval(arg[0])].flat().includes(this.eval(arg[1]));
         case 'Fn::Join': {
           const list = this.eval(arg[1]);
           return (Array.isArray(list) ? list : [list]).map((x: Json) => this.eval(x)).join(arg[0]);
