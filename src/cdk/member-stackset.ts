@@ -1,9 +1,9 @@
-import { CfnStackSet, Names, Stack } from 'aws-cdk-lib';
+import { Annotations, CfnStackSet, Names, Stack } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { CDK_CHECK_CONTEXT, knownPartition, throwIfInvalid } from './validation';
 import type { MemberStackSetOptions, StackSetDeploymentTargets } from '../core/options';
 import { partitionProblems } from '../core/partition';
-import { deploymentTargets, memberStackSetModel } from '../core/stackset';
+import { deploymentTargets, memberStackSetModel, memberStackSetWarnings } from '../core/stackset';
 import { validateMemberStackSet } from '../core/validate';
 
 /** Properties of a {@link ProwlerMemberRoleStackSet}. */
@@ -36,6 +36,7 @@ export class ProwlerMemberRoleStackSet extends Construct {
     ]);
 
     const model = memberStackSetModel(props);
+    for (const warning of memberStackSetWarnings(props)) Annotations.of(this).addWarningV2('prowler-org-onboarding:autoDeploymentFilters', warning);
     const group = model.instanceGroup;
     this.stackSetName = model.stackSetName ?? Names.uniqueResourceName(this, { maxLength: 128, separator: '-' });
     this.stackSet = new CfnStackSet(this, 'StackSet', {
@@ -53,6 +54,7 @@ export class ProwlerMemberRoleStackSet extends Construct {
         failureTolerancePercentage: model.operationPreferences.failureTolerancePercentage,
         maxConcurrentPercentage: model.operationPreferences.maxConcurrentPercentage,
         regionConcurrencyType: model.operationPreferences.regionConcurrencyType,
+        concurrencyMode: model.operationPreferences.concurrencyMode,
       },
       parameters: Object.entries(model.parameters).map(([parameterKey, parameterValue]) => ({ parameterKey, parameterValue })),
       stackInstancesGroup: [{

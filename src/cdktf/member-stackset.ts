@@ -2,11 +2,12 @@ import { CloudformationStackInstances } from '@cdktf/provider-aws/lib/cloudforma
 import { CloudformationStackSet } from '@cdktf/provider-aws/lib/cloudformation-stack-set';
 import { DataAwsPartition } from '@cdktf/provider-aws/lib/data-aws-partition';
 import { DataAwsRegion } from '@cdktf/provider-aws/lib/data-aws-region';
+import { Annotations } from 'cdktf';
 import { Construct } from 'constructs';
 import { onlyInProwlerCloudPartition, terraformLiteral, TF_CHECK_CONTEXT, throwIfInvalid } from './validation';
 import { OTHER_PARTITIONS, trustOutsidePartitionMessage, trustsProwlerCloud } from '../core/partition';
 import type { MemberStackSetOptions, StackSetDeploymentTargets } from '../core/options';
-import { deploymentTargets, memberStackSetModel } from '../core/stackset';
+import { deploymentTargets, memberStackSetModel, memberStackSetWarnings } from '../core/stackset';
 import { validateMemberStackSet } from '../core/validate';
 
 /** Properties of a {@link ProwlerMemberRoleStackSet} (Terraform). */
@@ -43,6 +44,7 @@ export class ProwlerMemberRoleStackSet extends Construct {
     super(scope, id);
     throwIfInvalid(this, 'ProwlerMemberRoleStackSet', validateMemberStackSet(props, TF_CHECK_CONTEXT));
     const model = memberStackSetModel(props);
+    for (const warning of memberStackSetWarnings(props)) Annotations.of(this).addWarning(warning);
     this.callAs = model.callAs;
     this.stackSet = new CloudformationStackSet(this, 'StackSet', {
       name: model.stackSetName ?? `${DEFAULT_TERRAFORM_STACKSET_NAME}-${this.node.addr.slice(0, 8)}`,
@@ -84,6 +86,7 @@ export class ProwlerMemberRoleStackSet extends Construct {
         failureTolerancePercentage: model.operationPreferences.failureTolerancePercentage,
         maxConcurrentPercentage: model.operationPreferences.maxConcurrentPercentage,
         regionConcurrencyType: model.operationPreferences.regionConcurrencyType,
+        concurrencyMode: model.operationPreferences.concurrencyMode,
       },
     });
   }

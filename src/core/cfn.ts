@@ -281,6 +281,8 @@ export function standaloneTemplate(memberTemplateBody: string): Json {
             FailureTolerancePercentage: { Ref: 'FailureTolerancePercentage' },
             MaxConcurrentPercentage: DEFAULT_MAX_CONCURRENT_PERCENTAGE,
             RegionConcurrencyType: 'PARALLEL',
+            // Small organizations would deploy one account at a time, stopping at the first failure (10 % of 9 is 0).
+            ConcurrencyMode: 'SOFT_FAILURE_TOLERANCE',
           },
           Parameters: ['ExternalId', 'AccountId', 'IAMPrincipal', 'EnableS3Integration', 'S3IntegrationBucketName', 'S3IntegrationBucketAccountId']
             .map((name) => ({ ParameterKey: name, ParameterValue: { Ref: name } })),

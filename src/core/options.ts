@@ -86,6 +86,17 @@ export enum CallAs {
   DELEGATED_ADMIN = 'DELEGATED_ADMIN',
 }
 
+/** How a StackSet operation's failure tolerance bounds its concurrency. */
+export enum StackSetConcurrencyMode {
+  /**
+   * Concurrency never exceeds the failure tolerance + 1: with a 10 % tolerance an organization of
+   * fewer than 10 accounts deploys one account at a time and fails on the first failure.
+   */
+  STRICT_FAILURE_TOLERANCE = 'STRICT_FAILURE_TOLERANCE',
+  /** Concurrency is `maxConcurrentPercentage` whatever the tolerance; failures still stop the operation past it. */
+  SOFT_FAILURE_TOLERANCE = 'SOFT_FAILURE_TOLERANCE',
+}
+
 /** Where and how the member role StackSet deploys. */
 export interface MemberStackSetOptions extends TrustOptions {
   /**
@@ -137,6 +148,12 @@ export interface MemberStackSetOptions extends TrustOptions {
    * @default 100
    */
   readonly maxConcurrentPercentage?: number;
+
+  /**
+   * How the failure tolerance bounds concurrency.
+   * @default StackSetConcurrencyMode.SOFT_FAILURE_TOLERANCE
+   */
+  readonly concurrencyMode?: StackSetConcurrencyMode;
 
   /**
    * Deploy from the management account (`SELF`) or from a delegated administrator

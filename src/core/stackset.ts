@@ -12,7 +12,7 @@ import {
   SCAN_ROLE_NAME,
   STACKSET_DESCRIPTION,
 } from './defaults';
-import { CallAs, type MemberStackSetOptions, type StackSetDeploymentTargets } from './options';
+import { CallAs, StackSetConcurrencyMode, type MemberStackSetOptions, type StackSetDeploymentTargets } from './options';
 
 /** One stack-instance group: where the role goes. */
 export interface StackInstanceGroupModel {
@@ -37,6 +37,7 @@ export interface StackSetModel {
     readonly failureTolerancePercentage: number;
     readonly maxConcurrentPercentage: number;
     readonly regionConcurrencyType: 'PARALLEL';
+    readonly concurrencyMode: StackSetConcurrencyMode;
   };
   readonly parameters: Record<string, string>;
   readonly instanceGroup: StackInstanceGroupModel;
@@ -71,6 +72,7 @@ export function memberStackSetModel(o: MemberStackSetOptions): StackSetModel {
       failureTolerancePercentage: o.failureTolerancePercentage ?? DEFAULT_FAILURE_TOLERANCE_PERCENTAGE,
       maxConcurrentPercentage: o.maxConcurrentPercentage ?? DEFAULT_MAX_CONCURRENT_PERCENTAGE,
       regionConcurrencyType: 'PARALLEL',
+      concurrencyMode: o.concurrencyMode ?? StackSetConcurrencyMode.SOFT_FAILURE_TOLERANCE,
     },
     parameters: {
       ExternalId: o.externalId,
@@ -109,4 +111,13 @@ export const DELEGATED_ADMIN_MANAGEMENT_ROLE = 'callAs is DELEGATED_ADMIN: this 
 /** Whether the organization roles create the management-account role: not from a delegated administrator. */
 export function createsLocalRole(callAs: string | undefined): boolean {
   return callAs !== CallAs.DELEGATED_ADMIN;
+}
+
+/** What the StackSet's options do that a user may not expect (construct warnings). */
+export function memberStackSetWarnings(o: MemberStackSetOptions): string[] {
+  const filtered = o.excludeAccounts ? 'excludeAccounts' : o.onlyAccounts ? 'onlyAccounts' : undefined;
+  return filtered && (o.autoDeployment ?? true)
+    ? [`${filtered} applies when the StackSet deploys, but CloudFormation's auto-deployment ignores account filters: an account that later joins or moves `
+      + 'into the targets gets the role whatever the filter says (the onboarding still selects by its own rules). Set autoDeployment: false to deploy only on updates.']
+    : [];
 }

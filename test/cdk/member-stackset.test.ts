@@ -1,5 +1,5 @@
 import { App, Stack } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { core } from '../../src';
 import { ProwlerMemberRoleStackSet } from '../../src/cdk';
 
@@ -23,7 +23,7 @@ describe('ProwlerMemberRoleStackSet', () => {
       Capabilities: ['CAPABILITY_NAMED_IAM'],
       AutoDeployment: { Enabled: true, RetainStacksOnAccountRemoval: false },
       ManagedExecution: { Active: true },
-      OperationPreferences: { FailureTolerancePercentage: 10, MaxConcurrentPercentage: 100, RegionConcurrencyType: 'PARALLEL' },
+      OperationPreferences: { FailureTolerancePercentage: 10, MaxConcurrentPercentage: 100, RegionConcurrencyType: 'PARALLEL', ConcurrencyMode: 'SOFT_FAILURE_TOLERANCE' },
       Parameters: [
         { ParameterKey: 'ExternalId', ParameterValue: EXTERNAL_ID },
         { ParameterKey: 'AccountId', ParameterValue: '232136659152' },
@@ -70,6 +70,21 @@ describe('ProwlerMemberRoleStackSet', () => {
       AutoDeployment: { Enabled: true, RetainStacksOnAccountRemoval: true },
       OperationPreferences: { FailureTolerancePercentage: 25, MaxConcurrentPercentage: 50, RegionConcurrencyType: 'PARALLEL' },
     });
+  });
+
+  test('concurrencyMode: STRICT_FAILURE_TOLERANCE when asked; a bad value is named', () => {
+    synth({ concurrencyMode: core.StackSetConcurrencyMode.STRICT_FAILURE_TOLERANCE }).template.hasResourceProperties('AWS::CloudFormation::StackSet', {
+      OperationPreferences: Match.objectLike({ ConcurrencyMode: 'STRICT_FAILURE_TOLERANCE' }),
+    });
+    expect(() => synth({ concurrencyMode: 'FAST' as never })).toThrow(/concurrencyMode must be STRICT_FAILURE_TOLERANCE or SOFT_FAILURE_TOLERANCE, got 'FAST'/);
+  });
+
+  test('an account filter with auto-deployment warns that new accounts get the role whatever the filter says', () => {
+    const warned = (props: object) => Annotations.fromStack(synth(props).stack).findWarning('*', Match.stringLikeRegexp('auto-deployment ignores account filters'));
+    expect(warned({ excludeAccounts: ['123456789012'] })).toHaveLength(1);
+    expect(warned({ onlyAccounts: ['123456789012'] })[0].entry.data).toMatch(/^onlyAccounts applies when the StackSet deploys/);
+    expect(warned({ excludeAccounts: ['123456789012'], autoDeployment: false })).toHaveLength(0);
+    expect(warned({})).toHaveLength(0);
   });
 
   test('its template is the member role: scan permissions only, never Organizations ones, within the inline body limit', () => {

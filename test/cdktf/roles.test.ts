@@ -67,7 +67,9 @@ describe('CDKTF ProwlerMemberRoleStackSet', () => {
     expect(instances.regions).toEqual(['us-east-1', 'eu-west-1']);
     expect(instances.stack_set_name).toMatch(/^\$\{aws_cloudformation_stack_set\.[\w]+\.name\}$/);
     expect(instances.deployment_targets).toEqual({ organizational_unit_ids: ['ou-ab12-abcdefgh'], account_filter_type: 'DIFFERENCE', accounts: ['123456789012'] });
-    expect(instances.operation_preferences).toEqual({ failure_tolerance_percentage: 10, max_concurrent_percentage: 100, region_concurrency_type: 'PARALLEL' });
+    expect(instances.operation_preferences).toEqual({
+      failure_tolerance_percentage: 10, max_concurrent_percentage: 100, region_concurrency_type: 'PARALLEL', concurrency_mode: 'SOFT_FAILURE_TOLERANCE',
+    });
   });
 
   test('every ${ of the member template is escaped for Terraform, and unescaped it is the CDK template body', () => {
