@@ -7,6 +7,10 @@ export function hintFor(error: string, roleStatus?: string): string {
   if (roleStatus === OUTSIDE_STACKSET) {
     return 'the account is outside the member StackSet\'s targets, so it has no ProwlerScan role from it: add its OU to the StackSet\'s targets, or leave it out of the selection';
   }
+  if (roleStatus && /already exists/i.test(roleStatus)) {
+    return `the StackSet could not create the role because one of that name already exists there (StackSet instance ${roleStatus}), most likely from Prowler's own `
+      + 'prowler-scan-role.yml: onboard on top of the existing roles, or bring them under this package (README: "Organizations that already have ProwlerScan")';
+  }
   if (roleStatus) return `the ProwlerScan role may not be deployed there (StackSet instance ${roleStatus}): wait for the StackSet, or add the account's OU to its targets`;
   if (/InvalidClientTokenId|security token included in the request is invalid/i.test(error)) {
     return "Prowler's own AWS credentials are missing or invalid (self-hosted: give the API and worker containers credentials, or an assume-credentials secret)";

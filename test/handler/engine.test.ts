@@ -409,6 +409,17 @@ describe('onboard', () => {
     )]);
   });
 
+  test('an instance that failed because ProwlerScan already exists (Prowler\'s own template) says so, and where the adoption path is', async () => {
+    const org = generateOrganization({ accounts: 4, ous: 1, depth: 1, seed: 9 });
+    const taken = org.accounts[2].id;
+    h = await harness({ org, connectionRule: (p) => (p.uid === taken ? { connected: false, error: 'AccessDenied' } : { connected: true }) });
+    const reason = 'INOPERABLE (FAILED: ResourceLogicalId:ProwlerScan, ResourceType:AWS::IAM::Role, ResourceStatusReason:ProwlerScan already exists.)';
+    const report = await h.run({ connection: { retryRounds: 0, stackSetWaitSeconds: 30 } }, { stackInstances: async () => new Map([[taken, reason]]) });
+    expect(report.accounts.find((a) => a.accountId === taken)!.connection?.hint).toMatch(
+      /^the StackSet could not create the role because one of that name already exists there .*prowler-scan-role\.yml: onboard on top of the existing roles.*"Organizations that already have ProwlerScan"/,
+    );
+  });
+
   test('after the bounded wait, tests go on and a failure names the StackSet instance status', async () => {
     const org = generateOrganization({ accounts: 4, ous: 1, depth: 1, seed: 9 });
     const lagging = org.accounts[2].id;
