@@ -14,7 +14,9 @@ new cdk.ProwlerOrganization(stack, 'Prowler', {
   organizationId: 'o-abc123def4',
   targets: ['r-ab12'], // the root: every account, new ones included
   // A Prowler API key (pk_…) you stored in Secrets Manager: read at run time, never in the template.
-  apiKeySecret: secretsmanager.Secret.fromSecretNameV2(stack, 'ProwlerApiKey', 'prowler/api-key'),
+  // Its full ARN, with the 6-character suffix the console shows (a name alone can be ambiguous).
+  apiKeySecret: secretsmanager.Secret.fromSecretCompleteArn(stack, 'ProwlerApiKey',
+    'arn:aws:secretsmanager:us-east-1:111111111111:secret:prowler/api-key-AbCdEf'),
 });
 
 app.synth();
