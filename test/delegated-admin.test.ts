@@ -4,13 +4,13 @@
  * role), the management account needs its own role, and reading the StackSet needs
  * organizations:ListDelegatedAdministrators.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Testing } from 'cdktf';
 import { parse } from 'yaml';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { core } from '../src';
 import * as cdk from '../src/cdk';
 import * as tf from '../src/cdktf';
@@ -87,8 +87,12 @@ describe('CDKTF: the same from a delegated administrator', () => {
     let construct: tf.ProwlerOrganization | undefined;
     const json = JSON.parse(Testing.synthScope((s) => {
       construct = new tf.ProwlerOrganization(s, 'Prowler', {
-        externalId: EXTERNAL_ID, organizationId: 'o-abc123def4', targets: ['r-ab12'], callAs: core.CallAs.DELEGATED_ADMIN,
-        apiKeySecretArn: 'arn:aws:secretsmanager:us-east-1:222222222222:secret:k-AbCdEf', stackSetName: 'prowler-scan-role',
+        externalId: EXTERNAL_ID,
+        organizationId: 'o-abc123def4',
+        targets: ['r-ab12'],
+        callAs: core.CallAs.DELEGATED_ADMIN,
+        apiKeySecretArn: 'arn:aws:secretsmanager:us-east-1:222222222222:secret:k-AbCdEf',
+        stackSetName: 'prowler-scan-role',
       });
     }));
     expect(construct!.roles.managementRole).toBeUndefined();
@@ -99,7 +103,9 @@ describe('CDKTF: the same from a delegated administrator', () => {
     expect(policy.Statement).toEqual(expect.arrayContaining([
       { Sid: 'DelegatedAdministrator', Effect: 'Allow', Action: 'organizations:ListDelegatedAdministrators', Resource: '*' },
       {
-        Sid: 'MemberStackSetStatus', Effect: 'Allow', Action: 'cloudformation:ListStackInstances',
+        Sid: 'MemberStackSetStatus',
+        Effect: 'Allow',
+        Action: 'cloudformation:ListStackInstances',
         Resource: expect.stringMatching(/^arn:\$\{data\.aws_partition\.[^}]+\}:cloudformation:\$\{data\.aws_region\.\w+\.name\}:\*:stackset\/\$\{aws_cloudformation_stack_set\.\w+\.name\}:\*$/),
       },
     ]));

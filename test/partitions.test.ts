@@ -132,8 +132,13 @@ describe('the Lambda, at deploy time (an environment-agnostic stack)', () => {
       fetch: (async (url: string) => { requests.push(String(url)); throw new Error('no network'); }) as any,
     };
     const event = (RequestType: string) => ({
-      RequestType, RequestId: 'r', LogicalResourceId: 'Onboarding', PhysicalResourceId: 'x', StackId: 'arn:aws-us-gov:cloudformation:us-gov-west-1:111111111111:stack/S/1',
-      ResourceType: 'Custom::ProwlerOrganizationOnboarding', ResourceProperties: { ServiceToken: 't', Spec: JSON.stringify({ selection: {}, removal: 'retain' }) },
+      RequestType,
+      RequestId: 'r',
+      LogicalResourceId: 'Onboarding',
+      PhysicalResourceId: 'x',
+      StackId: 'arn:aws-us-gov:cloudformation:us-gov-west-1:111111111111:stack/S/1',
+      ResourceType: 'Custom::ProwlerOrganizationOnboarding',
+      ResourceProperties: { ServiceToken: 't', Spec: JSON.stringify({ selection: {}, removal: 'retain' }) },
     }) as any;
     try {
       await expect(handleOnEvent(event('Create'), env)).rejects.toThrow(/^prowlerApiUrl: Prowler Cloud .* aws-us-gov partition: set prowlerApiUrl/);

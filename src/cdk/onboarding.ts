@@ -17,7 +17,8 @@ import { bind } from '../core/bind';
 import {
   CUSTOM_RESOURCE_TYPE, DEFAULT_SYNC_SCHEDULE, ONBOARDING_FUNCTION_SETTINGS, ONBOARDING_OUTPUTS, ORGANIZATIONS_EVENT_PATTERN, SPEC_PROPERTY,
   STATE_BUCKET_PROTECTIONS, SYNC_FAILURE_METRIC, SYNC_FUNCTION_ID, SYNC_RESERVED_CONCURRENCY, VPC_ACCESS_MANAGED_POLICY_ARN,
-  eventForwarding, forwardingRuleArn, lambdaLogGroupName, onboardingEnvironment, onboardingFunctionName, onboardingFunctions, onboardingNamePrefix, onboardingStatements,
+  eventForwarding, forwardingRuleArn, lambdaLogGroupName, onboardingEnvironment, onboardingFunctionName, onboardingFunctions, onboardingNamePrefix,
+  onboardingStatements,
   organizationsRegion, partitionOfRegion, stateBucketPolicy,
   type StatementModel,
 } from '../core/onboarding';
@@ -204,7 +205,9 @@ export class ProwlerOrganizationOnboarding extends Construct {
       assumeCredentialsSecretArn: props.assumeCredentialsSecret?.secretArn,
       localPrecheck: props.localPrecheck,
       logLevel: props.logLevel,
-      stackSet: stackSet ? { name: stackSet.stackSetName, callAs: stackSet.callAs, targets: stackSet.deploymentTargets, region: stackSetRegion } : undefined,
+      stackSet: stackSet
+        ? { name: stackSet.stackSetName, callAs: stackSet.callAs, targets: stackSet.deploymentTargets, region: stackSetRegion }
+        : undefined,
     }, (value) => stack.toJsonString(value));
 
     const code = lambda.Code.fromAsset(HANDLER_BUNDLE);

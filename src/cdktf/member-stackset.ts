@@ -5,8 +5,8 @@ import { DataAwsRegion } from '@cdktf/provider-aws/lib/data-aws-region';
 import { Annotations } from 'cdktf';
 import { Construct } from 'constructs';
 import { onlyInProwlerCloudPartition, terraformLiteral, TF_CHECK_CONTEXT, throwIfInvalid } from './validation';
-import { OTHER_PARTITIONS, trustOutsidePartitionMessage, trustsProwlerCloud } from '../core/partition';
 import type { MemberStackSetOptions, StackSetDeploymentTargets } from '../core/options';
+import { OTHER_PARTITIONS, trustOutsidePartitionMessage, trustsProwlerCloud } from '../core/partition';
 import { deploymentTargets, memberStackSetModel, memberStackSetWarnings } from '../core/stackset';
 import { validateMemberStackSet } from '../core/validate';
 

@@ -26,7 +26,8 @@ import { bind } from '../core/bind';
 import {
   DEFAULT_SYNC_SCHEDULE, ONBOARDING_FUNCTION_SETTINGS, ONBOARDING_OUTPUTS, ORGANIZATIONS_EVENT_PATTERN, SPEC_PROPERTY, STATE_BUCKET_PROTECTIONS,
   SYNC_FAILURE_METRIC, SYNC_FUNCTION_ID, SYNC_RESERVED_CONCURRENCY, TERRAFORM_KEY, VPC_ACCESS_MANAGED_POLICY_ARN,
-  eventForwarding, forwardingRuleArn, lambdaLogGroupName, onboardingEnvironment, onboardingFunctionName, onboardingFunctions, onboardingNamePrefix, onboardingStatements,
+  eventForwarding, forwardingRuleArn, lambdaLogGroupName, onboardingEnvironment, onboardingFunctionName, onboardingFunctions, onboardingNamePrefix,
+  onboardingStatements,
   stateBucketPolicy, statementJson, type StatementModel,
 } from '../core/onboarding';
 import type { OnboardingIdentity, OnboardingSettings } from '../core/onboarding-types';
@@ -209,7 +210,8 @@ export class ProwlerOrganizationOnboarding extends Construct {
       retentionInDays: props.logRetentionDays ?? settings.logRetentionDays,
     }));
     // The StackSet's own region when it is in another Terraform stack (and so perhaps another provider).
-    const stackSetRegion = props.memberStackSet && TerraformStack.of(props.memberStackSet) !== TerraformStack.of(this) ? props.memberStackSet.region : undefined;
+    const elsewhere = props.memberStackSet && TerraformStack.of(props.memberStackSet) !== TerraformStack.of(this);
+    const stackSetRegion = elsewhere ? props.memberStackSet!.region : undefined;
     const statements = onboardingStatements({
       partition,
       region,
@@ -235,7 +237,9 @@ export class ProwlerOrganizationOnboarding extends Construct {
       assumeCredentialsSecretArn: props.assumeCredentialsSecretArn,
       localPrecheck: props.localPrecheck,
       logLevel: props.logLevel,
-      stackSet: stackSet ? { name: stackSet.stackSetName, callAs: stackSet.callAs, targets: stackSet.deploymentTargets, region: stackSetRegion } : undefined,
+      stackSet: stackSet
+        ? { name: stackSet.stackSetName, callAs: stackSet.callAs, targets: stackSet.deploymentTargets, region: stackSetRegion }
+        : undefined,
     });
     const functions = models.map((f, i) => new LambdaFunction(this, f.id, {
       functionName: functionName(f.id),
@@ -325,7 +329,8 @@ export class ProwlerOrganizationOnboarding extends Construct {
   private forwardOrganizationEvents(provider: TerraformProvider, name: string, where: { partition: string; region: string; account: string }): void {
     const home = new DataAwsRegion(this, 'OrganizationsRegion', { provider }).name;
     const ruleName = `${name}-forward`;
-    const forwarding = eventForwarding({ ...where, ruleArn: forwardingRuleArn({ partition: where.partition, home, account: where.account, ruleName }) });
+    const ruleArn = forwardingRuleArn({ partition: where.partition, home, account: where.account, ruleName });
+    const forwarding = eventForwarding({ ...where, ruleArn });
     const role = new IamRole(this, 'OrganizationEventsForwarder', {
       name: `${name}-forwarder`,
       description: 'prowler-org-onboarding: forwards Organizations events to the onboarding\'s region',

@@ -31,7 +31,8 @@ export class ProwlerOrganization extends Construct {
     for (const warning of warnings) Annotations.of(this).addWarning(warning);
     this.onboarding = new ProwlerOrganizationOnboarding(this, 'Onboarding', { ...props, selection, memberStackSet: this.roles.memberStackSet });
     // Terraform wants static references here (aws_iam_role.x), which dependable() renders.
-    const roles = [...(this.roles.managementRole ? [this.roles.managementRole.role] : []), this.roles.memberStackSet.stackSet, this.roles.memberStackSet.instances];
+    const management = this.roles.managementRole ? [this.roles.managementRole.role] : [];
+    const roles = [...management, this.roles.memberStackSet.stackSet, this.roles.memberStackSet.instances];
     this.onboarding.invocation.dependsOn = roles.map((r) => dependable(r));
   }
 }

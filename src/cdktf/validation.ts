@@ -1,4 +1,4 @@
-import { Op, Token, type IResolvable } from 'cdktf';
+import { Op, Token } from 'cdktf';
 import type { IConstruct } from 'constructs';
 import { PROWLER_CLOUD_PARTITION } from '../core/partition';
 import { problemsMessage, type CheckContext } from '../core/validate';
@@ -32,6 +32,6 @@ export function terraformLiteralKeepingTokens(text: string): string {
  * A Terraform precondition failing the plan outside Prowler Cloud's partition, for a resource
  * whose defaults only work there (Terraform knows the partition at plan, not at synth).
  */
-export function onlyInProwlerCloudPartition(partition: string, errorMessage: string): { precondition: Array<{ condition: IResolvable; errorMessage: string }> } {
+export function onlyInProwlerCloudPartition(partition: string, errorMessage: string) {
   return { precondition: [{ condition: Op.eq(partition, PROWLER_CLOUD_PARTITION), errorMessage }] };
 }

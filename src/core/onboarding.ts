@@ -188,7 +188,7 @@ export function eventForwarding(i: { readonly partition: string; readonly region
 }
 
 /** The forwarding rule's ARN, in the Organizations region. */
-export function forwardingRuleArn(i: { readonly partition: string; readonly home: string; readonly account: string; readonly ruleName: string }): string {
+export function forwardingRuleArn(i: { readonly partition: string; readonly home: string; readonly account: string; readonly ruleName: string }) {
   return `arn:${i.partition}:events:${i.home}:${i.account}:rule/${i.ruleName}`;
 }
 
@@ -293,7 +293,9 @@ export function onboardingStatements(i: OnboardingPolicyInputs): StatementModel[
 }
 
 /** Reading the member StackSet's instances (in the management account, for a delegated administrator). */
-function memberStackSetStatements(i: OnboardingPolicyInputs, allow: (sid: string, actions: string[], resources: string[]) => StatementModel): StatementModel[] {
+type Allow = (sid: string, actions: string[], resources: string[]) => StatementModel;
+
+function memberStackSetStatements(i: OnboardingPolicyInputs, allow: Allow): StatementModel[] {
   const delegated = i.stackSetCallAs === 'DELEGATED_ADMIN';
   const owner = delegated ? '*' : i.account; // the management account, whose id the deployment may not know
   return [
@@ -389,7 +391,9 @@ export function readOnboardingEnvironment(env: Readonly<Record<string, string | 
     stateBucket,
     assumeCredentialsSecretArn: env[e.assumeCredentialsSecretArn] || undefined,
     localPrecheck: localPrecheck === 'true',
-    stackSet: stackSetName ? { name: stackSetName, callAs, ...(targets ? { targets } : {}), ...(stackSetRegion ? { region: stackSetRegion } : {}) } : undefined,
+    stackSet: stackSetName
+      ? { name: stackSetName, callAs, ...(targets ? { targets } : {}), ...(stackSetRegion ? { region: stackSetRegion } : {}) }
+      : undefined,
     ...(logLevel ? { logLevel } : {}),
   };
 }

@@ -7,8 +7,8 @@
 import { z } from 'zod';
 import { MAX_SESSION_DURATION_SECONDS } from './defaults';
 import { LOG_LEVELS } from './onboarding';
-import { PROWLER_CLOUD_API_URL } from './partition';
 import type { AccountSelection, OnboardingIdentity, OnboardingSettings } from './onboarding-types';
+import { PROWLER_CLOUD_API_URL } from './partition';
 import { FORMATS, type FormatName } from './validate';
 
 export * from './onboarding-types';

@@ -115,10 +115,13 @@ describe('ProwlerOrganizationOnboarding', () => {
       EventPattern: {
         'source': ['aws.organizations'],
         'detail-type': ['AWS API Call via CloudTrail', 'AWS Service Event via CloudTrail'],
-        'detail': { eventSource: ['organizations.amazonaws.com'], eventName: [
-          'CreateAccountResult', 'AccountJoinedOrganization', 'MoveAccount', 'RemoveAccountFromOrganization', 'AccountDepartedOrganization', 'CloseAccount',
-          'TagResource', 'UntagResource',
-        ] },
+        'detail': {
+          eventSource: ['organizations.amazonaws.com'],
+          eventName: [
+            'CreateAccountResult', 'AccountJoinedOrganization', 'MoveAccount', 'RemoveAccountFromOrganization', 'AccountDepartedOrganization', 'CloseAccount',
+            'TagResource', 'UntagResource',
+          ],
+        },
       },
     });
   });

@@ -414,7 +414,8 @@ describe('onboard', () => {
     const taken = org.accounts[2].id;
     h = await harness({ org, connectionRule: (p) => (p.uid === taken ? { connected: false, error: 'AccessDenied' } : { connected: true }) });
     const reason = 'INOPERABLE (FAILED: ResourceLogicalId:ProwlerScan, ResourceType:AWS::IAM::Role, ResourceStatusReason:ProwlerScan already exists.)';
-    const report = await h.run({ connection: { retryRounds: 0, stackSetWaitSeconds: 30 } }, { stackInstances: async () => new Map([[taken, reason]]) });
+    const stackInstances = async () => new Map([[taken, reason]]);
+    const report = await h.run({ connection: { retryRounds: 0, stackSetWaitSeconds: 30 } }, { stackInstances });
     expect(report.accounts.find((a) => a.accountId === taken)!.connection?.hint).toMatch(
       /^the StackSet could not create the role because one of that name already exists there .*prowler-scan-role\.yml: onboard on top of the existing roles.*"Organizations that already have ProwlerScan"/,
     );
