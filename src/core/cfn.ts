@@ -8,6 +8,7 @@ import { bind, mapStrings, placeholdersIn, type Bindings } from './bind';
 import {
   DEFAULT_FAILURE_TOLERANCE_PERCENTAGE,
   DEFAULT_MAX_CONCURRENT_PERCENTAGE,
+  DEFAULT_STACKSET_CONCURRENCY_MODE,
   DEFAULT_TRUSTED_PRINCIPAL,
   MAX_SESSION_DURATION_SECONDS,
   PROWLER_CLOUD_ACCOUNT_ID,
@@ -281,8 +282,7 @@ export function standaloneTemplate(memberTemplateBody: string): Json {
             FailureTolerancePercentage: { Ref: 'FailureTolerancePercentage' },
             MaxConcurrentPercentage: DEFAULT_MAX_CONCURRENT_PERCENTAGE,
             RegionConcurrencyType: 'PARALLEL',
-            // Small organizations would deploy one account at a time, stopping at the first failure (10 % of 9 is 0).
-            ConcurrencyMode: 'SOFT_FAILURE_TOLERANCE',
+            ConcurrencyMode: DEFAULT_STACKSET_CONCURRENCY_MODE,
           },
           Parameters: ['ExternalId', 'AccountId', 'IAMPrincipal', 'EnableS3Integration', 'S3IntegrationBucketName', 'S3IntegrationBucketAccountId']
             .map((name) => ({ ParameterKey: name, ParameterValue: { Ref: name } })),

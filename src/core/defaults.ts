@@ -3,6 +3,8 @@
  * Change a value here and every rendering follows; tests fail where a committed artefact drifts.
  */
 
+import { StackSetConcurrencyMode } from './options';
+
 /** The role name Prowler assumes in every account. Prowler expects this exact name. */
 export const SCAN_ROLE_NAME = 'ProwlerScan';
 
@@ -17,6 +19,12 @@ export const MAX_SESSION_DURATION_SECONDS = 3600;
 
 /** Default StackSet failure tolerance (percent of accounts), as in Prowler's template. */
 export const DEFAULT_FAILURE_TOLERANCE_PERCENTAGE = 10;
+
+/**
+ * Default StackSet concurrency mode: concurrency is not bounded by the tolerance (under STRICT, 10 %
+ * of 9 accounts is 0: one account at a time, stopping at the first failure).
+ */
+export const DEFAULT_STACKSET_CONCURRENCY_MODE = StackSetConcurrencyMode.SOFT_FAILURE_TOLERANCE;
 
 /** Default StackSet concurrency (percent of accounts), as in Prowler's template. */
 export const DEFAULT_MAX_CONCURRENT_PERCENTAGE = 100;

@@ -6,7 +6,7 @@
  * its construct and its runtime): nothing here is spelled a second time anywhere else.
  */
 import { ORGANIZATIONS_EVENT_NAMES, SCAN_ROLE_NAME } from './defaults';
-import type { StackSetDeploymentTargets } from './options';
+import { CallAs, type StackSetDeploymentTargets } from './options';
 import { FORMATS } from './validate';
 
 // ---- The contract between the constructs and the Lambda ----
@@ -296,7 +296,7 @@ export function onboardingStatements(i: OnboardingPolicyInputs): StatementModel[
 type Allow = (sid: string, actions: string[], resources: string[]) => StatementModel;
 
 function memberStackSetStatements(i: OnboardingPolicyInputs, allow: Allow): StatementModel[] {
-  const delegated = i.stackSetCallAs === 'DELEGATED_ADMIN';
+  const delegated = i.stackSetCallAs === CallAs.DELEGATED_ADMIN;
   const owner = delegated ? '*' : i.account; // the management account, whose id the deployment may not know
   return [
     allow('MemberStackSetStatus', ['cloudformation:ListStackInstances'],

@@ -6,6 +6,7 @@ import { memberTemplate } from './cfn';
 import {
   DEFAULT_FAILURE_TOLERANCE_PERCENTAGE,
   DEFAULT_MAX_CONCURRENT_PERCENTAGE,
+  DEFAULT_STACKSET_CONCURRENCY_MODE,
   DEFAULT_TRUSTED_PRINCIPAL,
   MAX_TEMPLATE_BODY_BYTES,
   PROWLER_CLOUD_ACCOUNT_ID,
@@ -72,7 +73,7 @@ export function memberStackSetModel(o: MemberStackSetOptions): StackSetModel {
       failureTolerancePercentage: o.failureTolerancePercentage ?? DEFAULT_FAILURE_TOLERANCE_PERCENTAGE,
       maxConcurrentPercentage: o.maxConcurrentPercentage ?? DEFAULT_MAX_CONCURRENT_PERCENTAGE,
       regionConcurrencyType: 'PARALLEL',
-      concurrencyMode: o.concurrencyMode ?? StackSetConcurrencyMode.SOFT_FAILURE_TOLERANCE,
+      concurrencyMode: o.concurrencyMode ?? DEFAULT_STACKSET_CONCURRENCY_MODE,
     },
     parameters: {
       ExternalId: o.externalId,

@@ -4,7 +4,7 @@
  * framework has not resolved yet (tokens) are skipped: pass the framework's `isUnresolved`.
  */
 import { MAX_STACKSET_TARGETS } from './defaults';
-import type { MemberStackSetOptions, OrganizationRolesOptions, S3IntegrationOptions, ScanRoleOptions, TrustOptions } from './options';
+import { StackSetConcurrencyMode, type MemberStackSetOptions, OrganizationRolesOptions, S3IntegrationOptions, ScanRoleOptions, TrustOptions } from './options';
 
 /** How a validator recognises values that are only known at deploy time. */
 export interface CheckContext {
@@ -225,8 +225,9 @@ export function validateMemberStackSet(o: Partial<MemberStackSetOptions>, ctx: C
   if (o.excludeAccounts !== undefined && o.onlyAccounts !== undefined) {
     problems.push('excludeAccounts and onlyAccounts cannot be combined: CloudFormation applies one account filter per target group (DIFFERENCE or INTERSECTION); give one of them');
   }
-  if (o.concurrencyMode !== undefined && !unresolved(o.concurrencyMode, ctx) && !['STRICT_FAILURE_TOLERANCE', 'SOFT_FAILURE_TOLERANCE'].includes(o.concurrencyMode)) {
-    problems.push(`concurrencyMode must be STRICT_FAILURE_TOLERANCE or SOFT_FAILURE_TOLERANCE, got ${show(o.concurrencyMode)}`);
+  const modes: string[] = Object.values(StackSetConcurrencyMode);
+  if (o.concurrencyMode !== undefined && !unresolved(o.concurrencyMode, ctx) && !modes.includes(o.concurrencyMode)) {
+    problems.push(`concurrencyMode must be ${modes.join(' or ')}, got ${show(o.concurrencyMode)}`);
   }
   if (o.callAs !== undefined && !unresolved(o.callAs, ctx) && o.callAs !== 'SELF' && o.callAs !== 'DELEGATED_ADMIN') {
     problems.push(`callAs must be SELF or DELEGATED_ADMIN, got ${show(o.callAs)}`);
