@@ -23,6 +23,8 @@ export interface Harness {
   double: ProwlerApiDouble;
   clock: ReturnType<typeof fakeClock>;
   logs: string[];
+  /** The Organizations operations called, in order. */
+  organizationsCalls: string[];
   prowler: ProwlerClient;
   /** What the onboarding created and linked, kept across runs as the Lambda keeps it (`undefined`: none, as the CLI). */
   record: OnboardingRecord | undefined;
@@ -30,11 +32,22 @@ export interface Harness {
   stop(): Promise<void>;
 }
 
-export async function harness(options: { connectionRule?: ConnectionRule; org?: SimOrganization } = {}): Promise<Harness> {
+export interface HarnessOptions {
+  readonly connectionRule?: ConnectionRule;
+  readonly org?: SimOrganization;
+  /** Each Organizations call takes this long on the clock (default 0). */
+  readonly organizationsLatencyMs?: number;
+}
+
+export async function harness(options: HarnessOptions = {}): Promise<Harness> {
   const org = options.org ?? generateOrganization({ accounts: 20, ous: 6, depth: 3, suspended: 1, closed: 1, seed: 11 });
   const double = await new ProwlerApiDouble({ apiKeys: [HARNESS_API_KEY], connectionRule: options.connectionRule }).start();
-  const mock = mockOrganizations(org);
   const clock = fakeClock();
+  const organizationsCalls: string[] = [];
+  const mock = mockOrganizations(org, undefined, async (operation) => {
+    organizationsCalls.push(operation);
+    if (options.organizationsLatencyMs) await clock.sleep(options.organizationsLatencyMs);
+  });
   const logs: string[] = [];
   const record = (m: string, e?: object) => logs.push(`${m} ${JSON.stringify(e ?? {})}`);
   const prowler = new ProwlerClient({ baseUrl: double.url, auth: { apiKey: HARNESS_API_KEY }, clock });
@@ -43,6 +56,7 @@ export async function harness(options: { connectionRule?: ConnectionRule; org?: 
     double,
     clock,
     logs,
+    organizationsCalls,
     prowler,
     record: emptyRecord(),
     run: async (request = {}, extra = {}) => {

@@ -9,8 +9,9 @@
  * `offboard`), record.ts (what the onboarding created and linked), hints.ts (what to fix).
  */
 import pLimit from 'p-limit';
+import { forEachUntil } from './bounded';
 import { describeFailures } from './hints';
-import { startRun } from './plan';
+import { discoverAndPlan, startRun } from './plan';
 import { removalFor } from './record';
 import { removeProviders } from './removal';
 import {
@@ -25,7 +26,7 @@ import {
   type OnboardingRequest,
   type RunState,
 } from './run-types';
-import { forEachUntil, launch, register, STACKSET_POLL_MS, stackSetReady, testOne } from './steps';
+import { launch, register, STACKSET_POLL_MS, stackSetReady, testOne } from './steps';
 import {
   ConnectionFailurePolicy,
   DEFAULT_RETRY_DELAY_SECONDS,
@@ -114,6 +115,10 @@ export async function continueRun(
   try {
     while (state.phase !== 'done' && !outOfTime()) {
       switch (state.phase) {
+        case 'discover': {
+          await discoverAndPlan(state, request, deps, outOfTime);
+          break;
+        }
         case 'depart': {
           const removal = request.removal ?? RemovalBehaviour.RETAIN;
           const pending = state.departures.filter((d) => d.outcome === 'retained' && removalFor(removal, d.origin) !== 'retain');

@@ -27,7 +27,7 @@ import { reportJson } from './report';
 import { readAssumeCredentials, readProwlerAuth } from './secrets';
 import { stackInstanceStatuses } from './stackset';
 import { S3JsonStore, type JsonStore } from './store';
-import { CUSTOM_RESOURCE_TYPE, ONBOARDING_OUTPUTS, readOnboardingEnvironment, SPEC_PROPERTY, STATE_KEYS, TERRAFORM_KEY } from '../core/onboarding';
+import { CUSTOM_RESOURCE_TYPE, ONBOARDING_OUTPUTS, onboardingFunctions, readOnboardingEnvironment, SPEC_PROPERTY, STATE_KEYS, TERRAFORM_KEY } from '../core/onboarding';
 import type { StackSetDeploymentTargets } from '../core/options';
 import { partitionProblems } from '../core/partition';
 import { RemovalBehaviour, parseOnboardingSpec, SpecError, type OnboardingSpec } from '../core/spec';
@@ -62,6 +62,9 @@ export interface LambdaEnvironment {
 export const IN_FLIGHT_MARGIN_MS = 150_000;
 /** When an invocation stops starting work: its end, less the margin for the work in flight. */
 const deadlineOf = (remainingMs: number, env: LambdaEnvironment) => env.clock.now() + Math.max(30_000, remainingMs - IN_FLIGHT_MARGIN_MS);
+
+/** onEvent's timeout (core): what a caller that does not say how much time is left gets. */
+const ONBOARDING_FUNCTION_TIMEOUT_MS = onboardingFunctions('cloudformation').find((f) => f.handler === 'index.onEvent')!.timeoutSeconds * 1000;
 
 /** Connection tasks are polled at most this long inside a Lambda (must fit the margin). */
 const TASK_TIMEOUT_SECONDS = 120;
@@ -206,8 +209,15 @@ function attributes(state: RunState): Record<string, string> {
   };
 }
 
-/** The custom resource's first call: validate, discover, plan; the polls do the work. */
-export async function handleOnEvent(event: CloudFormationCustomResourceEvent, env: LambdaEnvironment): Promise<OnEventResponse> {
+/**
+ * The custom resource's first call: validate, discover and plan as far as this invocation allows;
+ * the polls do the rest (a large organization's discovery too).
+ */
+export async function handleOnEvent(
+  event: CloudFormationCustomResourceEvent,
+  env: LambdaEnvironment,
+  remainingMs = ONBOARDING_FUNCTION_TIMEOUT_MS,
+): Promise<OnEventResponse> {
   env.log.info(`${event.RequestType} ${event.LogicalResourceId}`, { requestId: event.RequestId });
   if (event.RequestType === 'Delete') return handleDelete(event, env);
 
@@ -224,7 +234,7 @@ export async function handleOnEvent(event: CloudFormationCustomResourceEvent, en
     }
   }
   const { deps, assumeCredentials } = await dependencies(env);
-  const state = await startRun(requestOf(spec, env, assumeCredentials), deps);
+  const state = await startRun(requestOf(spec, env, assumeCredentials), deps, { deadline: deadlineOf(remainingMs, env) });
   await env.store.save(runKey(event.RequestId), state);
   // An Update keeps its id while the organization and tenant stay (ids from before the instance part too).
   const existing = event.RequestType === 'Update' ? event.PhysicalResourceId : undefined;
@@ -235,7 +245,7 @@ export async function handleOnEvent(event: CloudFormationCustomResourceEvent, en
   if (event.RequestType === 'Update' && event.PhysicalResourceId !== physicalId) {
     env.log.info(`the organization or the Prowler tenant changed: ${event.PhysicalResourceId} → ${physicalId} (CloudFormation deletes the old one)`);
   }
-  env.log.info(state.selectionSummary, { organizationId: state.organization.id, physicalId });
+  env.log.info(state.phase === 'discover' ? 'discovery continues in the next poll' : state.selectionSummary, { organizationId: state.organization.id, physicalId });
   return { PhysicalResourceId: physicalId };
 }
 
@@ -405,14 +415,15 @@ async function runSync(
   const { deps, assumeCredentials } = await dependencies(env);
   const request = requestOf(spec, env, assumeCredentials);
   let state = paused;
+  const deadline = deadlineOf(remainingMs, env);
   if (!state) {
     await env.store.save(STATE_KEYS.lastSync, { startedAt: env.clock.now() });
-    state = Object.assign(await startRun(request, deps), { physicalId: current.physicalId });
+    state = Object.assign(await startRun(request, deps, { deadline }), { physicalId: current.physicalId });
   } else {
     state.invocations++;
   }
   env.log.info(`sync (${trigger}): ${state.selectionSummary}`);
-  await continueRun(state, request, deps, { deadline: deadlineOf(remainingMs, env), whileWaiting: 'sleep' });
+  await continueRun(state, request, deps, { deadline, whileWaiting: 'sleep' });
   await saveRecord(env, state.record);
   if (state.phase !== 'done') {
     await env.store.save(SYNC_RUN_KEY, state);
@@ -478,7 +489,7 @@ export async function handleTerraform(payload: TerraformPayload, remainingMs: nu
     const spec = specOf(props);
     const { deps, assumeCredentials } = await dependencies(env);
     const request = requestOf(spec, env, assumeCredentials);
-    const state = await startRun(request, deps);
+    const state = await startRun(request, deps, { deadline });
     const physicalId = physicalIdOf(state.organization.id, state.tenantId);
     await env.store.save(CURRENT_SPEC_KEY, { physicalId, spec });
     await continueRun(state, request, deps, { deadline, whileWaiting: 'sleep' });
@@ -536,7 +547,8 @@ export function environmentFromProcess(invokedFunctionArn: string, variables: No
 
 const env = (context: Context) => (cached ??= environmentFromProcess(context.invokedFunctionArn));
 
-export const onEvent = (event: CloudFormationCustomResourceEvent, context: Context) => handleOnEvent(event, env(context));
+export const onEvent = (event: CloudFormationCustomResourceEvent, context: Context) =>
+  handleOnEvent(event, env(context), context.getRemainingTimeInMillis());
 export const isComplete = (event: CloudFormationCustomResourceEvent, context: Context) =>
   handleIsComplete(event, context.getRemainingTimeInMillis(), env(context));
 export const sync = (event: Parameters<typeof handleSync>[0], context: Context) =>

@@ -12,7 +12,7 @@ import {
   paginateListTagsForResource,
   type Account,
 } from '@aws-sdk/client-organizations';
-import pLimit from 'p-limit';
+import { forEachUntil } from './bounded';
 import { organizationsRegion } from '../core/onboarding';
 
 export { organizationsRegion };
@@ -67,6 +67,33 @@ export interface DiscoveryOptions {
   readonly onProgress?: (message: string) => void;
 }
 
+export interface ContinueDiscoveryOptions extends Omit<DiscoveryOptions, 'withTags'> {
+  /**
+   * The accounts whose tags to read, decided once the tree is complete (one call per account:
+   * selection asks only for those its other rules leave selectable). Default: none.
+   */
+  readonly tagsFor?: (snapshot: OrganizationSnapshot) => readonly string[];
+  /** Start no new listing once this says so: what is done so far stays in the progress. */
+  readonly stop?: () => boolean;
+}
+
+/**
+ * Discovery so far, as plain JSON: a Lambda invocation that ends before the organization is
+ * walked saves it and the next one continues where it stopped. Each parent's listing and each
+ * account's tags are recorded whole or not at all.
+ */
+export interface DiscoveryProgress {
+  readonly organization: OrganizationSnapshot['organization'];
+  readonly rootIds: string[];
+  readonly units: OrgUnit[];
+  readonly accounts: OrgAccount[];
+  /** Roots and OUs whose OUs and accounts are still to be listed. */
+  pending: string[];
+  /** Accounts whose tags are still to be read: decided when `pending` is empty. */
+  tagsPending?: string[];
+  calls: number;
+}
+
 /** Discovery failures, with what to fix. */
 export class DiscoveryError extends Error {
   constructor(message: string, public readonly cause?: unknown) {
@@ -92,32 +119,69 @@ function explain(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
 }
 
-/** Discovers the organization the client's credentials belong to. */
-export async function discoverOrganization(client: OrganizationsClient, options: DiscoveryOptions = {}): Promise<OrganizationSnapshot> {
-  const limit = pLimit(options.concurrency ?? 4);
-  let calls = 0;
-  const counted = <T>(p: Promise<T>) => { calls++; return p; };
+async function explained<T>(work: () => Promise<T>): Promise<T> {
   try {
-    const { Organization: org } = await counted(client.send(new DescribeOrganizationCommand({})));
-    if (!org?.Id || !org.MasterAccountId) throw new DiscoveryError('DescribeOrganization returned no organization id');
+    return await work();
+  } catch (error) {
+    throw explain(error);
+  }
+}
 
-    const units = new Map<string, OrgUnit>();
-    const accounts: OrgAccount[] = [];
-    const rootIds: string[] = [];
+/** Discovers the organization the client's credentials belong to, in one go. */
+export async function discoverOrganization(client: OrganizationsClient, options: DiscoveryOptions = {}): Promise<OrganizationSnapshot> {
+  const progress = await beginDiscovery(client);
+  const snapshot = await continueDiscovery(client, progress, {
+    ...options,
+    tagsFor: options.withTags ? (s) => s.accounts.map((a) => a.id) : undefined,
+  });
+  return snapshot!;
+}
+
+/** The organization and its roots: what a run needs to know before walking the tree. */
+export async function beginDiscovery(client: OrganizationsClient): Promise<DiscoveryProgress> {
+  return explained(async () => {
+    const { Organization: org } = await client.send(new DescribeOrganizationCommand({}));
+    if (!org?.Id || !org.MasterAccountId) throw new DiscoveryError('DescribeOrganization returned no organization id');
+    let calls = 1;
+    const units: OrgUnit[] = [];
     for await (const page of paginateListRoots({ client, pageSize: 20 }, {})) {
       calls++;
-      for (const root of page.Roots ?? []) {
-        rootIds.push(root.Id!);
-        units.set(root.Id!, { id: root.Id!, name: root.Name ?? 'Root', depth: 0 });
-      }
+      for (const root of page.Roots ?? []) units.push({ id: root.Id!, name: root.Name ?? 'Root', depth: 0 });
     }
+    const rootIds = units.map((u) => u.id);
+    return {
+      organization: { id: org.Id, arn: org.Arn ?? '', managementAccountId: org.MasterAccountId },
+      rootIds,
+      units,
+      accounts: [],
+      pending: [...rootIds],
+      calls,
+    };
+  });
+}
 
-    // Breadth-first: each level's parents are listed concurrently (bounded).
-    let level: OrgUnit[] = rootIds.map((id) => units.get(id)!);
-    let depth = 0;
-    while (level.length > 0) {
-      const next: OrgUnit[][] = await Promise.all(level.map((parent) => limit(async () => {
+/**
+ * Walks the rest of the tree breadth-first (each level's parents listed concurrently, bounded),
+ * then reads the tags asked for. Returns the snapshot when discovery is complete, `undefined`
+ * when `stop` ended it first (the progress holds what was done).
+ */
+export async function continueDiscovery(
+  client: OrganizationsClient,
+  progress: DiscoveryProgress,
+  options: ContinueDiscoveryOptions = {},
+): Promise<OrganizationSnapshot | undefined> {
+  const concurrency = options.concurrency ?? 4;
+  const stop = options.stop ?? (() => false);
+  return explained(async () => {
+    const units = new Map(progress.units.map((u) => [u.id, u]));
+    while (progress.pending.length > 0 && !stop()) {
+      const level = [...progress.pending];
+      const listed = new Set<string>();
+      await forEachUntil(level, concurrency, stop, async (parentId) => {
+        const parent = units.get(parentId)!;
         const children: OrgUnit[] = [];
+        const accounts: OrgAccount[] = [];
+        let calls = 0;
         for await (const page of paginateListOrganizationalUnitsForParent({ client, pageSize: 20 }, { ParentId: parent.id })) {
           calls++;
           for (const ou of page.OrganizationalUnits ?? []) {
@@ -128,37 +192,57 @@ export async function discoverOrganization(client: OrganizationsClient, options:
           calls++;
           for (const a of page.Accounts ?? []) accounts.push(toAccount(a, parent.id));
         }
-        return children;
-      })));
-      level = next.flat();
-      for (const ou of level) units.set(ou.id, ou);
-      if (level.length > 0) depth = level[0].depth;
-      options.onProgress?.(`discovered ${units.size - rootIds.length} OUs and ${accounts.length} accounts (depth ${depth})`);
+        // The parent's listing, whole: its children wait for the next level.
+        progress.calls += calls;
+        for (const child of children) {
+          units.set(child.id, child);
+          progress.units.push(child);
+          progress.pending.push(child.id);
+        }
+        for (const a of accounts) progress.accounts.push(a);
+        listed.add(parentId);
+      });
+      progress.pending = progress.pending.filter((id) => !listed.has(id));
+      options.onProgress?.(`discovered ${progress.units.length - progress.rootIds.length} OUs and ${progress.accounts.length} accounts (depth ${depthOf(progress)})`);
     }
+    if (progress.pending.length > 0) return undefined;
 
-    let withTags = accounts;
-    if (options.withTags) {
-      withTags = await Promise.all(accounts.map((account) => limit(async () => {
+    progress.tagsPending ??= [...(options.tagsFor?.(snapshotOf(progress)) ?? [])];
+    if (progress.tagsPending.length > 0) {
+      const byId = new Map(progress.accounts.map((a, i) => [a.id, i]));
+      const read = new Set<string>();
+      await forEachUntil(progress.tagsPending, concurrency, stop, async (accountId) => {
         const tags: Record<string, string> = {};
-        for await (const page of paginateListTagsForResource({ client }, { ResourceId: account.id })) {
+        let calls = 0;
+        for await (const page of paginateListTagsForResource({ client }, { ResourceId: accountId })) {
           calls++;
           for (const tag of page.Tags ?? []) tags[tag.Key!] = tag.Value ?? '';
         }
-        return { ...account, tags };
-      })));
+        progress.calls += calls;
+        const i = byId.get(accountId)!;
+        progress.accounts[i] = { ...progress.accounts[i], tags };
+        read.add(accountId);
+      });
+      progress.tagsPending = progress.tagsPending.filter((id) => !read.has(id));
+      options.onProgress?.(`read the tags of ${progress.accounts.filter((a) => a.tags).length} accounts`);
+      if (progress.tagsPending.length > 0) return undefined;
     }
-    accounts.sort((a, b) => a.id.localeCompare(b.id));
-    return {
-      organization: { id: org.Id, arn: org.Arn ?? '', managementAccountId: org.MasterAccountId },
-      units,
-      rootIds,
-      accounts: withTags.sort((a, b) => a.id.localeCompare(b.id)),
-      depth,
-      calls,
-    };
-  } catch (error) {
-    throw explain(error);
-  }
+    return snapshotOf(progress);
+  });
+}
+
+const depthOf = (progress: DiscoveryProgress) => progress.units.reduce((deepest, u) => Math.max(deepest, u.depth), 0);
+
+/** The organization as discovered so far (complete once nothing is pending). */
+export function snapshotOf(progress: DiscoveryProgress): OrganizationSnapshot {
+  return {
+    organization: progress.organization,
+    units: new Map(progress.units.map((u) => [u.id, u])),
+    rootIds: progress.rootIds,
+    accounts: [...progress.accounts].sort((a, b) => a.id.localeCompare(b.id)),
+    depth: depthOf(progress),
+    calls: progress.calls,
+  };
 }
 
 function toAccount(a: Account, parentId: string): OrgAccount {

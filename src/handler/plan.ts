@@ -2,7 +2,7 @@
  * The plan of a run: discovery, selection, what Prowler has, and what to do for every account and
  * every departure. Writes nothing.
  */
-import { discoverOrganization } from './organizations';
+import { beginDiscovery, continueDiscovery, type OrganizationSnapshot } from './organizations';
 import { fingerprint, originOf, removalFor } from './record';
 import { plannedOutcome } from './removal';
 import {
@@ -16,30 +16,89 @@ import {
   type OnboardingRequest,
   type RunState,
 } from './run-types';
-import { needsTags, selectAccounts, unknownSelectionIds, type AccountDecision } from './selection';
+import { accountsNeedingTags, selectAccounts, unknownSelectionIds, type AccountDecision } from './selection';
 import { desiredSecret } from './steps';
 import { RemovalBehaviour, ScanMode } from '../core/spec';
 
 /**
- * Starts a run: discovers the organization, selects, and reads Prowler's side to plan every
- * account (create, link, update, unchanged, blocked) and every departure. Writes nothing.
+ * Starts a run: checks the Prowler API key, then discovers the organization, selects, and reads
+ * Prowler's side to plan every account (create, link, update, unchanged, blocked) and every
+ * departure. Writes nothing. A large organization's discovery may not fit before `deadline`: the
+ * run is then in its `discover` phase and `continueRun` goes on with it.
  */
-export async function startRun(request: OnboardingRequest, deps: EngineDependencies): Promise<RunState> {
-  const log = deps.log ?? silentLogger;
+export async function startRun(request: OnboardingRequest, deps: EngineDependencies, options: { deadline?: number } = {}): Promise<RunState> {
   const started = deps.clock.now();
   const prowlerRequestsBefore = deps.prowler.requests;
   const warnings: string[] = [];
 
-  const snapshot = deps.discover ? await deps.discover() : await discoverOrganization(deps.organizations, {
-    withTags: needsTags(request.selection),
-    onProgress: (m) => log.info(m),
-  });
-  if (request.organizationId && snapshot.organization.id !== request.organizationId) {
+  const discovered = deps.discover ? await deps.discover() : undefined;
+  const progress = discovered ? undefined : await beginDiscovery(deps.organizations);
+  const organization = discovered?.organization ?? progress!.organization;
+  if (request.organizationId && organization.id !== request.organizationId) {
     throw new ProwlerOnboardingError(
-      `organizationId is '${request.organizationId}' but these credentials see organization '${snapshot.organization.id}': deploy in that organization's management account (or delegated administrator), or correct organizationId`,
+      `organizationId is '${request.organizationId}' but these credentials see organization '${organization.id}': deploy in that organization's management account (or delegated administrator), or correct organizationId`,
     );
   }
+  // Prowler's side before the walk: a key that cannot do the work fails in seconds, not after it.
+  const tenant = await deps.prowler.tenantId();
+  // A key that sees only some providers misleads every later step.
+  await deps.prowler.verifyAccess({ writes: !request.dryRun, scans: (request.scanMode ?? ScanMode.DAILY) !== ScanMode.NONE });
+  const externalId = request.externalId ?? tenant;
+  if (request.externalId && request.externalId !== tenant) {
+    warnings.push(`externalId '${request.externalId}' differs from the API key's Prowler tenant '${tenant}': Prowler presents its tenant id when it assumes the role, so connection tests will fail with AccessDenied unless your Prowler is set up otherwise`);
+  }
+  const rootIds = discovered?.rootIds ?? progress!.rootIds;
+  const state: RunState = {
+    version: 1,
+    startedAt: started,
+    phase: 'discover',
+    ...(progress ? { discovery: progress } : {}),
+    organization: { id: organization.id, managementAccountId: organization.managementAccountId, roots: rootIds.length, ous: 0, depth: 0 },
+    tree: { rootIds: [...rootIds], units: [] },
+    externalId,
+    externalIdSource: request.externalId ? 'given' : 'prowler',
+    tenantId: tenant,
+    warnings,
+    selectionSummary: 'discovering the organization',
+    accounts: [],
+    departures: [],
+    round: 1,
+    ...(deps.record ? { record: structuredClone(deps.record) } : {}),
+    calls: { organizations: progress?.calls ?? discovered!.calls, prowler: 0 },
+    invocations: 1,
+  };
+  const stop = () => options.deadline !== undefined && deps.clock.now() >= options.deadline;
+  if (discovered) await plan(state, discovered, request, deps);
+  else await discoverAndPlan(state, request, deps, stop);
+  state.calls.prowler = deps.prowler.requests - prowlerRequestsBefore;
+  return state;
+}
 
+/**
+ * The `discover` phase: walks the organization as far as `stop` allows; once it is complete,
+ * selects and plans (the run moves on to `depart`).
+ */
+export async function discoverAndPlan(state: RunState, request: OnboardingRequest, deps: EngineDependencies, stop: () => boolean): Promise<void> {
+  const log = deps.log ?? silentLogger;
+  const progress = state.discovery!;
+  const callsBefore = progress.calls;
+  try {
+    const snapshot = await continueDiscovery(deps.organizations, progress, {
+      tagsFor: (tree) => accountsNeedingTags(tree, request.selection),
+      stop,
+      onProgress: (m) => log.info(m),
+    });
+    if (!snapshot) return;
+    delete state.discovery;
+    await plan(state, snapshot, request, deps);
+  } finally {
+    state.calls.organizations += progress.calls - callsBefore;
+  }
+}
+
+/** Selection and the plan, once the organization is discovered: the run moves on to `depart`. */
+async function plan(state: RunState, snapshot: OrganizationSnapshot, request: OnboardingRequest, deps: EngineDependencies): Promise<void> {
+  const log = deps.log ?? silentLogger;
   const unknown = unknownSelectionIds(snapshot, request.selection);
   if (unknown.length > 0) {
     throw new ProwlerOnboardingError(`The selection names ${unknown.length === 1 ? 'an id' : `${unknown.length} ids`} the organization does not have, so nothing was changed:\n  - ${unknown.join('\n  - ')}`);
@@ -53,15 +112,9 @@ export async function startRun(request: OnboardingRequest, deps: EngineDependenc
   }
   const results = selection.decisions.map(toResult);
   const chosen = results.filter((r) => r.selected);
+  const externalId = state.externalId;
 
-  // Prowler's side: tenant (External ID), the organization's group, existing providers.
-  const tenant = await deps.prowler.tenantId();
-  // Before anything is read for planning or written: a key that sees only some providers misleads every later step.
-  await deps.prowler.verifyAccess({ writes: !request.dryRun, scans: (request.scanMode ?? ScanMode.DAILY) !== ScanMode.NONE });
-  const externalId = request.externalId ?? tenant;
-  if (request.externalId && request.externalId !== tenant) {
-    warnings.push(`externalId '${request.externalId}' differs from the API key's Prowler tenant '${tenant}': Prowler presents its tenant id when it assumes the role, so connection tests will fail with AccessDenied unless your Prowler is set up otherwise`);
-  }
+  // Prowler's side: the organization's group, existing providers.
   const groups = await deps.prowler.listProviderGroups();
   const groupName = organizationGroupName(snapshot.organization.id);
   // Another organization's group has exactly this package's name for it; a user's own group that
@@ -121,9 +174,7 @@ export async function startRun(request: OnboardingRequest, deps: EngineDependenc
     : [];
   if (request.dryRun) for (const d of departures) d.outcome = plannedOutcome(removalFor(removal, d.origin));
 
-  return {
-    version: 1,
-    startedAt: started,
+  Object.assign(state, {
     phase: 'depart',
     organization: {
       id: snapshot.organization.id,
@@ -133,19 +184,11 @@ export async function startRun(request: OnboardingRequest, deps: EngineDependenc
       depth: snapshot.depth,
     },
     tree: { rootIds: [...snapshot.rootIds], units: [...snapshot.units.values()] },
-    externalId,
-    externalIdSource: request.externalId ? 'given' : 'prowler',
-    tenantId: tenant,
-    warnings,
     selectionSummary: selection.summary,
     accounts: results,
     departures,
     groupId: ourGroup?.id,
-    round: 1,
-    ...(deps.record ? { record: structuredClone(deps.record) } : {}),
-    calls: { organizations: snapshot.calls, prowler: deps.prowler.requests - prowlerRequestsBefore },
-    invocations: 1,
-  };
+  } satisfies Partial<RunState>);
 }
 
 export function toResult(d: AccountDecision): AccountResult {

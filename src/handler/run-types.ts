@@ -3,7 +3,7 @@
  */
 import type { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { type STSClient } from '@aws-sdk/client-sts';
-import { type OrganizationSnapshot, type OrgUnit } from './organizations';
+import { type DiscoveryProgress, type OrganizationSnapshot, type OrgUnit } from './organizations';
 import { type Clock, type ProwlerClient } from './prowler-api';
 import { type OnboardingRecord, type Origin } from './record';
 import type { StackSetDeploymentTargets } from '../core/options';
@@ -151,7 +151,7 @@ export interface OrganizationTree {
   readonly units: OrgUnit[];
 }
 
-export type RunPhase = 'depart' | 'register' | 'group' | 'test' | 'launch' | 'done';
+export type RunPhase = 'discover' | 'depart' | 'register' | 'group' | 'test' | 'launch' | 'done';
 
 /**
  * Everything a run knows, as plain JSON: a run can stop at any point between two steps (a
@@ -161,16 +161,18 @@ export interface RunState {
   readonly version: 1;
   readonly startedAt: number;
   phase: RunPhase;
-  readonly organization: { id: string; managementAccountId: string; roots: number; ous: number; depth: number };
-  readonly tree: OrganizationTree;
+  /** Discovery so far, while the phase is `discover`. */
+  discovery?: DiscoveryProgress;
+  organization: { id: string; managementAccountId: string; roots: number; ous: number; depth: number };
+  tree: OrganizationTree;
   readonly externalId: string;
   readonly externalIdSource: 'given' | 'prowler';
   /** The Prowler tenant of the API key. */
   readonly tenantId: string;
   readonly warnings: string[];
-  readonly selectionSummary: string;
-  readonly accounts: AccountResult[];
-  readonly departures: Departure[];
+  selectionSummary: string;
+  accounts: AccountResult[];
+  departures: Departure[];
   groupId?: string;
   /** Connection-test round (1 = first test). */
   round: number;

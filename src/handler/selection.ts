@@ -45,47 +45,67 @@ export function aliasFor(account: OrgAccount, ouName: string, selection: Account
   return alias.slice(0, 100);
 }
 
-/** Decides every account of the snapshot. */
+/**
+ * Decides every account of the snapshot. The account rules and the OU tree decide first; tag
+ * rules can only leave out an account those select (so only such accounts' tags are read).
+ */
 export function selectAccounts(snapshot: OrganizationSnapshot, selection: AccountSelection): SelectionResult {
+  const decideWithoutTags = untaggedDecider(snapshot, selection);
+  const decisions = snapshot.accounts.map((account) => {
+    const { decision, tagsDecide } = decideWithoutTags(account);
+    if (!tagsDecide || !needsTags(selection)) return decision;
+    if (account.tags === undefined) throw new Error(`selection: the tags of account ${account.id} were not read, yet tag rules decide it`);
+    const excludedByTag = matches(selection.excludeTags, account.tags);
+    if (excludedByTag) return { ...decision, selected: false, reason: `excludeTags ${ruleText(excludedByTag)}` };
+    if (selection.includeTags?.length && !matches(selection.includeTags, account.tags)) {
+      return { ...decision, selected: false, reason: `no includeTags match (${selection.includeTags.map(ruleText).join(', ')})` };
+    }
+    return decision;
+  });
+  const selected = decisions.filter((d) => d.selected);
+  return { decisions, selected, summary: `${selected.length} of ${decisions.length} accounts selected` };
+}
+
+/**
+ * The accounts whose tags decide them: those the account rules and the OU tree select (not by
+ * includeAccounts). None when the selection has no tag rule.
+ */
+export function accountsNeedingTags(snapshot: OrganizationSnapshot, selection: AccountSelection): string[] {
+  if (!needsTags(selection)) return [];
+  const decideWithoutTags = untaggedDecider(snapshot, selection);
+  return snapshot.accounts.filter((account) => decideWithoutTags(account).tagsDecide).map((a) => a.id);
+}
+
+/** An account's decision by every rule but the tag rules, and whether tag rules may still leave it out. */
+function untaggedDecider(snapshot: OrganizationSnapshot, selection: AccountSelection) {
   const targets = new Set(selection.targets ?? snapshot.rootIds);
   const excludedOus = new Set(selection.excludeOus ?? []);
   const include = new Set(selection.includeAccounts ?? []);
   const exclude = new Set(selection.excludeAccounts ?? []);
   const only = selection.onlyAccounts ? new Set(selection.onlyAccounts) : undefined;
-  const management = snapshot.organization.managementAccountId;
-
-  const decisions = snapshot.accounts.map((account): AccountDecision => {
+  return (account: OrgAccount): { decision: AccountDecision; tagsDecide: boolean } => {
     const chain = ancestry(snapshot, account.parentId);
     const ouName = chain[chain.length - 1]?.name ?? '';
-    const isManagementAccount = account.id === management;
-    const decide = (selected: boolean, reason: string): AccountDecision =>
-      ({ account, selected, reason, alias: aliasFor(account, ouName, selection), isManagementAccount });
+    const isManagementAccount = account.id === snapshot.organization.managementAccountId;
+    const decide = (selected: boolean, reason: string, tagsDecide = false) =>
+      ({ decision: { account, selected, reason, alias: aliasFor(account, ouName, selection), isManagementAccount }, tagsDecide });
 
     if (account.status !== 'ACTIVE') return decide(false, `status ${account.status} (only ACTIVE accounts can be scanned)`);
     if (exclude.has(account.id)) return decide(false, 'excludeAccounts');
     if (only && !only.has(account.id) && !isManagementAccount) return decide(false, 'not in onlyAccounts');
     if (include.has(account.id)) return decide(true, 'includeAccounts');
-    const excludedByTag = matches(selection.excludeTags, account.tags);
-    if (excludedByTag) return decide(false, `excludeTags ${ruleText(excludedByTag)}`);
-    if (selection.includeTags?.length) {
-      const includedByTag = matches(selection.includeTags, account.tags);
-      if (!includedByTag) return decide(false, `no includeTags match (${selection.includeTags.map(ruleText).join(', ')})`);
-    }
     if (isManagementAccount) {
       return selection.includeManagementAccount === false
         ? decide(false, 'includeManagementAccount: false')
-        : decide(true, 'management account');
+        : decide(true, 'management account', true);
     }
     // The nearest excluded OU or target above the account decides.
     for (const unit of [...chain].reverse()) {
       if (excludedOus.has(unit.id)) return decide(false, `excludeOus ${unit.id} (${unit.name})`);
-      if (targets.has(unit.id)) return decide(true, `targets ${unit.id} (${unit.name})`);
+      if (targets.has(unit.id)) return decide(true, `targets ${unit.id} (${unit.name})`, true);
     }
     return decide(false, 'outside the targets');
-  });
-
-  const selected = decisions.filter((d) => d.selected);
-  return { decisions, selected, summary: `${selected.length} of ${decisions.length} accounts selected` };
+  };
 }
 
 /**

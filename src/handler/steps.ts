@@ -2,7 +2,6 @@
  * The steps of one account (register, test, launch) and the StackSet gate before the tests.
  */
 import { AssumeRoleCommand } from '@aws-sdk/client-sts';
-import pLimit from 'p-limit';
 import { hintFor, messageOf } from './hints';
 import { taskFailureReason, type Provider, type ProwlerClient, type RoleSecret } from './prowler-api';
 import { fingerprint, note, noteSchedule, noteSecret, type OnboardingRecord } from './record';
@@ -86,14 +85,6 @@ export function coveredByStackSet(
     if (wanted.has(unit)) return true;
   }
   return false;
-}
-
-/** Runs `fn` over items with bounded concurrency, starting none once `stop()` says so. */
-export async function forEachUntil<T>(items: T[], concurrency: number, stop: () => boolean, fn: (item: T) => Promise<void>): Promise<void> {
-  const limit = pLimit(concurrency);
-  await Promise.all(items.map((item) => limit(async () => {
-    if (!stop()) await fn(item);
-  })));
 }
 
 /** Provider (created, or its alias updated) and role secret of one account. */

@@ -1,5 +1,7 @@
 import { ListTagsForResourceCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
-import { discoverOrganization, organizationsClient, organizationsRegion } from '../../src/handler/organizations';
+import {
+  beginDiscovery, continueDiscovery, discoverOrganization, organizationsClient, organizationsRegion, type DiscoveryProgress,
+} from '../../src/handler/organizations';
 import { awsError, generateOrganization, mockOrganizations, simulatedOrganizationsClient } from '../../testing/organization';
 
 const client = () => new OrganizationsClient({ region: 'us-east-1', credentials: { accessKeyId: 'AKID', secretAccessKey: 's' } });
@@ -33,6 +35,30 @@ describe('discovery', () => {
     const withTags = await discoverOrganization(client(), { withTags: true });
     expect(mock.commandCalls(ListTagsForResourceCommand)).toHaveLength(80);
     expect(withTags.accounts.every((a) => typeof a.tags?.environment === 'string')).toBe(true);
+  });
+
+  test('stopped at any point, continues from its progress saved as JSON: the same organization, no call made twice', async () => {
+    let calls = 0;
+    mock = mockOrganizations(org, undefined, async () => { calls++; });
+    const whole = await discoverOrganization(client(), { withTags: true });
+    const wholeCalls = calls;
+    calls = 0;
+    const everyAccount = (s: { accounts: readonly { id: string }[] }) => s.accounts.map((a) => a.id);
+    let progress: DiscoveryProgress = await beginDiscovery(client());
+    let snapshot: Awaited<ReturnType<typeof continueDiscovery>>;
+    let steps = 0;
+    do {
+      const until = calls + 7;
+      progress = JSON.parse(JSON.stringify(progress));
+      snapshot = await continueDiscovery(client(), progress, { stop: () => calls >= until, tagsFor: everyAccount, concurrency: 2 });
+      steps++;
+    } while (!snapshot);
+    expect(steps).toBeGreaterThan(10);
+    expect(calls).toBe(wholeCalls);
+    expect(snapshot.calls).toBe(wholeCalls);
+    expect(snapshot.accounts).toEqual(whole.accounts);
+    expect(snapshot.units).toEqual(whole.units);
+    expect(snapshot.depth).toBe(whole.depth);
   });
 
   test('explains a denied discovery: management account or delegated administrator, with the actions', async () => {

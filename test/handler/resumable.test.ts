@@ -62,3 +62,55 @@ describe('a run in steps (resumable)', () => {
     expect(h.double.connectionAttempts.get(activeAccounts(h.org)[1].id)).toBe(2);
   });
 });
+
+describe('discovery in steps (a large organization)', () => {
+  let h: Harness;
+  afterEach(() => h.stop());
+
+  const deps = () => ({
+    organizations: new OrganizationsClient({ region: 'us-east-1', credentials: { accessKeyId: 'AKID', secretAccessKey: 's' } }),
+    prowler: h.prowler,
+    clock: h.clock,
+  });
+
+  test('continues across deadlines from its saved state, and reads tags only for accounts the other rules select', async () => {
+    const org = generateOrganization({ accounts: 60, ous: 12, depth: 3, seed: 5 });
+    h = await harness({ org, organizationsLatencyMs: 100 });
+    // One first-level OU and everything below it.
+    const target = org.ous.find((ou) => ou.parentId === org.roots[0].id && org.ous.some((child) => child.parentId === ou.id))!;
+    const subtree = new Set([target.id]);
+    for (let grew = true; grew;) {
+      grew = false;
+      for (const ou of org.ous) if (subtree.has(ou.parentId) && !subtree.has(ou.id)) grew = subtree.add(ou.id) !== undefined;
+    }
+    const candidates = org.accounts.filter((a) => a.status === 'ACTIVE' && (subtree.has(a.parentId) || a.id === org.managementAccountId));
+    const expected = candidates.filter((a) => a.tags['prowler-scan'] !== 'false').map((a) => a.id).sort();
+    expect(candidates.length).toBeLessThan(org.accounts.length / 2);
+    expect(expected.length).toBeLessThan(candidates.length);
+
+    const request = { selection: { targets: [target.id], excludeTags: [{ key: 'prowler-scan', value: 'false' }] } };
+    // 0.5 s of clock per step: five Organizations calls.
+    let state = persisted(await startRun(request, deps(), { deadline: h.clock.now() + 500 }));
+    expect(state.phase).toBe('discover');
+    expect(h.double.requests.filter((r) => r.method !== 'GET')).toHaveLength(0);
+    let discoverySteps = 0;
+    while (state.phase !== 'done') {
+      if (state.phase === 'discover') discoverySteps++;
+      state = persisted(await continueRun(state, request, deps(), { deadline: h.clock.now() + 500, whileWaiting: 'return' }));
+      expect(discoverySteps).toBeLessThan(100);
+    }
+    const report = toReport(state, h.clock.now());
+    expect(report.outcome).toBe('succeeded');
+    expect(discoverySteps).toBeGreaterThan(5);
+    expect(report.accounts.filter((a) => a.selected).map((a) => a.accountId).sort()).toEqual(expected);
+    expect(report.organization).toMatchObject({ id: org.id, ous: 12, depth: 3 });
+    expect([...h.double.providers.values()].map((p) => p.uid).sort()).toEqual(expected);
+    // Every parent listed once, and tags read for the candidates only.
+    const calls = (operation: string) => h.organizationsCalls.filter((o) => o === operation).length;
+    expect(calls('ListTagsForResource')).toBe(candidates.length);
+    expect(calls('DescribeOrganization')).toBe(1);
+    expect(report.calls.organizations).toBe(h.organizationsCalls.length);
+    expect(calls('ListOrganizationalUnitsForParent')).toBe(13); // the root and 12 OUs, one page each
+    expect(calls('ListAccountsForParent')).toBe(13);
+  });
+});

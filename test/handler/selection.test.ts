@@ -1,5 +1,5 @@
 import type { OrganizationSnapshot } from '../../src/handler/organizations';
-import { aliasFor, needsTags, selectAccounts, unknownSelectionIds } from '../../src/handler/selection';
+import { accountsNeedingTags, aliasFor, needsTags, selectAccounts, unknownSelectionIds } from '../../src/handler/selection';
 
 /** A small organization by hand: root → Security, Workloads → Prod (nested), Sandbox. */
 function snapshot(): OrganizationSnapshot {
@@ -95,6 +95,19 @@ describe('selection', () => {
     expect(decisions({ includeTags: [{ key: 'environment' }] })['workload-dev']).toBe('+ targets r-root (Root)');
     expect(needsTags({ excludeTags: [{ key: 'x' }] })).toBe(true);
     expect(needsTags({ targets: ['r-root'] })).toBe(false);
+  });
+
+  test('tag rules only leave out what the other rules select, so only those accounts\' tags are read', () => {
+    const selection = { targets: ['ou-root-workload'], includeAccounts: ['200000000000'], excludeTags: [{ key: 'prowler-scan', value: 'false' }] };
+    // The management account and the ACTIVE accounts below the target; not the included one, nor those outside.
+    expect(accountsNeedingTags(snapshot(), selection)).toEqual(['100000000000', '300000000000', '400000000000']);
+    expect(accountsNeedingTags(snapshot(), { targets: ['ou-root-workload'] })).toEqual([]);
+    // Outside the targets is the reason, whatever the account's tags.
+    expect(decisions(selection)['sandbox-1']).toBe('- outside the targets');
+    // Unread tags where they decide are a bug, never a silent "selected".
+    const whole = snapshot();
+    const unread = { ...whole, accounts: whole.accounts.map((a) => (a.id === '300000000000' ? { ...a, tags: undefined } : a)) };
+    expect(() => selectAccounts(unread, selection)).toThrow(/tags of account 300000000000 were not read/);
   });
 
   test('statuses other than ACTIVE are never selectable, even when included by id', () => {
