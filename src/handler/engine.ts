@@ -12,8 +12,7 @@ import pLimit from 'p-limit';
 import { forEachUntil } from './bounded';
 import { describeFailures } from './hints';
 import { discoverAndPlan, startRun } from './plan';
-import { removalFor } from './record';
-import { removeProviders } from './removal';
+import { pendingRemoval, removeProviders } from './removal';
 import {
   DEFAULT_CONCURRENCY,
   organizationGroupName,
@@ -121,10 +120,12 @@ export async function continueRun(
         }
         case 'depart': {
           const removal = request.removal ?? RemovalBehaviour.RETAIN;
-          const pending = state.departures.filter((d) => d.outcome === 'retained' && removalFor(removal, d.origin) !== 'retain');
+          const pending = pendingRemoval(state.departures, removal);
           if (pending.length > 0 && state.groupId) {
-            await removeProviders(deps.prowler, state.groupId, pending, removal, state.record);
-            log.info(`${pending.length} providers left the selection: ${removal}`, { accounts: pending.map((d) => d.accountId) });
+            await removeProviders(deps.prowler, state.groupId, pending, removal, state.record, { stop: outOfTime, concurrency });
+            const done = pending.filter((d) => d.outcome !== 'retained');
+            log.info(`${done.length} providers left the selection: ${removal}`, { accounts: done.map((d) => d.accountId) });
+            if (done.length < pending.length) break; // out of time
           }
           state.phase = 'register';
           break;

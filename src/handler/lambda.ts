@@ -72,6 +72,8 @@ const TASK_TIMEOUT_SECONDS = 120;
 export const CURRENT_SPEC_KEY = STATE_KEYS.currentSpec;
 export const LATEST_REPORT_KEY = STATE_KEYS.latestReport;
 const SYNC_RUN_KEY = `${STATE_KEYS.runsPrefix}sync.json`;
+/** What a Terraform destroy that did not fit in one invocation onboarded, for the next one. */
+const TERRAFORM_DESTROY_KEY = `${STATE_KEYS.runsPrefix}terraform-destroy.json`;
 const runKey = (requestId: string) => `${STATE_KEYS.runsPrefix}${requestId}.json`;
 
 const PHYSICAL_ID_PREFIX = 'prowler-org-onboarding';
@@ -219,7 +221,7 @@ export async function handleOnEvent(
   remainingMs = ONBOARDING_FUNCTION_TIMEOUT_MS,
 ): Promise<OnEventResponse> {
   env.log.info(`${event.RequestType} ${event.LogicalResourceId}`, { requestId: event.RequestId });
-  if (event.RequestType === 'Delete') return handleDelete(event, env);
+  if (event.RequestType === 'Delete') return handleDelete(event, env, remainingMs);
 
   const spec = specOf(event.ResourceProperties);
   if (event.RequestType === 'Update') {
@@ -249,15 +251,28 @@ export async function handleOnEvent(
   return { PhysicalResourceId: physicalId };
 }
 
-async function handleDelete(event: CloudFormationCustomResourceEvent & { RequestType: 'Delete' }, env: LambdaEnvironment): Promise<OnEventResponse> {
+/** A Delete whose removal did not fit in its onEvent: the polls go on with it. */
+interface PendingOffboarding {
+  readonly offboarding: { readonly organizationId: string; readonly removal: RemovalBehaviour; readonly concurrency?: number };
+}
+
+async function handleDelete(
+  event: CloudFormationCustomResourceEvent & { RequestType: 'Delete' },
+  env: LambdaEnvironment,
+  remainingMs: number,
+): Promise<OnEventResponse> {
+  const deadline = deadlineOf(remainingMs, env); // counted from now: waiting for the lease uses it up
   const ours = parsePhysicalId(event.PhysicalResourceId);
   if (!ours) {
     env.log.info(`nothing to remove: ${event.PhysicalResourceId} was never an onboarding (its creation failed)`);
     return { PhysicalResourceId: event.PhysicalResourceId };
   }
   let removal: RemovalBehaviour = RemovalBehaviour.RETAIN;
+  let concurrency: number | undefined;
   try {
-    removal = (specOf(event.ResourceProperties).removal as RemovalBehaviour | undefined) ?? RemovalBehaviour.RETAIN;
+    const spec = specOf(event.ResourceProperties);
+    removal = (spec.removal as RemovalBehaviour | undefined) ?? RemovalBehaviour.RETAIN;
+    concurrency = spec.concurrency;
   } catch (error) {
     env.log.warn(`the deleted resource's spec does not parse, so its providers are retained: ${(error as Error).message}`);
   }
@@ -281,11 +296,42 @@ async function handleDelete(event: CloudFormationCustomResourceEvent & { Request
       env.log.warn(`not removing anything: this resource onboarded Prowler tenant ${ours.tenantId}, the API key now belongs to ${tenant}`);
       return { PhysicalResourceId: event.PhysicalResourceId };
     }
-    const report = await offboard(ours.organizationId, removal, deps.prowler, env.log, deps.record);
+    const stop = () => env.clock.now() >= deadline;
+    const report = await offboard(ours.organizationId, removal, deps.prowler, env.log, deps.record, { stop, concurrency });
     await saveRecord(env, deps.record);
     if (report.outcome === 'failed') throw new Error(`${report.failure}. Retry the deletion, or set removal to retain`);
+    if (report.outcome === 'incomplete') {
+      await env.store.save(runKey(event.RequestId), { offboarding: { organizationId: ours.organizationId, removal, concurrency } } satisfies PendingOffboarding);
+      env.log.info(`${report.remaining} providers still to remove: the next poll goes on`);
+    }
     return { PhysicalResourceId: event.PhysicalResourceId };
   });
+}
+
+/** A Delete's poll: goes on with a removal that did not fit in onEvent (nothing to do otherwise). */
+async function continueDelete(event: CloudFormationCustomResourceEvent, remainingMs: number, env: LambdaEnvironment): Promise<IsCompleteResponse> {
+  const key = runKey(event.RequestId);
+  const pending = await env.store.load<PendingOffboarding>(key);
+  if (!pending?.offboarding) return { IsComplete: true };
+  const deadline = deadlineOf(remainingMs, env);
+  const owner = `deploy:${event.RequestId}`;
+  const lease = await acquireLease(env.store, owner, 'deploy', env.clock.now(), LEASE_TTL_MS);
+  if (!lease.acquired) {
+    env.log.info(`waiting for a ${lease.holder.kind} run of this onboarding to finish (${lease.holder.owner})`);
+    return { IsComplete: false };
+  }
+  try {
+    const { deps } = await dependencies(env);
+    const { organizationId, removal, concurrency } = pending.offboarding;
+    const report = await offboard(organizationId, removal, deps.prowler, env.log, deps.record, { stop: () => env.clock.now() >= deadline, concurrency });
+    await saveRecord(env, deps.record);
+    if (report.outcome === 'failed') throw new Error(`${report.failure}. Retry the deletion, or set removal to retain`);
+    if (report.outcome === 'incomplete') return { IsComplete: false };
+    await env.store.delete(key);
+    return { IsComplete: true };
+  } finally {
+    await releaseLease(env.store, owner);
+  }
 }
 
 /** A poll: continue the run until shortly before this invocation's end. */
@@ -294,7 +340,7 @@ export async function handleIsComplete(
   remainingMs: number,
   env: LambdaEnvironment,
 ): Promise<IsCompleteResponse> {
-  if (event.RequestType === 'Delete') return { IsComplete: true };
+  if (event.RequestType === 'Delete') return continueDelete(event, remainingMs, env);
   const key = runKey(event.RequestId);
   const saved = await env.store.load<RunState | { unchanged: Record<string, string> }>(key);
   if (!saved) throw new Error(`The onboarding run's state is missing from the state bucket (${key}): retry the deployment`);
@@ -462,14 +508,17 @@ export async function handleTerraform(payload: TerraformPayload, remainingMs: nu
     if (action === 'delete') {
       let removal = RemovalBehaviour.RETAIN;
       let organizationId: string | undefined;
+      let concurrency: number | undefined;
       try {
         const spec = specOf(props);
         removal = (spec.removal as RemovalBehaviour | undefined) ?? RemovalBehaviour.RETAIN;
         organizationId = spec.organizationId;
+        concurrency = spec.concurrency;
       } catch (error) {
         env.log.warn(`the destroyed onboarding's spec does not parse, so its providers are retained: ${(error as Error).message}`);
       }
-      const deployed = await env.store.load<{ physicalId: string }>(CURRENT_SPEC_KEY);
+      // A destroy that did not fit in one invocation left what it onboarded for the next one.
+      const deployed = (await env.store.load<{ physicalId: string }>(CURRENT_SPEC_KEY)) ?? (await env.store.load<{ physicalId: string }>(TERRAFORM_DESTROY_KEY));
       await env.store.delete(CURRENT_SPEC_KEY);
       if (removal === RemovalBehaviour.RETAIN) return { status: 'retained' };
       const { deps } = await dependencies(env);
@@ -481,9 +530,15 @@ export async function handleTerraform(payload: TerraformPayload, remainingMs: nu
         return { status: 'retained', reason: `the API key belongs to another Prowler tenant (${tenant}) than the one onboarded (${onboarded.tenantId})` };
       }
       const org = organizationId ?? (await env.organizations.send(new DescribeOrganizationCommand({}))).Organization!.Id!;
-      const report = await offboard(org, removal, deps.prowler, env.log, deps.record);
+      const report = await offboard(org, removal, deps.prowler, env.log, deps.record, { stop: () => env.clock.now() >= deadline, concurrency });
       await saveRecord(env, deps.record);
       if (report.outcome === 'failed') throw new Error(`${report.failure}. Retry the destroy, or set removal to retain`);
+      if (report.outcome === 'incomplete') {
+        if (deployed) await env.store.save(TERRAFORM_DESTROY_KEY, deployed);
+        throw new Error(`${report.remaining} of the organization's providers were still to remove when this invocation's time ran out: `
+          + 'run terraform destroy again, it goes on where this one stopped');
+      }
+      await env.store.delete(TERRAFORM_DESTROY_KEY);
       return { status: removal === RemovalBehaviour.UNLINK ? 'unlinked' : 'destroyed', providers: report.providers.length };
     }
     const spec = specOf(props);

@@ -2,11 +2,19 @@
  * Removal in Prowler: departing providers during a run, and all of them when the onboarding is
  * deleted, each as far as the record allows.
  */
+import { forEachUntil } from './bounded';
 import { messageOf } from './hints';
 import { type ProwlerClient } from './prowler-api';
 import { forget, originOf, removalFor, type OnboardingRecord } from './record';
-import { organizationGroupName, silentLogger, type Departure, type Logger } from './run-types';
+import { DEFAULT_CONCURRENCY, organizationGroupName, silentLogger, type Departure, type Logger } from './run-types';
 import { RemovalBehaviour } from '../core/spec';
+
+export interface RemovalOptions {
+  /** Start no new deletion once this says so: those not reached stay `retained`, for the next call. */
+  readonly stop?: () => boolean;
+  /** Deletions in flight at once (default: the engine's request concurrency). */
+  readonly concurrency?: number;
+}
 
 /**
  * Applies removal to departing providers, each as far as its origin allows: deletes those this
@@ -18,6 +26,7 @@ export async function removeProviders(
   departures: Departure[],
   removal: RemovalBehaviour,
   record: OnboardingRecord | undefined,
+  options: RemovalOptions = {},
 ): Promise<void> {
   const unlinking = departures.filter((d) => removalFor(removal, d.origin) === 'unlink');
   if (unlinking.length > 0) {
@@ -31,7 +40,8 @@ export async function removeProviders(
       for (const d of unlinking) Object.assign(d, { outcome: 'failed', error: messageOf(error) });
     }
   }
-  for (const d of departures.filter((x) => removalFor(removal, x.origin) === 'destroy')) {
+  const destroying = departures.filter((x) => removalFor(removal, x.origin) === 'destroy');
+  await forEachUntil(destroying, options.concurrency ?? DEFAULT_CONCURRENCY, options.stop ?? (() => false), async (d) => {
     try {
       await prowler.deleteProvider(d.providerId); // tolerates "already gone"
       d.outcome = 'destroyed';
@@ -39,8 +49,12 @@ export async function removeProviders(
     } catch (error) {
       Object.assign(d, { outcome: 'failed', error: messageOf(error) });
     }
-  }
+  });
 }
+
+/** Departures removal applies to that are still where they were: not reached yet. */
+export const pendingRemoval = (departures: readonly Departure[], removal: RemovalBehaviour) =>
+  departures.filter((d) => d.outcome === 'retained' && removalFor(removal, d.origin) !== 'retain');
 
 export const plannedOutcome = (action: 'retain' | 'unlink' | 'destroy'): Departure['outcome'] =>
   (action === 'retain' ? 'retained' : action === 'unlink' ? 'unlinked' : 'destroyed');
@@ -49,14 +63,18 @@ export interface OffboardingReport {
   readonly organizationId: string;
   readonly removal: RemovalBehaviour;
   readonly providers: Departure[];
-  readonly outcome: 'succeeded' | 'failed';
+  /** `incomplete`: `stop` came first; calling again goes on with the providers still there. */
+  readonly outcome: 'succeeded' | 'failed' | 'incomplete';
   readonly failure?: string;
+  /** Providers still to remove (when incomplete). */
+  readonly remaining: number;
 }
 
 /**
  * Ends the onboarding of an organization (its custom resource is deleted): by default retains
  * every provider, its credentials and scan history; `unlink` empties and removes the
- * organization's provider group; `destroy` deletes the providers. Tolerates everything being gone.
+ * organization's provider group; `destroy` deletes the providers. Tolerates everything being gone,
+ * so a call stopped part-way (`options.stop`) is continued by calling again.
  */
 export async function offboard(
   organizationId: string,
@@ -64,6 +82,7 @@ export async function offboard(
   prowler: ProwlerClient,
   log: Logger = silentLogger,
   record?: OnboardingRecord,
+  options: RemovalOptions = {},
 ): Promise<OffboardingReport> {
   const group = (await prowler.listProviderGroups()).find((g) => g.attributes.name === organizationGroupName(organizationId));
   const members = group ? await prowler.providersInGroup(group.id) : [];
@@ -76,19 +95,22 @@ export async function offboard(
     outcome: 'retained' as const,
   }));
   if (group && removal !== RemovalBehaviour.RETAIN) {
-    await removeProviders(prowler, group.id, providers.filter((p) => removalFor(removal, p.origin) !== 'retain'), removal, record);
+    await removeProviders(prowler, group.id, providers.filter((p) => removalFor(removal, p.origin) !== 'retain'), removal, record, options);
     // The group goes only with its last member: what this onboarding never recorded stays in it.
     if (providers.every((p) => p.outcome === 'unlinked' || p.outcome === 'destroyed')) await prowler.deleteProviderGroup(group.id);
   }
   const failed = providers.filter((p) => p.outcome === 'failed');
+  const remaining = removal === RemovalBehaviour.RETAIN ? 0 : pendingRemoval(providers, removal).length;
   const withOutcome = (outcome: Departure['outcome']) => providers.filter((p) => p.outcome === outcome).length;
-  log.info(`offboarded organization ${organizationId}: ${withOutcome('destroyed')} providers destroyed, ${withOutcome('unlinked')} unlinked, ${withOutcome('retained')} retained`);
+  log.info(`offboarded organization ${organizationId}: ${withOutcome('destroyed')} providers destroyed, ${withOutcome('unlinked')} unlinked, `
+    + `${withOutcome('retained') - remaining} retained${remaining ? `, ${remaining} still to remove` : ''}`);
   return {
     organizationId,
     removal,
     providers,
-    outcome: failed.length ? 'failed' : 'succeeded',
+    outcome: failed.length ? 'failed' : remaining ? 'incomplete' : 'succeeded',
     failure: failed.length ? `${failed.length} providers could not be ${removal === RemovalBehaviour.UNLINK ? 'unlinked' : 'deleted'}: ${failed[0].error}` : undefined,
+    remaining,
   };
 }
 

@@ -77,6 +77,14 @@ function cfnEvent(requestType: 'Create' | 'Update' | 'Delete', spec: unknown, ex
 }
 
 /** What the Provider framework does: onEvent, then isComplete until complete (each poll a 5-minute Lambda). */
+/** Every DELETE /providers/{id} takes `ms` of the Lambda's clock. */
+function slowDeletes(s: Setup, ms: number): void {
+  (s.env as { fetch?: typeof fetch }).fetch = async (input, init) => {
+    if (init?.method === 'DELETE' && /\/providers\/[^/]+$/.test(String(input))) await s.env.clock.sleep(ms);
+    return fetch(input, init);
+  };
+}
+
 async function deploy(s: Setup, event: CloudFormationCustomResourceEvent) {
   const first = await handleOnEvent(event, s.env);
   const pollEvent = { ...event, PhysicalResourceId: first.PhysicalResourceId } as CloudFormationCustomResourceEvent;
@@ -249,6 +257,25 @@ describe('the custom resource (Provider framework onEvent / isComplete)', () => 
     await expect(handleOnEvent(cfnEvent('Delete', { selection: {}, removal: 'destroy' }, { PhysicalResourceId: physicalId }), s.env)).resolves.toEqual({ PhysicalResourceId: physicalId });
   });
 
+  test('Delete with destroy that does not fit in onEvent goes on in the polls, each within its deadline', async () => {
+    s = await setup();
+    const { physicalId } = await deploy(s, cfnEvent('Create', { selection: {} }));
+    // Each deletion takes 10 s of the invocation: 30 s of work each (the minimum) fits three.
+    slowDeletes(s, 10_000);
+    const remove = cfnEvent('Delete', { selection: {}, removal: 'destroy', concurrency: 1 }, { PhysicalResourceId: physicalId });
+    await handleOnEvent(remove, s.env, 60_000);
+    expect(s.double.providers.size).toBe(8);
+    const polls: number[] = [];
+    for (let complete = false; !complete;) {
+      complete = (await handleIsComplete(remove, 60_000, s.env)).IsComplete;
+      polls.push(s.double.providers.size);
+      expect(polls.length).toBeLessThan(10);
+    }
+    expect(polls).toEqual([5, 2, 0]);
+    expect(s.double.groups.size).toBe(0); // the group went with its last member
+    expect([...s.store.objects.keys()].filter((k) => k.includes('runs/'))).toEqual([]);
+  });
+
   test('Delete never touches another Prowler tenant than the one the resource onboarded', async () => {
     s = await setup();
     await deploy(s, cfnEvent('Create', { selection: {} }));
@@ -339,6 +366,21 @@ describe('the Terraform adapter (aws_lambda_invocation, lifecycle_scope CRUD)', 
       status: 'complete', ExternalId: s.double.tenantId, OrganizationId: s.org.id, Selected: '11', Registered: '11', Connected: '11', Failed: '0', Blocked: '0',
     });
     expect(await s.store.load(CURRENT_SPEC_KEY)).toMatchObject({ physicalId: physicalIdOf(s.org.id, s.double.tenantId) });
+  });
+
+  test('a destroy that does not fit in one invocation fails saying to run it again, and the next one goes on', async () => {
+    s = await setup();
+    await handleTerraform({ Spec: spec({ selection: {}, removal: 'destroy', concurrency: 1 }), tf: { action: 'create' } }, 840_000, s.env);
+    expect(s.double.providers.size).toBe(11);
+    slowDeletes(s, 10_000);
+    const destroy = { Spec: spec({ selection: {}, removal: 'destroy', concurrency: 1 }), tf: { action: 'delete' } };
+    // 180 s left: 30 s of work, three deletions.
+    await expect(handleTerraform(destroy, 180_000, s.env)).rejects.toThrow(/8 of the organization's providers were still to remove .*run terraform destroy again/);
+    expect(s.double.providers.size).toBe(8);
+    await expect(handleTerraform(destroy, 180_000, s.env)).rejects.toThrow(/5 of the organization's providers/);
+    await expect(handleTerraform(destroy, 840_000, s.env)).resolves.toEqual({ status: 'destroyed', providers: 5 });
+    expect(s.double.providers.size).toBe(0);
+    expect(s.double.groups.size).toBe(0);
   });
 
   test('update reconciles (an account that left is unlinked), with the same semantics as CloudFormation', async () => {

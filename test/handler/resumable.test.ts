@@ -1,6 +1,8 @@
 import { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { continueRun, startRun, toReport, type RunState } from '../../src/handler/engine';
-import { activeAccounts, harness, type Harness } from '../../testing/harness';
+import { RemovalBehaviour } from '../../src/core/spec';
+import { ProwlerClient } from '../../src/handler/prowler-api';
+import { activeAccounts, harness, HARNESS_API_KEY, type Harness } from '../../testing/harness';
 import { generateOrganization } from '../../testing/organization';
 
 /** A JSON round trip, as between two Lambda invocations. */
@@ -112,5 +114,46 @@ describe('discovery in steps (a large organization)', () => {
     expect(report.calls.organizations).toBe(h.organizationsCalls.length);
     expect(calls('ListOrganizationalUnitsForParent')).toBe(13); // the root and 12 OUs, one page each
     expect(calls('ListAccountsForParent')).toBe(13);
+  });
+});
+
+describe('departures in steps', () => {
+  let h: Harness;
+  afterEach(() => h.stop());
+
+  test('destroying departed providers stops at the deadline and the next step goes on, none deleted twice', async () => {
+    h = await harness();
+    await h.run();
+    const leaving = activeAccounts(h.org).slice(1, 7).map((a) => a.id);
+    // Each deletion takes 10 s of the clock.
+    const prowler = new ProwlerClient({
+      baseUrl: h.double.url,
+      auth: { apiKey: HARNESS_API_KEY },
+      clock: h.clock,
+      fetch: async (input, init) => {
+        if (init?.method === 'DELETE') await h.clock.sleep(10_000);
+        return fetch(input, init);
+      },
+    });
+    const deps = {
+      organizations: new OrganizationsClient({ region: 'us-east-1', credentials: { accessKeyId: 'AKID', secretAccessKey: 's' } }),
+      prowler,
+      clock: h.clock,
+      record: h.record,
+    };
+    const request = { selection: { excludeAccounts: leaving }, removal: RemovalBehaviour.DESTROY, concurrency: 2 };
+    let state = persisted(await startRun(request, deps));
+    const left: number[] = [];
+    while (state.phase === 'depart' || state.phase === 'discover') {
+      state = persisted(await continueRun(state, request, deps, { deadline: h.clock.now() + 15_000, whileWaiting: 'return' }));
+      left.push(leaving.filter((id) => h.double.providerByUid(id)).length);
+    }
+    // Two deletions in flight, 20 s of clock per pair: one pair per 15-s step.
+    expect(left).toEqual([4, 2, 0]);
+    while (state.phase !== 'done') state = persisted(await continueRun(state, request, deps, { whileWaiting: 'sleep' }));
+    const report = toReport(state, h.clock.now());
+    expect(report.outcome).toBe('succeeded');
+    expect(report.departures.map((d) => d.outcome)).toEqual(Array(6).fill('destroyed'));
+    expect(h.double.requests.filter((r) => r.method === 'DELETE')).toHaveLength(6);
   });
 });
