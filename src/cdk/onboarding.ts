@@ -18,13 +18,15 @@ import {
   CUSTOM_RESOURCE_TYPE, DEFAULT_SYNC_SCHEDULE, ONBOARDING_FUNCTION_SETTINGS, ONBOARDING_OUTPUTS, ORGANIZATIONS_EVENT_PATTERN, SPEC_PROPERTY,
   STATE_BUCKET_PROTECTIONS, SYNC_FAILURE_METRIC, SYNC_FUNCTION_ID, SYNC_RESERVED_CONCURRENCY, VPC_ACCESS_MANAGED_POLICY_ARN,
   eventForwarding, forwardingRuleArn, lambdaLogGroupName, onboardingEnvironment, onboardingFunctionName, onboardingFunctions, onboardingNamePrefix,
-  onboardingStatements,
+  onboardingStatements, organizationEventsPermission,
   organizationsRegion, partitionOfRegion, stateBucketPolicy,
   type StatementModel,
 } from '../core/onboarding';
 import type { OnboardingIdentity, OnboardingSettings } from '../core/onboarding-types';
+import { CallAs } from '../core/options';
 import { partitionProblems } from '../core/partition';
 import { constructSpec } from '../core/spec';
+import { DELEGATED_ADMIN_EVENTS } from '../core/stackset';
 
 /** A core statement as a CDK policy statement. */
 function policyStatement(s: StatementModel): iam.PolicyStatement {
@@ -298,6 +300,14 @@ export class ProwlerOrganizationOnboarding extends Construct {
         eventPattern: { source: pattern.source, detailType: pattern['detail-type'], detail: pattern.detail },
         targets: [sync],
       });
+      if (props.organizationEventsFrom) {
+        const permission = organizationEventsPermission(props.organizationEventsFrom, this.node.addr);
+        new events.CfnEventBusPolicy(this, 'AcceptOrganizationEvents', {
+          statementId: permission.statementId, action: permission.action, principal: permission.principal,
+        });
+      } else if (stackSet?.callAs === CallAs.DELEGATED_ADMIN) {
+        Annotations.of(this).addWarningV2('prowler-org-onboarding:delegatedAdminEvents', DELEGATED_ADMIN_EVENTS);
+      }
       if (Token.isUnresolved(stack.region)) {
         Annotations.of(this).addWarningV2('prowler-org-onboarding:organizationEvents',
           'Organizations events reach EventBridge only in the Organizations region (us-east-1 in the aws partition): give this stack an explicit region, so that a forwarding rule is added when it is elsewhere.');

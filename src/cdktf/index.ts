@@ -3,3 +3,4 @@ export * from './member-stackset';
 export * from './organization-roles';
 export * from './onboarding';
 export * from './organization';
+export * from './event-forwarder';

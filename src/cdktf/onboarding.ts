@@ -1,4 +1,5 @@
 import * as path from 'node:path';
+import { CloudwatchEventPermission } from '@cdktf/provider-aws/lib/cloudwatch-event-permission';
 import { CloudwatchEventRule } from '@cdktf/provider-aws/lib/cloudwatch-event-rule';
 import { CloudwatchEventTarget } from '@cdktf/provider-aws/lib/cloudwatch-event-target';
 import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
@@ -27,12 +28,14 @@ import {
   DEFAULT_SYNC_SCHEDULE, ONBOARDING_FUNCTION_SETTINGS, ONBOARDING_OUTPUTS, ORGANIZATIONS_EVENT_PATTERN, SPEC_PROPERTY, STATE_BUCKET_PROTECTIONS,
   SYNC_FAILURE_METRIC, SYNC_FUNCTION_ID, SYNC_RESERVED_CONCURRENCY, TERRAFORM_KEY, VPC_ACCESS_MANAGED_POLICY_ARN,
   eventForwarding, forwardingRuleArn, lambdaLogGroupName, onboardingEnvironment, onboardingFunctionName, onboardingFunctions, onboardingNamePrefix,
-  onboardingStatements,
+  onboardingStatements, organizationEventsPermission,
   stateBucketPolicy, statementJson, type StatementModel,
 } from '../core/onboarding';
 import type { OnboardingIdentity, OnboardingSettings } from '../core/onboarding-types';
+import { CallAs } from '../core/options';
 import { apiOutsidePartitionMessage, callsProwlerCloud, OTHER_PARTITIONS } from '../core/partition';
 import { constructSpec } from '../core/spec';
+import { DELEGATED_ADMIN_EVENTS } from '../core/stackset';
 
 const HANDLER_BUNDLE = path.join(__dirname, '..', '..', 'lib', 'handler-bundle');
 
@@ -292,6 +295,14 @@ export class ProwlerOrganizationOnboarding extends Construct {
       this.organizationEventsRule = this.syncRule('SyncOnOrganizationEvents', `${name}-synconorganizationevents`, {
         eventPattern: JSON.stringify(ORGANIZATIONS_EVENT_PATTERN),
       });
+      if (props.organizationEventsFrom) {
+        const permission = organizationEventsPermission(props.organizationEventsFrom, this.node.addr);
+        new CloudwatchEventPermission(this, 'AcceptOrganizationEvents', {
+          statementId: permission.statementId, action: permission.action, principal: permission.principal,
+        });
+      } else if (props.memberStackSet?.callAs === CallAs.DELEGATED_ADMIN) {
+        Annotations.of(this).addWarning(DELEGATED_ADMIN_EVENTS);
+      }
       if (props.organizationEventsProvider) {
         this.forwardOrganizationEvents(props.organizationEventsProvider, name, { partition, region, account });
       } else {

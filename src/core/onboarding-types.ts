@@ -207,6 +207,13 @@ export interface OnboardingSettings {
    */
   readonly syncOnOrganizationEvents?: boolean;
   /**
+   * Deploying from a delegated administrator: the management account, whose
+   * `ProwlerOrganizationEventForwarder` sends the Organizations events here (they are recorded only
+   * in the management account). Lets that account put events on this region's default event bus.
+   * @default - no events from another account: from a delegated administrator, only the schedule syncs
+   */
+  readonly organizationEventsFrom?: string;
+  /**
    * A selection that matches no account is what you want (an OU still empty, say): the run
    * succeeds instead of failing with what matched nothing.
    * @default false

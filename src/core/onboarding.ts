@@ -172,13 +172,25 @@ export function organizationsRegion(partition: string): string {
   }
 }
 
+/** Each partition's Organizations region. */
+export const ORGANIZATIONS_REGIONS: Readonly<Record<string, string>> = Object.fromEntries(['aws', 'aws-us-gov', 'aws-cn'].map((p) => [p, organizationsRegion(p)]));
+
 /**
  * Forwarding Organizations events from their region to the onboarding's default event bus: the
  * rule's target, and the role EventBridge sends them with, trusting only the forwarding rule
- * (`aws:SourceArn`) of this account (`aws:SourceAccount`): the confused-deputy guard IAM asks for.
+ * (`aws:SourceArn`) of the rule's account (`aws:SourceAccount`): the confused-deputy guard IAM
+ * asks for. The bus is in `targetAccount` (default: the rule's own account): from the management
+ * account to a delegated administrator, whose bus must accept them
+ * ({@link organizationEventsPermission}).
  */
-export function eventForwarding(i: { readonly partition: string; readonly region: string; readonly account: string; readonly ruleArn: string }) {
-  const busArn = `arn:${i.partition}:events:${i.region}:${i.account}:event-bus/default`;
+export function eventForwarding(i: {
+  readonly partition: string;
+  readonly region: string;
+  readonly account: string;
+  readonly ruleArn: string;
+  readonly targetAccount?: string;
+}) {
+  const busArn = `arn:${i.partition}:events:${i.region}:${i.targetAccount ?? i.account}:event-bus/default`;
   return {
     busArn,
     trustedService: 'events.amazonaws.com',
@@ -186,6 +198,18 @@ export function eventForwarding(i: { readonly partition: string; readonly region
     statements: [{ sid: 'ForwardOrganizationEvents', effect: 'Allow', actions: ['events:PutEvents'], resources: [busArn] }] as StatementModel[],
   };
 }
+
+/**
+ * The statement a delegated administrator's default event bus gets (EventBridge `PutPermission`,
+ * additive: other statements of the bus stay) so the management account's forwarder can put
+ * Organizations events on it.
+ */
+export function organizationEventsPermission(managementAccount: string, constructAddress: string) {
+  return { statementId: `prowler-org-onboarding-${constructAddress.slice(0, 8)}`, action: 'events:PutEvents', principal: managementAccount } as const;
+}
+
+/** The management account's forwarding rule: one per delegated administrator and region. */
+export const managementForwardingRuleName = (delegatedAdministrator: string, region: string) => `prowler-org-onboarding-${delegatedAdministrator}-${region}`;
 
 /** The forwarding rule's ARN, in the Organizations region. */
 export function forwardingRuleArn(i: { readonly partition: string; readonly home: string; readonly account: string; readonly ruleName: string }) {

@@ -9,7 +9,7 @@ import { MAX_SESSION_DURATION_SECONDS } from './defaults';
 import { LOG_LEVELS } from './onboarding';
 import type { AccountSelection, OnboardingIdentity, OnboardingSettings } from './onboarding-types';
 import { PROWLER_CLOUD_API_URL } from './partition';
-import { FORMATS, type FormatName } from './validate';
+import { checkFormat, FORMATS, type FormatName } from './validate';
 
 export * from './onboarding-types';
 
@@ -267,6 +267,7 @@ export function constructSpec(
   }
   const url = fields.prowlerApiUrl ?? PROWLER_CLOUD_API_URL;
   if (!isUnresolved(url)) problems.push(...apiUrlProblems(url));
+  problems.push(...checkFormat('organizationEventsFrom', fields.organizationEventsFrom, 'accountId', { isUnresolved }));
   return { spec: JSON.parse(JSON.stringify(spec)), url, problems };
 }
 

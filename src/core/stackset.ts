@@ -109,6 +109,12 @@ export const DELEGATED_ADMIN_MANAGEMENT_ROLE = 'callAs is DELEGATED_ADMIN: this 
   + 'ProwlerScanRole with organizationDiscovery: true in a stack for that account (README: "Deploying from a delegated administrator"). '
   + 'Until then the management account\'s connection test fails, unless the selection leaves it out (includeManagementAccount: false).';
 
+/** The onboarding's warning from a delegated administrator when nothing brings it the Organizations events. */
+export const DELEGATED_ADMIN_EVENTS = 'callAs is DELEGATED_ADMIN: Organizations events are recorded in the management account, so they never reach '
+  + 'this account and only the schedule syncs. To sync on them, deploy ProwlerOrganizationEventForwarder in a management-account stack in the '
+  + 'Organizations region (us-east-1 in the aws partition) and set organizationEventsFrom to the management account '
+  + '(README: "Deploying from a delegated administrator"); or set syncOnOrganizationEvents: false.';
+
 /** Whether the organization roles create the management-account role: not from a delegated administrator. */
 export function createsLocalRole(callAs: string | undefined): boolean {
   return callAs !== CallAs.DELEGATED_ADMIN;

@@ -301,7 +301,8 @@ async function handleDelete(
     await saveRecord(env, deps.record);
     if (report.outcome === 'failed') throw new Error(`${report.failure}. Retry the deletion, or set removal to retain`);
     if (report.outcome === 'incomplete') {
-      await env.store.save(runKey(event.RequestId), { offboarding: { organizationId: ours.organizationId, removal, concurrency } } satisfies PendingOffboarding);
+      const pending: PendingOffboarding = { offboarding: { organizationId: ours.organizationId, removal, concurrency } };
+      await env.store.save(runKey(event.RequestId), pending);
       env.log.info(`${report.remaining} providers still to remove: the next poll goes on`);
     }
     return { PhysicalResourceId: event.PhysicalResourceId };
@@ -323,7 +324,8 @@ async function continueDelete(event: CloudFormationCustomResourceEvent, remainin
   try {
     const { deps } = await dependencies(env);
     const { organizationId, removal, concurrency } = pending.offboarding;
-    const report = await offboard(organizationId, removal, deps.prowler, env.log, deps.record, { stop: () => env.clock.now() >= deadline, concurrency });
+    const stop = () => env.clock.now() >= deadline;
+    const report = await offboard(organizationId, removal, deps.prowler, env.log, deps.record, { stop, concurrency });
     await saveRecord(env, deps.record);
     if (report.outcome === 'failed') throw new Error(`${report.failure}. Retry the deletion, or set removal to retain`);
     if (report.outcome === 'incomplete') return { IsComplete: false };
@@ -518,7 +520,8 @@ export async function handleTerraform(payload: TerraformPayload, remainingMs: nu
         env.log.warn(`the destroyed onboarding's spec does not parse, so its providers are retained: ${(error as Error).message}`);
       }
       // A destroy that did not fit in one invocation left what it onboarded for the next one.
-      const deployed = (await env.store.load<{ physicalId: string }>(CURRENT_SPEC_KEY)) ?? (await env.store.load<{ physicalId: string }>(TERRAFORM_DESTROY_KEY));
+      const deployed = (await env.store.load<{ physicalId: string }>(CURRENT_SPEC_KEY))
+        ?? (await env.store.load<{ physicalId: string }>(TERRAFORM_DESTROY_KEY));
       await env.store.delete(CURRENT_SPEC_KEY);
       if (removal === RemovalBehaviour.RETAIN) return { status: 'retained' };
       const { deps } = await dependencies(env);

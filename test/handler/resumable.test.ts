@@ -1,6 +1,6 @@
 import { OrganizationsClient } from '@aws-sdk/client-organizations';
-import { continueRun, startRun, toReport, type RunState } from '../../src/handler/engine';
 import { RemovalBehaviour } from '../../src/core/spec';
+import { continueRun, startRun, toReport, type RunState } from '../../src/handler/engine';
 import { ProwlerClient } from '../../src/handler/prowler-api';
 import { activeAccounts, harness, HARNESS_API_KEY, type Harness } from '../../testing/harness';
 import { generateOrganization } from '../../testing/organization';

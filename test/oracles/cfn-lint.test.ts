@@ -39,6 +39,21 @@ const VARIANTS: Record<string, Variant> = {
       scanMode: core.ScanMode.DAILY,
     }),
   },
+  'from a delegated administrator, accepting the management account\'s Organizations events (eu-west-1)': {
+    region: 'eu-west-1',
+    build: (stack) => new cdk.ProwlerOrganization(stack, 'Prowler', {
+      externalId: EXTERNAL_ID,
+      organizationId: 'o-abc123def4',
+      targets: ['r-ab12'],
+      callAs: core.CallAs.DELEGATED_ADMIN,
+      apiKeySecret: apiKey(stack),
+      organizationEventsFrom: '333333333333',
+    }),
+  },
+  'the management account\'s forwarder of Organizations events to a delegated administrator (us-east-1)': {
+    region: 'us-east-1',
+    build: (stack) => new cdk.ProwlerOrganizationEventForwarder(stack, 'Events', { delegatedAdministratorAccountId: '222222222222', onboardingRegion: 'eu-west-1' }),
+  },
   'one-liner in GovCloud (aws-us-gov, us-gov-west-1)': {
     region: 'us-gov-west-1',
     build: (stack) => new cdk.ProwlerOrganization(stack, 'Prowler', {

@@ -69,6 +69,22 @@ const CONFIGURATIONS: Record<string, (stack: TerraformStack) => void> = {
       selection: { targets: ['r-ab12'] },
     });
   },
+  'from a delegated administrator: the onboarding accepting the management account\'s events': (stack) => {
+    new AwsProvider(stack, 'aws', { region: 'eu-west-1' });
+    new tf.ProwlerOrganization(stack, 'Prowler', {
+      externalId: EXTERNAL_ID,
+      organizationId: 'o-abc123def4',
+      targets: ['r-ab12'],
+      callAs: core.CallAs.DELEGATED_ADMIN,
+      apiKeySecretArn: SECRET_ARN,
+      organizationEventsFrom: '111111111111',
+    });
+  },
+  'the management account\'s forwarder of Organizations events to a delegated administrator': (stack) => {
+    new AwsProvider(stack, 'aws', { region: 'eu-west-1' });
+    const virginia = new AwsProvider(stack, 'virginia', { region: 'us-east-1', alias: 'virginia' });
+    new tf.ProwlerOrganizationEventForwarder(stack, 'Events', { delegatedAdministratorAccountId: '222222222222', onboardingRegion: 'eu-west-1', provider: virginia });
+  },
   'a single account: the scan role alone': (stack) => {
     new AwsProvider(stack, 'aws', { region: 'ap-southeast-2' });
     new tf.ProwlerScanRole(stack, 'Scan', { externalId: EXTERNAL_ID, roleName: 'ProwlerScan' });
