@@ -45,6 +45,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@aws-sdk/client-secrets-manager@^3.1162.0',
     '@aws-sdk/client-s3@^3.1162.0', // the run state between Provider-framework polls
     '@aws-sdk/client-cloudformation@^3.1162.0', // the member StackSet's instance statuses
+    '@aws-sdk/client-cloudtrail@^3.1137.0', // the deploy-time check that a trail records Organizations events
     '@aws-lambda-powertools/logger@^2.36.0', // structured JSON logs in Lambda
     '@types/aws-lambda@^8.10.0',
     'esbuild@^0.28.0', // bundles the handler at build time: no Docker or esbuild in a user's synth

@@ -207,6 +207,7 @@ export class ProwlerOrganizationOnboarding extends Construct {
       assumeCredentialsSecretArn: props.assumeCredentialsSecret?.secretArn,
       localPrecheck: props.localPrecheck,
       logLevel: props.logLevel,
+      organizationEvents: props.syncOnOrganizationEvents ?? true,
       stackSet: stackSet
         ? { name: stackSet.stackSetName, callAs: stackSet.callAs, targets: stackSet.deploymentTargets, region: stackSetRegion }
         : undefined,
@@ -261,6 +262,7 @@ export class ProwlerOrganizationOnboarding extends Construct {
       stackSetRegion,
       stackSetCallAs: stackSet?.callAs,
       stackId: Aws.STACK_ID,
+      organizationEvents: props.syncOnOrganizationEvents ?? true,
     });
     for (const statement of statements) role.addToPrincipalPolicy(policyStatement(statement));
 

@@ -228,6 +228,7 @@ export class ProwlerOrganizationOnboarding extends Construct {
       stackSetName: props.memberStackSet?.stackSetName,
       stackSetRegion,
       stackSetCallAs: props.memberStackSet?.callAs,
+      organizationEvents: props.syncOnOrganizationEvents ?? true,
     });
     const policy = new IamRolePolicy(this, 'Policy', { role: roleName, name: 'onboarding', policy: policyDocument(statements) });
 
@@ -240,6 +241,7 @@ export class ProwlerOrganizationOnboarding extends Construct {
       assumeCredentialsSecretArn: props.assumeCredentialsSecretArn,
       localPrecheck: props.localPrecheck,
       logLevel: props.logLevel,
+      organizationEvents: props.syncOnOrganizationEvents ?? true,
       stackSet: stackSet
         ? { name: stackSet.stackSetName, callAs: stackSet.callAs, targets: stackSet.deploymentTargets, region: stackSetRegion }
         : undefined,

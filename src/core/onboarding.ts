@@ -33,6 +33,8 @@ export const ONBOARDING_ENV = {
   stackSetTargets: 'STACKSET_TARGETS',
   /** How much the functions log (`LOG_LEVELS`). */
   logLevel: 'LOG_LEVEL',
+  /** `true`: the sync runs on Organizations events, so a deployment checks that a trail records them. */
+  organizationEvents: 'ORGANIZATION_EVENTS',
 } as const;
 
 /** The log levels the functions accept. */
@@ -292,6 +294,8 @@ export interface OnboardingPolicyInputs {
    * onboarding resource that took its place (a renamed construct) before removing anything.
    */
   readonly stackId?: string;
+  /** The sync runs on Organizations events: a deployment reads whether a trail records them. */
+  readonly organizationEvents?: boolean;
 }
 
 /** Least privilege for the onboarding functions: one statement per purpose, each resource-scoped where IAM allows. */
@@ -313,8 +317,13 @@ export function onboardingStatements(i: OnboardingPolicyInputs): StatementModel[
     ...(i.stackSetName ? memberStackSetStatements(i, allow) : []),
     ...(i.localPrecheck ? [allow('LocalPrecheck', ['sts:AssumeRole'], [`arn:${i.partition}:iam::*:role/${i.roleName ?? SCAN_ROLE_NAME}`])] : []),
     ...(i.stackId ? [allow(OWN_STACK_SID, ['cloudformation:ListStackResources'], [i.stackId])] : []),
+    // Read-only, and the trail is not known in advance (DescribeTrails takes only `*`).
+    ...(i.organizationEvents ? [allow('TrailStatus', TRAIL_CHECK_ACTIONS, ['*'])] : []),
   ];
 }
+
+/** What the deploy-time trail check calls (handler/trail.ts). */
+export const TRAIL_CHECK_ACTIONS = ['cloudtrail:DescribeTrails', 'cloudtrail:GetTrailStatus', 'cloudtrail:GetEventSelectors'];
 
 /** Reading the member StackSet's instances (in the management account, for a delegated administrator). */
 type Allow = (sid: string, actions: string[], resources: string[]) => StatementModel;
@@ -356,6 +365,8 @@ export interface OnboardingEnvironmentModel {
   readonly localPrecheck?: boolean;
   readonly stackSet?: { readonly name: string; readonly callAs: string; readonly targets?: StackSetTargetsModel; readonly region?: string };
   readonly logLevel?: string;
+  /** The sync runs on Organizations events. */
+  readonly organizationEvents?: boolean;
 }
 
 /**
@@ -374,6 +385,7 @@ export function onboardingEnvironment(m: OnboardingEnvironmentModel, json: (valu
     ...(m.stackSet?.targets ? { [e.stackSetTargets]: json(m.stackSet.targets) } : {}),
     ...(m.stackSet?.region ? { [e.stackSetRegion]: m.stackSet.region } : {}),
     ...(m.logLevel ? { [e.logLevel]: m.logLevel } : {}),
+    ...(m.organizationEvents ? { [e.organizationEvents]: 'true' } : {}),
   };
 }
 
@@ -419,6 +431,7 @@ export function readOnboardingEnvironment(env: Readonly<Record<string, string | 
       ? { name: stackSetName, callAs, ...(targets ? { targets } : {}), ...(stackSetRegion ? { region: stackSetRegion } : {}) }
       : undefined,
     ...(logLevel ? { logLevel } : {}),
+    ...(env[e.organizationEvents] === 'true' ? { organizationEvents: true } : {}),
   };
 }
 

@@ -10,6 +10,7 @@
 import { createHash } from 'node:crypto';
 import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
 import { CloudFormationClient, paginateListStackResources } from '@aws-sdk/client-cloudformation';
+import { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
 import { DescribeOrganizationCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -20,13 +21,14 @@ import {
   type AssumeCredentials, type EngineDependencies, type Logger, type OnboardingRequest, type RunState,
 } from './engine';
 import { acquireLease, LEASE_TTL_MS, releaseLease } from './lease';
-import { organizationsClient } from './organizations';
+import { organizationsClient, organizationsRegion } from './organizations';
 import { ProwlerClient, realClock, type Clock } from './prowler-api';
 import { emptyRecord, type OnboardingRecord } from './record';
 import { reportJson } from './report';
 import { readAssumeCredentials, readProwlerAuth } from './secrets';
 import { stackInstanceStatuses } from './stackset';
 import { S3JsonStore, type JsonStore } from './store';
+import { checkOrganizationEventsTrail } from './trail';
 import { CUSTOM_RESOURCE_TYPE, ONBOARDING_OUTPUTS, onboardingFunctions, readOnboardingEnvironment, SPEC_PROPERTY, STATE_KEYS, TERRAFORM_KEY } from '../core/onboarding';
 import type { StackSetDeploymentTargets } from '../core/options';
 import { partitionProblems } from '../core/partition';
@@ -46,6 +48,11 @@ export interface LambdaEnvironment {
   readonly log: Logger;
   /** Reads the custom resource's own stack (a Delete looks for the resource that took its place). */
   readonly cloudformation?: CloudFormationClient;
+  /**
+   * CloudTrail in the Organizations region, when the sync runs on Organizations events: a
+   * deployment warns when no trail records them.
+   */
+  readonly cloudtrail?: CloudTrailClient;
   /** The HTTP client for the Prowler API (default: the global fetch). */
   readonly fetch?: typeof fetch;
   /** The member StackSet whose instances connection tests wait for. */
@@ -191,6 +198,18 @@ async function dependencies(env: LambdaEnvironment): Promise<{ deps: EngineDepen
   };
 }
 
+/** A deployment that syncs on Organizations events, with no trail recording them, says so in its report and log. */
+async function warnWithoutTrail(state: RunState, env: LambdaEnvironment): Promise<void> {
+  if (!env.cloudtrail) return;
+  const check = await checkOrganizationEventsTrail(env.cloudtrail);
+  if (check.recorded === false) {
+    state.warnings.push(check.warning);
+    env.log.warn(check.warning);
+  } else if (check.recorded === 'unknown') {
+    env.log.info(`whether a trail records Organizations events is not known here: ${check.reason}`);
+  }
+}
+
 /** Keeps what the run recorded it created and linked (before anything else is saved). */
 async function saveRecord(env: LambdaEnvironment, record: OnboardingRecord | undefined): Promise<void> {
   if (record) await env.store.save(STATE_KEYS.record, record);
@@ -237,6 +256,7 @@ export async function handleOnEvent(
   }
   const { deps, assumeCredentials } = await dependencies(env);
   const state = await startRun(requestOf(spec, env, assumeCredentials), deps, { deadline: deadlineOf(remainingMs, env) });
+  await warnWithoutTrail(state, env);
   await env.store.save(runKey(event.RequestId), state);
   // An Update keeps its id while the organization and tenant stay (ids from before the instance part too).
   const existing = event.RequestType === 'Update' ? event.PhysicalResourceId : undefined;
@@ -548,6 +568,7 @@ export async function handleTerraform(payload: TerraformPayload, remainingMs: nu
     const { deps, assumeCredentials } = await dependencies(env);
     const request = requestOf(spec, env, assumeCredentials);
     const state = await startRun(request, deps, { deadline });
+    await warnWithoutTrail(state, env);
     const physicalId = physicalIdOf(state.organization.id, state.tenantId);
     await env.store.save(CURRENT_SPEC_KEY, { physicalId, spec });
     await continueRun(state, request, deps, { deadline, whileWaiting: 'sleep' });
@@ -590,6 +611,7 @@ export function environmentFromProcess(invokedFunctionArn: string, variables: No
     secrets: new SecretsManagerClient({}),
     sts: config.localPrecheck ? new STSClient({}) : undefined,
     cloudformation: new CloudFormationClient({}),
+    cloudtrail: config.organizationEvents ? new CloudTrailClient({ region: organizationsRegion(partition) }) : undefined,
     clock: realClock,
     log: { info: (m, e) => logger.info(m, e ?? {}), warn: (m, e) => logger.warn(m, e ?? {}) },
     stackSet: config.stackSet

@@ -1,4 +1,5 @@
 import { CloudFormationClient, ListStackResourcesCommand } from '@aws-sdk/client-cloudformation';
+import { CloudTrailClient, DescribeTrailsCommand } from '@aws-sdk/client-cloudtrail';
 import { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { STSClient } from '@aws-sdk/client-sts';
@@ -276,6 +277,22 @@ describe('the custom resource (Provider framework onEvent / isComplete)', () => 
     expect([...s.store.objects.keys()].filter((k) => k.includes('runs/'))).toEqual([]);
   });
 
+  test('a Create that syncs on Organizations events, with no trail recording them, warns in its report and log (and still succeeds)', async () => {
+    s = await setup();
+    const trails = mockClient(CloudTrailClient);
+    trails.on(DescribeTrailsCommand).resolves({ trailList: [] });
+    try {
+      const env = { ...s.env, cloudtrail: new CloudTrailClient({ region: 'us-east-1', credentials: { accessKeyId: 'AKID', secretAccessKey: 's' } }) };
+      await deploy({ ...s, env }, cfnEvent('Create', { selection: {} }));
+      const report = await s.store.load<{ outcome: string; warnings: string[] }>(LATEST_REPORT_KEY);
+      expect(report!.outcome).toBe('succeeded');
+      expect(report!.warnings).toEqual([expect.stringMatching(/^No CloudTrail trail records global-service events in us-east-1/)]);
+      expect(s.logs.some((l) => l.startsWith('No CloudTrail trail'))).toBe(true);
+    } finally {
+      trails.restore();
+    }
+  });
+
   test('Delete never touches another Prowler tenant than the one the resource onboarded', async () => {
     s = await setup();
     await deploy(s, cfnEvent('Create', { selection: {} }));
@@ -437,6 +454,12 @@ describe('environmentFromProcess (the function\'s configuration, as the construc
     expect(env.sts).toBeInstanceOf(STSClient);
     expect(env.stackSet).toMatchObject({ name: 'members', callAs: 'DELEGATED_ADMIN', targets: { organizationalUnitIds: ['ou-ab12-abcdefgh'] } });
     expect(env.store).toBeInstanceOf(S3JsonStore);
+  });
+
+  test('syncing on Organizations events: CloudTrail is read in the Organizations region; otherwise not at all', async () => {
+    const env = environmentFromProcess('arn:aws-us-gov:lambda:us-gov-east-1:111111111111:function:sync', { ...variables, ORGANIZATION_EVENTS: 'true' });
+    expect(await env.cloudtrail!.config.region()).toBe('us-gov-west-1');
+    expect(environmentFromProcess('arn:aws:lambda:eu-west-1:111111111111:function:sync', variables).cloudtrail).toBeUndefined();
   });
 
   test('no pre-check, no StackSet: no STS client, nothing to wait for', () => {

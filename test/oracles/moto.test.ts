@@ -6,6 +6,9 @@
  */
 import { CloudFormationClient, CreateStackInstancesCommand, CreateStackSetCommand } from '@aws-sdk/client-cloudformation';
 import {
+  CloudTrailClient, CreateTrailCommand, PutEventSelectorsCommand, StartLoggingCommand, StopLoggingCommand,
+} from '@aws-sdk/client-cloudtrail';
+import {
   CloseAccountCommand, CreateAccountCommand, CreateOrganizationalUnitCommand, CreateOrganizationCommand, DescribeOrganizationalUnitCommand,
   ListParentsCommand, ListRootsCommand, ListTagsForResourceCommand, MoveAccountCommand, OrganizationsClient, paginateListAccounts,
 } from '@aws-sdk/client-organizations';
@@ -20,6 +23,7 @@ import { discoverOrganization, organizationsClient } from '../../src/handler/org
 import { readAssumeCredentials, readProwlerAuth } from '../../src/handler/secrets';
 import { stackInstanceStatuses } from '../../src/handler/stackset';
 import { S3JsonStore } from '../../src/handler/store';
+import { checkOrganizationEventsTrail } from '../../src/handler/trail';
 import { ProwlerApiDouble } from '../../testing/prowler-api-double';
 import { startMoto, useMotoEndpoint, type Moto } from '../support/moto';
 import { describeWith, MOTO_SERVER } from '../support/oracles';
@@ -150,6 +154,24 @@ describeWith(MOTO_SERVER, 'moto: the handler\'s AWS calls with the real SDK clie
     expect(await readAssumeCredentials(sm, creds)).toEqual({ accessKeyId: 'AKIAMOTOEXAMPLE00001', secretAccessKey: 'secret', sessionToken: undefined });
     await expect(readProwlerAuth(sm, 'arn:aws:secretsmanager:us-east-1:123456789012:secret:prowler/none-AbCdEf'))
       .rejects.toThrow(/ResourceNotFoundException: check the secret ARN and region/);
+  });
+
+  test('the trail check, against CloudTrail\'s own answers: none, then one logging, stopped, read-only, and logging again', async () => {
+    const trails = new CloudTrailClient({ region: 'us-east-1' });
+    const none = await checkOrganizationEventsTrail(trails);
+    expect(none).toMatchObject({ recorded: false, warning: expect.stringMatching(/^No CloudTrail trail records global-service events in us-east-1 \(0 trails seen\)/) });
+    const s3 = new S3Client({ region: 'us-east-1', forcePathStyle: true });
+    await s3.send(new CreateBucketCommand({ Bucket: 'org-trail-logs' }));
+    await trails.send(new CreateTrailCommand({ Name: 'org', S3BucketName: 'org-trail-logs', IsMultiRegionTrail: true, IncludeGlobalServiceEvents: true }));
+    expect(await checkOrganizationEventsTrail(trails)).toMatchObject({ recorded: false, warning: expect.stringContaining('(org is not logging)') });
+    await trails.send(new StartLoggingCommand({ Name: 'org' }));
+    expect(await checkOrganizationEventsTrail(trails)).toEqual({ recorded: true, trail: expect.stringMatching(/:trail\/org$/) });
+    await trails.send(new PutEventSelectorsCommand({ TrailName: 'org', EventSelectors: [{ ReadWriteType: 'ReadOnly', IncludeManagementEvents: true }] }));
+    expect(await checkOrganizationEventsTrail(trails)).toMatchObject({ recorded: false, warning: expect.stringContaining('org does not log write management events') });
+    await trails.send(new PutEventSelectorsCommand({ TrailName: 'org', EventSelectors: [{ ReadWriteType: 'All', IncludeManagementEvents: true }] }));
+    expect((await checkOrganizationEventsTrail(trails)).recorded).toBe(true);
+    await trails.send(new StopLoggingCommand({ Name: 'org' }));
+    expect((await checkOrganizationEventsTrail(trails)).recorded).toBe(false);
   });
 
   test('a service-managed StackSet on two OUs: every account below them CURRENT, read through ListStackInstances', async () => {
