@@ -1,5 +1,5 @@
 import {
-  CloudTrailClient, DescribeTrailsCommand, GetEventSelectorsCommand, GetTrailStatusCommand,
+  CloudTrailClient, DescribeTrailsCommand, GetEventSelectorsCommand, GetTrailStatusCommand, type GetEventSelectorsCommandOutput,
 } from '@aws-sdk/client-cloudtrail';
 import { mockClient } from 'aws-sdk-client-mock';
 import { checkOrganizationEventsTrail } from '../../src/handler/trail';
@@ -41,7 +41,7 @@ describe('does a trail record the Organizations events the sync runs on?', () =>
   ])('%s: a warning naming it', async (_name, trails, status, selectors, message) => {
     mock.on(DescribeTrailsCommand).resolves({ trailList: trails });
     mock.on(GetTrailStatusCommand).resolves(status);
-    mock.on(GetEventSelectorsCommand).resolves(selectors);
+    mock.on(GetEventSelectorsCommand).resolves(selectors as GetEventSelectorsCommandOutput);
     const check = await checkOrganizationEventsTrail(client());
     expect(check.recorded).toBe(false);
     expect((check as { warning: string }).warning).toMatch(message);
