@@ -154,7 +154,21 @@ describe('CDK: Organizations events from the management account to a delegated a
   test('with organizationEventsFrom, the default bus of the onboarding\'s region accepts the management account\'s events, and no warning', () => {
     const stack = delegatedStack({ organizationEventsFrom: MANAGEMENT });
     const policies = Object.values(Template.fromStack(stack).findResources('AWS::Events::EventBusPolicy'));
-    expect(policies).toEqual([{ Type: 'AWS::Events::EventBusPolicy', DependsOn: expect.any(Array), Properties: { StatementId: expect.stringMatching(/^prowler-org-onboarding-[0-9a-f]{8}$/), Action: 'events:PutEvents', Principal: MANAGEMENT } }]);
+    const statementId = expect.stringMatching(/^prowler-org-onboarding-[0-9a-f]{8}$/);
+    expect(policies).toEqual([{
+      Type: 'AWS::Events::EventBusPolicy',
+      DependsOn: expect.any(Array),
+      Properties: {
+        StatementId: statementId,
+        Statement: {
+          Sid: statementId,
+          Effect: 'Allow',
+          Principal: { AWS: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:iam::${MANAGEMENT}:root`]] } },
+          Action: 'events:PutEvents',
+          Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:events:eu-west-1:${DELEGATED}:event-bus/default`]] },
+        },
+      },
+    }]);
     expect(Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('Organizations events are recorded in the management account'))).toHaveLength(0);
   });
 

@@ -189,6 +189,7 @@ describe('cross-flavour equivalence of the onboarding: CDK and CDKTF render one 
       localPrecheck: true,
       stackSetName: '<AWS::CloudFormation::StackSet>',
       stackId: 'arn:aws:cloudformation:us-east-1:111111111111:stack/S/<stack id>',
+      organizationEvents: true,
     }).map(statementJson));
     expect(cdkSide.statements).toEqual(model);
     // Every key but the StackSet's region, set only for a StackSet elsewhere (test/delegated-admin.test.ts).

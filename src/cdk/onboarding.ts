@@ -305,7 +305,7 @@ export class ProwlerOrganizationOnboarding extends Construct {
       if (props.organizationEventsFrom) {
         const permission = organizationEventsPermission(props.organizationEventsFrom, this.node.addr);
         new events.CfnEventBusPolicy(this, 'AcceptOrganizationEvents', {
-          statementId: permission.statementId, action: permission.action, principal: permission.principal,
+          statementId: permission.statementId, statement: permission.statement(Aws.PARTITION, stack.region, stack.account),
         });
       } else if (stackSet?.callAs === CallAs.DELEGATED_ADMIN) {
         Annotations.of(this).addWarningV2('prowler-org-onboarding:delegatedAdminEvents', DELEGATED_ADMIN_EVENTS);

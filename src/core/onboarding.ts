@@ -207,7 +207,21 @@ export function eventForwarding(i: {
  * Organizations events on it.
  */
 export function organizationEventsPermission(managementAccount: string, constructAddress: string) {
-  return { statementId: `prowler-org-onboarding-${constructAddress.slice(0, 8)}`, action: 'events:PutEvents', principal: managementAccount } as const;
+  const statementId = `prowler-org-onboarding-${constructAddress.slice(0, 8)}`;
+  const action = 'events:PutEvents';
+  return {
+    statementId,
+    action,
+    principal: managementAccount,
+    /** The same permission as a policy statement (CloudFormation's non-deprecated form), on the default bus of `region`. */
+    statement: (partition: string, region: string, account: string) => ({
+      Sid: statementId,
+      Effect: 'Allow',
+      Principal: { AWS: `arn:${partition}:iam::${managementAccount}:root` },
+      Action: action,
+      Resource: `arn:${partition}:events:${region}:${account}:event-bus/default`,
+    }),
+  } as const;
 }
 
 /** The management account's forwarding rule: one per delegated administrator and region. */

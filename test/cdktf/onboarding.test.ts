@@ -39,7 +39,7 @@ describe('CDKTF ProwlerOrganizationOnboarding', () => {
   test('least privilege: Organizations reads, the state objects, the API key secret only', () => {
     const json = synth((s) => new tf.ProwlerOrganizationOnboarding(s, 'Onboarding', { apiKeySecretArn: SECRET_ARN }));
     const policy = JSON.parse(resources(json, 'aws_iam_role_policy')[0].policy);
-    expect(policy.Statement.map((st: any) => st.Sid)).toEqual(['OrganizationsDiscovery', 'StateObjects', 'StateBucket', 'Secrets', 'Logs']);
+    expect(policy.Statement.map((st: any) => st.Sid)).toEqual(['OrganizationsDiscovery', 'StateObjects', 'StateBucket', 'Secrets', 'Logs', 'TrailStatus']);
     expect(policy.Statement.find((st: any) => st.Sid === 'Secrets')).toEqual({ Sid: 'Secrets', Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: SECRET_ARN });
     // Without ListBucket, S3 answers 403 instead of 404 for the sync's missing state object (runs/sync.json).
     expect(policy.Statement.find((st: any) => st.Sid === 'StateBucket')).toEqual({
