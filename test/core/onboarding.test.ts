@@ -11,6 +11,7 @@ const FULL: OnboardingEnvironmentModel = {
   localPrecheck: true,
   logLevel: 'DEBUG',
   stackSet: { name: 'Prowler-MemberRoles-0A1B2C3D', callAs: 'DELEGATED_ADMIN', region: 'us-east-1', targets: { organizationalUnitIds: ['ou-ab12-abcdefgh'], accountFilterType: 'DIFFERENCE', accounts: ['123456789012'] } },
+  organizationEvents: true,
 };
 
 describe('the environment contract between the constructs and the Lambda', () => {
