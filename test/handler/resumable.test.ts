@@ -5,6 +5,13 @@ import { ProwlerClient } from '../../src/handler/prowler-api';
 import { activeAccounts, harness, HARNESS_API_KEY, type Harness } from '../../testing/harness';
 import { generateOrganization } from '../../testing/organization';
 
+/** The engine's dependencies over a harness. */
+const depsOf = (h: Harness) => ({
+  organizations: new OrganizationsClient({ region: 'us-east-1', credentials: { accessKeyId: 'AKID', secretAccessKey: 's' } }),
+  prowler: h.prowler,
+  clock: h.clock,
+});
+
 /** A JSON round trip, as between two Lambda invocations. */
 const persisted = (state: RunState): RunState => JSON.parse(JSON.stringify(state));
 
@@ -12,11 +19,7 @@ describe('a run in steps (resumable)', () => {
   let h: Harness;
   afterEach(() => h.stop());
 
-  const deps = () => ({
-    organizations: new OrganizationsClient({ region: 'us-east-1', credentials: { accessKeyId: 'AKID', secretAccessKey: 's' } }),
-    prowler: h.prowler,
-    clock: h.clock,
-  });
+  const deps = () => depsOf(h);
 
   test('cut by deadlines into many steps, with its state saved as JSON between them, ends as a one-shot run does', async () => {
     const org = generateOrganization({ accounts: 20, ous: 6, depth: 3, suspended: 1, closed: 1, seed: 11 });
@@ -69,11 +72,7 @@ describe('discovery in steps (a large organization)', () => {
   let h: Harness;
   afterEach(() => h.stop());
 
-  const deps = () => ({
-    organizations: new OrganizationsClient({ region: 'us-east-1', credentials: { accessKeyId: 'AKID', secretAccessKey: 's' } }),
-    prowler: h.prowler,
-    clock: h.clock,
-  });
+  const deps = () => depsOf(h);
 
   test('continues across deadlines from its saved state, and reads tags only for accounts the other rules select', async () => {
     const org = generateOrganization({ accounts: 60, ous: 12, depth: 3, seed: 5 });
