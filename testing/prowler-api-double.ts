@@ -6,7 +6,7 @@
  * the benchmarks; never shipped.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
 type Json = any;
@@ -98,7 +98,7 @@ export interface ProwlerApiDoubleOptions {
   readonly connectionTaskMs?: number;
   readonly connectionRule?: ConnectionRule;
   /** Called for every request; a returned fault is served instead of the real answer. */
-  readonly fault?: (request: { method: string; path: string; index: number }) => Fault | undefined;
+  readonly fault?: (request: { method: string; path: string; index: number; headers: IncomingHttpHeaders }) => Fault | undefined;
   /** The double's clock (task completion); a virtual one for simulations. */
   readonly now?: () => number;
 }
@@ -263,7 +263,7 @@ export class ProwlerApiDouble {
     const path = url.pathname;
     if (this.options.latencyMs) await delay(this.options.latencyMs);
 
-    const fault = this.options.fault?.({ method, path, index });
+    const fault = this.options.fault?.({ method, path, index, headers: req.headers });
     if (fault === 'reset') {
       this.requests.push({ method, path, query, status: 0 });
       req.socket.destroy();

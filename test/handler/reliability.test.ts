@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import { onboard, organizationGroupName, type OnboardingReport } from '../../src/handler/engine';
 import { ProwlerClient, type Clock } from '../../src/handler/prowler-api';
 import { generateOrganization, simulatedOrganizationsClient, type SimOrganization } from '../../testing/organization';
@@ -7,8 +8,40 @@ const KEY = 'pk_test.reliability';
 const ORG = generateOrganization({ accounts: 200, ous: 20, depth: 4, suspended: 3, closed: 2, seed: 21 });
 const SELECTED = ORG.accounts.filter((a) => a.status === 'ACTIVE');
 
-/** Sleeps are instant (backoff and retry delays), timeouts are real but short. */
+/** Sleeps are instant (backoff and retry delays). */
 const clock: Clock = { now: () => Date.now(), sleep: async () => {} };
+
+/**
+ * Request timeouts on demand. The client's own timeout is long, so a loaded machine never times out
+ * a request the test did not fault (each such timeout is a lost answer of its own, and the re-sent
+ * create is refused); the request a scenario hangs is timed out as soon as the double has it.
+ */
+class Timeouts {
+  private static readonly HEADER = 'x-test-request';
+  private next = 0;
+  private readonly inFlight = new Map<string, AbortController>();
+
+  readonly fetch: typeof fetch = async (input, init) => {
+    const id = String(this.next++);
+    const controller = new AbortController();
+    this.inFlight.set(id, controller);
+    try {
+      const headers = { ...(init?.headers as Record<string, string>), [Timeouts.HEADER]: id };
+      return await fetch(input, { ...init, headers, signal: controller.signal });
+    } finally {
+      this.inFlight.delete(id);
+    }
+  };
+
+  /** Times out the request the double received with these headers, as the client's timer would. */
+  timeOut(headers: IncomingHttpHeaders): void {
+    const controller = this.inFlight.get(String(headers[Timeouts.HEADER]));
+    setImmediate(() => controller?.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')));
+  }
+}
+
+const client = (double: ProwlerApiDouble, timeouts = new Timeouts(), maxAttempts = 4) =>
+  new ProwlerClient({ baseUrl: double.url, auth: { apiKey: KEY }, clock, timeoutMs: 30_000, maxAttempts, fetch: timeouts.fetch });
 
 /** The kind of a request: method and path with ids folded. */
 const kindOf = (method: string, path: string) => `${method} ${path.replace(/[0-9a-f]{8}-[0-9a-f-]{27}/g, ':id')}`;
@@ -17,11 +50,11 @@ const kindOf = (method: string, path: string) => `${method} ${path.replace(/[0-9
  * One onboarding. Organizations is served through the simulated transport (one per client), not
  * aws-sdk-client-mock (which patches every client), so scenarios can run concurrently.
  */
-async function run(double: ProwlerApiDouble, org: SimOrganization = ORG): Promise<OnboardingReport | Error> {
+async function run(double: ProwlerApiDouble, timeouts?: Timeouts, org: SimOrganization = ORG): Promise<OnboardingReport | Error> {
   try {
     return await onboard({ selection: {}, connection: { retryRounds: 1, retryDelaySeconds: 0 }, concurrency: 20 }, {
       organizations: simulatedOrganizationsClient(org).client,
-      prowler: new ProwlerClient({ baseUrl: double.url, auth: { apiKey: KEY }, clock, timeoutMs: 2000, maxAttempts: 4 }),
+      prowler: client(double, timeouts),
       clock,
     });
   } catch (error) {
@@ -99,12 +132,17 @@ const refused = (double: ProwlerApiDouble) => double.requests
 describe('fault injection: each kind of call fails once; the client absorbs it, without leaning on the server to refuse duplicates', () => {
   test.concurrent.each(SCENARIOS)('$kind #$occurrence: $name', async ({ kind, occurrence, fault }) => {
     let seen = 0;
+    const timeouts = new Timeouts();
     const double = await new ProwlerApiDouble({
       apiKeys: [KEY],
-      fault: ({ method, path }) => (kindOf(method, path) === kind && ++seen === occurrence ? fault : undefined),
+      fault: ({ method, path, headers }) => {
+        if (kindOf(method, path) !== kind || ++seen !== occurrence) return undefined;
+        if (fault === 'hang') timeouts.timeOut(headers);
+        return fault;
+      },
     }).start();
     try {
-      const first = await run(double);
+      const first = await run(double, timeouts);
       expect(seen).toBeGreaterThanOrEqual(occurrence); // the fault was served
       // One transient fault is retried: the first run itself completes, and nothing was refused.
       expectConverged(double, first);
@@ -143,7 +181,7 @@ describe('throttling on both sides', () => {
     try {
       const report = await onboard({ selection: {}, concurrency: 20 }, {
         organizations: organizations.client,
-        prowler: new ProwlerClient({ baseUrl: double.url, auth: { apiKey: KEY }, clock, timeoutMs: 2000, maxAttempts: 6 }),
+        prowler: client(double, undefined, 6),
         clock,
       });
       expect(organizations.stats.throttled).toBeGreaterThan(0);
