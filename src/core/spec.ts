@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { MAX_SESSION_DURATION_SECONDS } from './defaults';
 import { LOG_LEVELS } from './onboarding';
 import type { AccountSelection, OnboardingIdentity, OnboardingSettings } from './onboarding-types';
-import { PROWLER_CLOUD_API_URL } from './partition';
+import { apiUrlProblems, PROWLER_CLOUD_API_URL } from './partition';
 import { checkFormat, FORMATS, type FormatName } from './validate';
 
 export * from './onboarding-types';
@@ -101,25 +101,30 @@ export function specProblems(error: z.ZodError, root = ''): SpecProblem[] {
         ? 'is required'
         : typeof issue.input === 'number' && !Number.isFinite(issue.input)
           ? `must be a finite number, got ${shown(issue.input)}`
-          : `must be ${article(issue.expected)}, got ${typeName(issue.input)}${isScalar(issue.input) ? ` ${shown(issue.input)}` : ''}`;
+          : `must be ${article(issue.expected)}, got ${typeName(issue.input)} ${shown(issue.input)}`;
     }
     if (issue.code === 'invalid_value') message = `must be one of ${issue.values.map((v) => shown(v)).join(', ')}`;
     if (issue.code === 'invalid_key') message = issue.issues[0]?.message ?? message;
-    // Every message shows what it got (cut), unless it did already.
-    if (issue.input !== undefined && !/, got |\bgot /.test(message) && issue.code !== 'unrecognized_keys') message = `${message}, got ${shown(issue.input)}`;
+    // Every message shows what it got (cut), unless it did already; never what may be a key.
+    if (issue.path.length === 1 && SECRET_FIELDS.has(String(issue.path[0]))) message = `${message.replace(/, got [\s\S]*$/, '')} (what it holds is not shown: it may be a key)`;
+    else if (issue.input !== undefined && !/, got |\bgot /.test(message) && issue.code !== 'unrecognized_keys') message = `${message}, got ${shown(issue.input)}`;
     return { path: path || '(top level)', message };
   });
 }
+
+/** Fields whose wrong values may be secrets (a key pasted where its location belongs). */
+const SECRET_FIELDS = new Set(['apiKey']);
 
 /** A value as a message shows it: strings quoted, everything cut to about 80 characters. */
 export function shown(value: unknown): string {
   const text = typeof value === 'string' ? value
     : typeof value === 'number' && !Number.isFinite(value) ? String(value)
       : JSON.stringify(value) ?? String(value);
-  const cut = text.length > 80 ? `${text.slice(0, 77)}…` : text;
+  // A Prowler API key (pk_ and 8 characters, a dot, the secret part) or a JWT, wherever it was pasted.
+  const safe = text.replace(/pk_[A-Za-z0-9]{8}\.[\w.-]+/g, 'pk_[a key, not shown]').replace(/eyJ[\w-]*\.[\w-]+\.[\w-]+/g, '[a token, not shown]');
+  const cut = safe.length > 80 ? `${safe.slice(0, 77)}…` : safe;
   return typeof value === 'string' ? `'${cut}'` : cut;
 }
-const isScalar = (value: unknown) => value === null || ['string', 'number', 'boolean'].includes(typeof value);
 
 const article = (expected: string) => (/^[aeiou]/.test(expected) ? `an ${expected}` : `a ${expected}`);
 const typeName = (value: unknown) => (value === null ? 'null' : Array.isArray(value) ? 'a list' : typeof value);
@@ -200,7 +205,7 @@ export const specFileSchema = onboardingSpecSchema.extend({
     for (const problem of apiUrlProblems(url)) ctx.addIssue({ code: 'custom', message: problem.replace(/^prowlerApiUrl /, '') });
   }).optional(),
   apiKey: z.union([
-    z.strictObject({ secretArn: z.string().regex(/^arn:aws(-cn|-us-gov)?:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/, 'must be a Secrets Manager secret ARN') }),
+    z.strictObject({ secretArn: z.string().regex(FORMATS.secretArn.pattern, 'must be a Secrets Manager secret ARN') }),
     z.strictObject({ env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name such as PROWLER_API_KEY') }),
   ], { error: 'must be {secretArn: <Secrets Manager ARN>} or {env: <VARIABLE>} (the key itself never goes in the file)' }).optional(),
   trust: z.strictObject({
@@ -220,30 +225,7 @@ export function specFileJsonSchema(): Record<string, unknown> {
   };
 }
 
-export { PROWLER_CLOUD_API_URL } from './partition';
-
-/**
- * What is wrong with a Prowler API base URL (an empty list when it is fine): http(s), no
- * trailing slash, and nothing that would end up in a template, a state file or a log and should
- * not: no credentials, no query string, no fragment. The value is shown without its credentials.
- */
-export function apiUrlProblems(url: string): string[] {
-  const allowed = `an http(s) URL without a trailing slash, such as ${PROWLER_CLOUD_API_URL} (self-hosted: http://<host>:8080/api/v1)`;
-  let parsed: URL | undefined;
-  try {
-    parsed = new URL(url);
-  } catch {
-    parsed = undefined;
-  }
-  const withoutCredentials = parsed && (parsed.username || parsed.password) ? url.replace(/\/\/[^@/]*@/, '//[credentials]@') : url;
-  const value = `got ${shown(withoutCredentials)}`;
-  if (!parsed || !/^https?:$/.test(parsed.protocol) || !/^https?:\/\/[^\s/]+(\/\S*[^/])?$/.test(url)) return [`prowlerApiUrl must be ${allowed}, ${value}`];
-  const problems: string[] = [];
-  if (parsed.username || parsed.password) problems.push(`prowlerApiUrl must not contain credentials (the API key comes from Secrets Manager), ${value}`);
-  if (parsed.search || url.includes('?')) problems.push(`prowlerApiUrl must not have a query string, ${value}`);
-  if (parsed.hash || url.includes('#')) problems.push(`prowlerApiUrl must not have a fragment, ${value}`);
-  return problems;
-}
+export { apiUrlProblems, PROWLER_CLOUD_API_URL } from './partition';
 
 /**
  * The spec a construct sends to its function, the API URL, and every problem with the props

@@ -108,7 +108,7 @@ describe('prowler-org', () => {
     const twice = specFile('{"selection": {}, "removal": "retain", "removal": "destroy"}', 'json');
     const refused = await cli(['validate', twice]);
     expect(refused.code).not.toBe(0);
-    expect(refused.stderr).toMatch(/line 1, column 40: is not valid JSON: Map keys must be unique/);
+    expect(refused.stderr).toMatch(/line 1, column 40: is not valid JSON: 'removal' is given twice/);
     const bom = specFile('\uFEFF{"selection": {}}', 'json');
     expect((await cli(['validate', bom])).code).toBe(0);
   });
