@@ -7,6 +7,7 @@
  */
 import { ORGANIZATIONS_EVENT_NAMES, SCAN_ROLE_NAME } from './defaults';
 import { CallAs, type StackSetDeploymentTargets } from './options';
+import { apiUrlProblems } from './partition';
 import { FORMATS } from './validate';
 
 // ---- The contract between the constructs and the Lambda ----
@@ -413,6 +414,7 @@ export function readOnboardingEnvironment(env: Readonly<Record<string, string | 
     return value ?? '';
   };
   const apiUrl = required(e.apiUrl);
+  if (apiUrl) problems.push(...apiUrlProblems(apiUrl).map((problem) => problem.replace(/^prowlerApiUrl/, e.apiUrl)));
   const apiKeySecretArn = required(e.apiKeySecretArn);
   const stateBucket = required(e.stateBucket);
   const callAs = env[e.stackSetCallAs] || 'SELF';

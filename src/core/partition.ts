@@ -67,3 +67,26 @@ export function partitionProblems(
     ...(o.api && callsProwlerCloud(o.api.prowlerApiUrl) ? [apiOutsidePartitionMessage(partition, o.api.prowlerApiUrl)] : []),
   ];
 }
+
+/**
+ * What is wrong with a Prowler API base URL (an empty list when it is fine): http(s), no
+ * trailing slash, and nothing that would end up in a template, a state file or a log and should
+ * not: no credentials, no query string, no fragment. The value is shown without its credentials.
+ */
+export function apiUrlProblems(url: string): string[] {
+  const allowed = `an http(s) URL without a trailing slash, such as ${PROWLER_CLOUD_API_URL} (self-hosted: http://<host>:8080/api/v1)`;
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(url);
+  } catch {
+    parsed = undefined;
+  }
+  const withoutCredentials = parsed && (parsed.username || parsed.password) ? url.replace(/\/\/[^@/]*@/, '//[credentials]@') : url;
+  const value = `got ${show(withoutCredentials)}`;
+  if (!parsed || !/^https?:$/.test(parsed.protocol) || !/^https?:\/\/[^\s/]+(\/\S*[^/])?$/.test(url)) return [`prowlerApiUrl must be ${allowed}, ${value}`];
+  const problems: string[] = [];
+  if (parsed.username || parsed.password) problems.push(`prowlerApiUrl must not contain credentials (the API key comes from Secrets Manager), ${value}`);
+  if (parsed.search || url.includes('?')) problems.push(`prowlerApiUrl must not have a query string, ${value}`);
+  if (parsed.hash || url.includes('#')) problems.push(`prowlerApiUrl must not have a fragment, ${value}`);
+  return problems;
+}

@@ -1,6 +1,6 @@
 import type { QuickCreateLinkOptions } from './options';
 import { partitionOfRegion, PROWLER_CLOUD_PARTITION, trustOutsidePartitionMessage, trustsProwlerCloud } from './partition';
-import { checkFormat, problemsMessage } from './validate';
+import { checkFormat, problemsMessage, type FormatName } from './validate';
 
 /** The console host of a region's partition. */
 function consoleHost(region: string): string {
@@ -10,6 +10,10 @@ function consoleHost(region: string): string {
 }
 
 const PARAMETER_NAME = /^[A-Za-z0-9]{1,255}$/;
+/** The standalone template's parameters that have one of core's formats. */
+const TEMPLATE_PARAMETER_FORMATS: Record<string, FormatName> = {
+  ExternalId: 'externalId', AccountId: 'accountId', IAMPrincipal: 'trustedPrincipal', OrganizationId: 'organizationId',
+};
 const STACK_NAME = /^[a-zA-Z][-a-zA-Z0-9]{0,127}$/;
 
 /**
@@ -35,6 +39,11 @@ export function quickCreateLink(options: QuickCreateLinkOptions): string {
   }
   for (const name of Object.keys(parameters)) {
     if (!PARAMETER_NAME.test(name)) problems.push(`parameters: '${name}' is not a CloudFormation parameter name (letters and digits only)`);
+  }
+  // The template's own patterns, checked here: a link it would reject is no link.
+  for (const [name, format] of Object.entries(TEMPLATE_PARAMETER_FORMATS)) {
+    const value = parameters[name];
+    if (value !== undefined && !(name === 'OrganizationId' && value === '')) problems.push(...checkFormat(`parameters.${name}`, value, format));
   }
   if (problems.length > 0) throw new Error(problemsMessage('Quick Create link', problems));
 

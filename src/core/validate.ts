@@ -103,6 +103,21 @@ export const FORMATS = {
     allowed: '3–63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit',
     pattern: /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
   },
+  secretArn: {
+    must: 'Must be a Secrets Manager secret ARN',
+    allowed: 'arn:<aws|aws-us-gov|aws-cn>:secretsmanager:<region>:<12-digit account id>:secret:<name>',
+    pattern: /^arn:aws(-cn|-us-gov)?:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/,
+  },
+  kmsKeyArn: {
+    must: 'Must be a KMS key ARN',
+    allowed: 'arn:<aws|aws-us-gov|aws-cn>:kms:<region>:<12-digit account id>:key/<key id>',
+    pattern: /^arn:aws(-cn|-us-gov)?:kms:[a-z0-9-]+:\d{12}:key\/[\w-]+$/,
+  },
+  scheduleExpression: {
+    must: 'Must be an EventBridge schedule expression',
+    allowed: "'rate(<n> minute|minutes|hour|hours|day|days)' or 'cron(<6 fields>)', e.g. rate(6 hours)",
+    pattern: /^(rate\(([1-9]\d*) (minute|minutes|hour|hours|day|days)\)|cron\(\S+( \S+){5}\))$/,
+  },
   stackSetName: {
     must: 'Must be a valid StackSet name',
     allowed: 'a letter followed by up to 127 letters, digits and hyphens',
@@ -265,4 +280,15 @@ export function organizationRolesParts(
     stackSetOptions,
     problems: [...validateScanRole(roleOptions, ctx), ...validateMemberStackSet(stackSetOptions, ctx)],
   };
+}
+
+/** The retention periods CloudWatch Logs accepts, in days (0: never expire). */
+export const LOG_RETENTION_DAYS = [
+  0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
+
+/** Checks a log retention in days against what CloudWatch Logs accepts. */
+export function checkLogRetentionDays(field: string, value: number | undefined, ctx: CheckContext = {}): string[] {
+  if (value === undefined || unresolved(value, ctx) || (LOG_RETENTION_DAYS as readonly number[]).includes(value)) return [];
+  return [`${field} must be one of ${LOG_RETENTION_DAYS.join(', ')} (what CloudWatch Logs accepts; 0 never expires), got ${show(value)}`];
 }
