@@ -36,6 +36,7 @@ import { CallAs } from '../core/options';
 import { apiOutsidePartitionMessage, callsProwlerCloud, OTHER_PARTITIONS } from '../core/partition';
 import { constructSpec } from '../core/spec';
 import { DELEGATED_ADMIN_EVENTS } from '../core/stackset';
+import { checkFormat, checkLogRetentionDays } from '../core/validate';
 
 const HANDLER_BUNDLE = path.join(__dirname, '..', '..', 'lib', 'handler-bundle');
 
@@ -170,6 +171,14 @@ export class ProwlerOrganizationOnboarding extends Construct {
   constructor(scope: Construct, id: string, props: ProwlerOrganizationOnboardingProps) {
     super(scope, id);
     const { spec, url, problems } = constructSpec(props, TF_CHECK_CONTEXT.isUnresolved!);
+    const ctx = TF_CHECK_CONTEXT;
+    problems.push(
+      ...checkFormat('apiKeySecretArn', props.apiKeySecretArn, 'secretArn', ctx),
+      ...checkFormat('assumeCredentialsSecretArn', props.assumeCredentialsSecretArn, 'secretArn', ctx),
+      ...(props.secretKmsKeyArns ?? []).flatMap((arn, i) => checkFormat(`secretKmsKeyArns[${i}]`, arn, 'kmsKeyArn', ctx)),
+      ...checkFormat('syncSchedule', props.syncSchedule, 'scheduleExpression', ctx),
+      ...checkLogRetentionDays('logRetentionDays', props.logRetentionDays, ctx),
+    );
     if (props.subnetIds && !props.securityGroupIds?.length) problems.push(`securityGroupIds is required with subnetIds, got ${JSON.stringify(props.securityGroupIds ?? null)}`);
     if (props.securityGroupIds && !props.subnetIds?.length) problems.push(`subnetIds is required with securityGroupIds, got ${JSON.stringify(props.subnetIds ?? null)}`);
     throwIfInvalid(this, 'ProwlerOrganizationOnboarding', problems);
