@@ -12,16 +12,16 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { z } from 'zod';
 import { partitionOfRegion, PROWLER_CLOUD_PARTITION, trustOutsidePartitionMessage, trustsProwlerCloud } from '../core/partition';
 import { quickCreateLink } from '../core/quick-create';
-import { shown } from '../core/spec';
+import { shown, specProblems } from '../core/spec';
 import type { SpecFile } from '../core/spec';
 import { loadSpecFile } from '../core/spec-file-reader';
 import { standaloneTemplateYaml } from '../core/templates';
-import { FORMATS } from '../core/validate';
+import { checkFormat, type FormatName } from '../core/validate';
 import { onboard, requestFromSpec, type OnboardingReport } from '../handler/engine';
 import { organizationsRegion, type OrganizationSnapshot } from '../handler/organizations';
 import { PROWLER_CLOUD_API_URL, ProwlerClient, realClock, type ProwlerAuth } from '../handler/prowler-api';
 import { renderSummary, reportJson } from '../handler/report';
-import { readProwlerAuth } from '../handler/secrets';
+import { keyProblem, readProwlerAuth } from '../handler/secrets';
 
 export const EXIT = { OK: 0, FAILED: 1, CHANGES: 2 } as const;
 
@@ -61,7 +61,18 @@ const fixtureSchema = z.object({
 
 /** An organization from a JSON fixture instead of the Organizations API (--simulate). */
 export function snapshotFromFixture(path: string): OrganizationSnapshot {
-  const fixture = fixtureSchema.parse(JSON.parse(readFileSync(path, 'utf8')));
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    throw new Error(`--simulate ${shown(path)}: cannot be read as JSON (${reason}): expected an organization fixture (id, managementAccountId, roots, ous, accounts)`);
+  }
+  const parsed = fixtureSchema.safeParse(json, { reportInput: true });
+  if (!parsed.success) {
+    throw new Error(`--simulate ${shown(path)}: not an organization fixture:\n${specProblems(parsed.error).map((p) => `  ${p.path}: ${p.message}`).join('\n')}`);
+  }
+  const fixture = parsed.data;
   const units = new Map<string, { id: string; name: string; parentId?: string; depth: number }>();
   for (const root of fixture.roots) units.set(root.id, { id: root.id, name: root.name, depth: 0 });
   let pending = [...fixture.ous];
@@ -89,6 +100,8 @@ async function authFor(spec: SpecFile, io: Io): Promise<ProwlerAuth> {
   const variable = spec.apiKey && 'env' in spec.apiKey ? spec.apiKey.env : 'PROWLER_API_KEY';
   const key = io.env[variable]?.trim();
   if (!key) throw new Error(`The Prowler API key is not set: export ${variable} (or name a Secrets Manager secret in apiKey.secretArn)`);
+  const problem = keyProblem(key, variable);
+  if (problem) throw new Error(problem);
   return { apiKey: key };
 }
 
@@ -105,7 +118,7 @@ export function progressBar(message: string, width = 30): string | undefined {
   return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${done}/${total} ${label}`;
 }
 
-async function run(spec: SpecFile, options: { dryRun: boolean; simulate?: string }, io: Io): Promise<OnboardingReport> {
+async function run(spec: SpecFile, options: { dryRun: boolean; simulated?: OrganizationSnapshot }, io: Io): Promise<OnboardingReport> {
   const auth = await authFor(spec, io);
   const progress = (message: string) => {
     if (options.dryRun) return;
@@ -118,7 +131,7 @@ async function run(spec: SpecFile, options: { dryRun: boolean; simulate?: string
     prowler: new ProwlerClient({ baseUrl: spec.prowlerApiUrl ?? PROWLER_CLOUD_API_URL, auth }),
     clock: realClock,
     log: { info: progress, warn: (m) => io.err(`warning: ${m}\n`) },
-    discover: options.simulate ? async () => snapshotFromFixture(options.simulate!) : undefined,
+    discover: options.simulated ? async () => options.simulated! : undefined,
   });
 }
 
@@ -178,6 +191,11 @@ async function confirm(question: string): Promise<boolean> {
   }
 }
 
+/** The template's flags that have one of core's formats. */
+const TEMPLATE_FLAGS: Array<['external-id' | 'trusted-account-id' | 'trusted-principal' | 'region', FormatName]> = [
+  ['external-id', 'externalId'], ['trusted-account-id', 'accountId'], ['trusted-principal', 'trustedPrincipal'], ['region', 'region'],
+];
+
 /** The command line, testable: returns the exit code. */
 export async function main(argv: string[], io: Io): Promise<number> {
   let parsed;
@@ -210,10 +228,10 @@ export async function main(argv: string[], io: Io): Promise<number> {
   }
   try {
     if (command === 'template') {
-      const externalId = o['external-id'];
-      if (externalId !== undefined && !FORMATS.externalId.pattern.test(externalId)) {
-        // The template would reject it after the user filled in the console's form.
-        io.err(`--external-id: ${FORMATS.externalId.must}: expected ${FORMATS.externalId.allowed}, got ${shown(externalId)}\n`);
+      // The template would reject these after the user filled in the console's form.
+      const flagProblems = TEMPLATE_FLAGS.flatMap(([flag, format]) => checkFormat(`--${flag}`, o[flag], format));
+      if (flagProblems.length > 0) {
+        io.err(`${flagProblems.join('\n')}\n`);
         return EXIT.FAILED;
       }
       if (o['template-url'] || o.region) {
@@ -259,8 +277,10 @@ export async function main(argv: string[], io: Io): Promise<number> {
       io.err(`--format must be table, markdown or json, got '${o.format}'\n`);
       return EXIT.FAILED;
     }
+    // The simulated organization is read before anything reaches Prowler.
+    const simulated = o.simulate !== undefined ? snapshotFromFixture(o.simulate) : undefined;
     if (command === 'plan') {
-      const report = await run(spec, { dryRun: true, simulate: o.simulate }, io);
+      const report = await run(spec, { dryRun: true, simulated }, io);
       io.out(`${renderPlan(report, o.format as 'table' | 'markdown' | 'json')}\n`);
       return hasChanges(report) ? EXIT.CHANGES : EXIT.OK;
     }
@@ -275,7 +295,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
         return EXIT.FAILED;
       }
     }
-    const report = await run(spec, { dryRun: false, simulate: o.simulate }, io);
+    const report = await run(spec, { dryRun: false, simulated }, io);
     if (io.isTty) io.err('\n');
     io.out(`${o.format === 'json' ? JSON.stringify(reportJson(report), null, 2) : renderSummary(report)}\n`);
     return report.outcome === 'succeeded' ? EXIT.OK : EXIT.FAILED;

@@ -25,6 +25,15 @@ async function secretString(client: SecretsManagerClient, secretId: string, what
 }
 
 /**
+ * Why a key cannot be sent as it is (a line break or another control character, white space
+ * inside it: a header cannot carry them), or undefined. The key itself is never shown.
+ */
+export function keyProblem(key: string, where: string): string | undefined {
+  const found = /[\u0000-\u001f\u007f]/.test(key) ? 'a line break or another control character' : /\s/.test(key) ? 'white space' : undefined;
+  return found && `${where} holds ${found} inside the key (${key.length} characters; the key is not shown): store the key alone, on one line`;
+}
+
+/**
  * The Prowler API key: the secret's whole string (`pk_…`), or the `apiKey` field of a JSON secret.
  * A JSON secret with `token` holds a JWT instead.
  */
@@ -35,7 +44,11 @@ export async function readProwlerAuth(
 ): Promise<ProwlerAuth> {
   const value = await secretString(client, secretId, 'Prowler API key');
   if (!value) throw new Error(`The Prowler API key secret (${secretId}) is empty (or only white space): store the key (pk_…) in it`);
-  if (!value.startsWith('{')) return { apiKey: value };
+  if (!value.startsWith('{')) {
+    const problem = keyProblem(value, `The Prowler API key secret (${secretId})`);
+    if (problem) throw new Error(problem);
+    return { apiKey: value };
+  }
   const parsed = z.union([z.object({ apiKey: z.string().min(1) }), z.object({ token: z.string().min(1) })]).safeParse(safeJson(value));
   if (!parsed.success || Object.values(parsed.data)[0].trim() === '') {
     throw new Error(`The Prowler API key secret (${secretId}) is JSON without an "apiKey" (or "token") field: store the key itself, or {"apiKey": "pk_…"}`);
@@ -45,7 +58,9 @@ export async function readProwlerAuth(
     throw new Error(`The Prowler API key secret (${secretId}) holds a token (a JWT from POST /tokens expires after 30 minutes): `
       + 'the onboarding runs for as long as it is deployed, so store an API key (pk_…, Prowler: Settings → API Keys)');
   }
-  return parsed.data;
+  const problem = keyProblem(Object.values(parsed.data)[0].trim(), `The Prowler API key secret (${secretId})`);
+  if (problem) throw new Error(problem);
+  return 'token' in parsed.data ? { token: parsed.data.token.trim() } : { apiKey: parsed.data.apiKey.trim() };
 }
 
 const credentialsSchema = z.union([
