@@ -72,9 +72,10 @@ export type ConnectionRule = (provider: StoredProvider, secret: StoredSecret | u
 /**
  * A fault for one request: a status; `reset` drops the connection before the request is served;
  * `drop-answer` serves it (its effect happens) and drops the connection instead of answering;
- * `hang` never answers; `garbage` answers HTML.
+ * `hang` never answers; `garbage` answers HTML. A status answers Prowler's error document, or
+ * `body` (a hostile answer, say); either way the request has no effect.
  */
-export type Fault = { status: number; retryAfterSeconds?: number } | 'reset' | 'drop-answer' | 'hang' | 'garbage';
+export type Fault = { status: number; retryAfterSeconds?: number; body?: string; headers?: Record<string, string> } | 'reset' | 'drop-answer' | 'hang' | 'garbage';
 
 export interface RecordedRequest {
   readonly method: string;
@@ -279,10 +280,10 @@ export class ProwlerApiDouble {
       return;
     }
     if (fault && fault !== 'drop-answer') {
-      const headers: Record<string, string> = { 'Content-Type': JSON_API };
+      const headers: Record<string, string> = { 'Content-Type': JSON_API, ...fault.headers };
       if (fault.retryAfterSeconds !== undefined) headers['Retry-After'] = String(fault.retryAfterSeconds);
       this.requests.push({ method, path, query, status: fault.status });
-      res.writeHead(fault.status, headers).end(JSON.stringify({ errors: [{ detail: `injected ${fault.status}`, status: String(fault.status) }] }));
+      res.writeHead(fault.status, headers).end(fault.body ?? JSON.stringify({ errors: [{ detail: `injected ${fault.status}`, status: String(fault.status) }] }));
       return;
     }
 

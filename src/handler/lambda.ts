@@ -32,7 +32,7 @@ import { checkOrganizationEventsTrail } from './trail';
 import { CUSTOM_RESOURCE_TYPE, ONBOARDING_OUTPUTS, onboardingFunctions, readOnboardingEnvironment, SPEC_PROPERTY, STATE_KEYS, TERRAFORM_KEY } from '../core/onboarding';
 import type { StackSetDeploymentTargets } from '../core/options';
 import { partitionProblems } from '../core/partition';
-import { RemovalBehaviour, parseOnboardingSpec, SpecError, type OnboardingSpec } from '../core/spec';
+import { RemovalBehaviour, parseOnboardingSpec, shown, SpecError, type OnboardingSpec } from '../core/spec';
 
 /** Everything the handlers need from outside, injectable for tests. */
 export interface LambdaEnvironment {
@@ -158,7 +158,7 @@ function specOf(properties: Record<string, unknown>): OnboardingSpec {
   try {
     json = JSON.parse(raw);
   } catch {
-    throw new Error(`The custom resource's ${SPEC_PROPERTY} property is not JSON`);
+    throw new Error(`The custom resource's ${SPEC_PROPERTY} property is not JSON, got ${shown(raw)}: deploy it with the ProwlerOrganizationOnboarding construct`);
   }
   try {
     return parseOnboardingSpec(json);

@@ -7,7 +7,7 @@
 import { z } from 'zod';
 
 import { realClock, type Clock } from './clock';
-import { apiUrlProblems, PROWLER_CLOUD_API_URL } from '../core/spec';
+import { apiUrlProblems, PROWLER_CLOUD_API_URL, shown } from '../core/spec';
 
 export { PROWLER_CLOUD_API_URL };
 const JSON_API = 'application/vnd.api+json';
@@ -242,7 +242,7 @@ export class ProwlerClient {
   /** `GET /users/me` with the memberships (tenant) and roles (permissions), read once. */
   private me(): Promise<z.infer<typeof userSchema>> {
     this.user ??= this.request('GET', '/users/me', { query: { include: 'memberships,roles' }, retry: true })
-      .then((res) => parse(userSchema, res.json, 'GET /users/me'))
+      .then((res) => this.parse(userSchema, res.json, 'GET /users/me'))
       .catch((error) => {
         this.user = undefined;
         throw error;
@@ -265,7 +265,7 @@ export class ProwlerClient {
 
   async getProvider(id: string): Promise<Provider> {
     const res = await this.request('GET', `/providers/${encodeURIComponent(id)}`, { retry: true });
-    return parse(z.object({ data: providerSchema }), res.json, 'GET /providers/{id}').data;
+    return this.parse(z.object({ data: providerSchema }), res.json, 'GET /providers/{id}').data;
   }
 
   /**
@@ -277,7 +277,7 @@ export class ProwlerClient {
     return this.createOnce<{ provider: Provider; created: boolean }>(
       async () => {
         const res = await this.request('POST', '/providers', { body });
-        return { provider: parse(z.object({ data: providerSchema }), res.json, 'POST /providers').data, created: true };
+        return { provider: this.parse(z.object({ data: providerSchema }), res.json, 'POST /providers').data, created: true };
       },
       async () => {
         const existing = (await this.findAwsProviders([accountId])).get(accountId);
@@ -315,7 +315,7 @@ export class ProwlerClient {
     const outcome = await this.createOnce(
       async () => {
         const res = await this.request('POST', '/providers/secrets', { body });
-        parse(z.object({ data: secretSchema }), res.json, 'POST /providers/secrets');
+        this.parse(z.object({ data: secretSchema }), res.json, 'POST /providers/secrets');
         return 'created' as const;
       },
       async () => ((await this.getProvider(provider.id)).relationships?.secret?.data?.id ? 'recheck' as const : undefined),
@@ -334,12 +334,12 @@ export class ProwlerClient {
   /** Starts a connection test; returns the task id. */
   async testConnection(providerId: string): Promise<string> {
     const res = await this.request('POST', `/providers/${encodeURIComponent(providerId)}/connection`, { retry: true });
-    return taskIdOf(res, 'POST /providers/{id}/connection');
+    return this.taskIdOf(res, 'POST /providers/{id}/connection');
   }
 
   async getTask(id: string): Promise<Task> {
     const res = await this.request('GET', `/tasks/${encodeURIComponent(id)}`, { retry: true });
-    return parse(z.object({ data: taskSchema }), res.json, 'GET /tasks/{id}').data;
+    return this.parse(z.object({ data: taskSchema }), res.json, 'GET /tasks/{id}').data;
   }
 
   // ---- Scans ----
@@ -373,7 +373,7 @@ export class ProwlerClient {
     if (existing) return existing;
     return this.createOnce(async () => {
       const res = await this.request('POST', '/provider-groups', { body: { data: { type: 'provider-groups', attributes: { name } } } });
-      return parse(z.object({ data: providerGroupSchema }), res.json, 'POST /provider-groups').data;
+      return this.parse(z.object({ data: providerGroupSchema }), res.json, 'POST /provider-groups').data;
     }, find, isDuplicateName);
   }
 
@@ -414,7 +414,7 @@ export class ProwlerClient {
     const leaving = new Set(providerIds);
     const res = await this.request('GET', `/provider-groups/${encodeURIComponent(groupId)}`, { retry: true, tolerate: [404] });
     if (res.status === 404) return; // already gone
-    const group = parse(z.object({ data: providerGroupSchema }), res.json, 'GET /provider-groups/{id}').data;
+    const group = this.parse(z.object({ data: providerGroupSchema }), res.json, 'GET /provider-groups/{id}').data;
     const staying = (group.relationships?.providers?.data ?? []).map((p) => p.id).filter((id) => !leaving.has(id));
     await this.request('PATCH', this.membershipPath(groupId), { body: linkage(staying), retry: true });
   }
@@ -440,7 +440,7 @@ export class ProwlerClient {
     let allowed: number | undefined;
     for (let page = 1; ; page++) {
       const res = await this.request('GET', path, { query: { ...query, 'page[size]': String(MAX_PAGE_SIZE), 'page[number]': String(page) }, retry: true });
-      const list = parse(listOf(item), res.json, `GET ${path}`);
+      const list = this.parse(listOf(item), res.json, `GET ${path}`);
       const fresh = (list.data as Array<{ id?: unknown }>).filter((x) => typeof x.id !== 'string' || !seen.has(x.id));
       if (list.data.length > 0 && fresh.length === 0) {
         throw new ProwlerApiError(`Prowler API GET ${path} answered page ${page} with only items of earlier pages: stopped paginating (is a proxy caching the first page?)`);
@@ -580,6 +580,25 @@ export class ProwlerClient {
   }
 
   /** Never let the credential reach a message. */
+  /** An answer in the shape this client relies on; else what was where, redacted and cut. */
+  private parse<T extends z.ZodTypeAny>(schema: T, json: unknown, where: string): z.infer<T> {
+    const result = schema.safeParse(json);
+    if (!result.success) {
+      const issue = result.error.issues[0];
+      const at = issue.path.reduce<unknown>((value, key) => (value as Record<PropertyKey, unknown> | undefined)?.[key as PropertyKey], json);
+      const got = at === undefined ? 'nothing' : cut(this.redact(shown(at)), 100);
+      throw new ProwlerApiError(`Prowler API ${where} answered something unexpected (${issue.path.join('.') || 'body'}: ${issue.message}, got ${got}): is this a Prowler API of version 1.x?`);
+    }
+    return result.data;
+  }
+
+  private taskIdOf(res: RawResponse, where: string): string {
+    const location = res.headers.get('content-location');
+    const fromHeader = location?.match(/\/tasks\/([^/?#]+)/)?.[1];
+    if (fromHeader) return fromHeader;
+    return this.parse(z.object({ data: taskSchema }), res.json, where).data.id;
+  }
+
   private redact(text: string): string {
     return this.secrets.reduce((out, secret) => redactSecret(out, secret), text);
   }
@@ -608,22 +627,6 @@ const linkage = (providerIds: readonly string[]) => ({ data: providerIds.map((id
 
 /** Prowler's 400 for a provider group whose name is taken (its serializer's validate). */
 const isDuplicateName = (e: ProwlerApiError) => e.status === 409 || (e.status === 400 && e.pointer === '/data/attributes/name' && /already exists/i.test(e.detail ?? ''));
-
-function parse<T extends z.ZodTypeAny>(schema: T, json: unknown, where: string): z.infer<T> {
-  const result = schema.safeParse(json);
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    throw new ProwlerApiError(`Prowler API ${where} answered something unexpected (${issue.path.join('.') || 'body'}: ${issue.message}): is this a Prowler API of version 1.x?`);
-  }
-  return result.data;
-}
-
-function taskIdOf(res: RawResponse, where: string): string {
-  const location = res.headers.get('content-location');
-  const fromHeader = location?.match(/\/tasks\/([^/?#]+)/)?.[1];
-  if (fromHeader) return fromHeader;
-  return parse(z.object({ data: taskSchema }), res.json, where).data.id;
-}
 
 /** Retry-After in seconds or as an HTTP date, in ms. */
 export function retryAfter(value: string | null, now: number): number | undefined {

@@ -3,8 +3,8 @@
  */
 import { AssumeRoleCommand } from '@aws-sdk/client-sts';
 import { hintFor, messageOf } from './hints';
-import { taskFailureReason, type Provider, type ProwlerClient, type RoleSecret } from './prowler-api';
-import { fingerprint, note, noteSchedule, noteSecret, type OnboardingRecord } from './record';
+import { taskFailureReason, TransientError, type Provider, type ProwlerClient, type RoleSecret } from './prowler-api';
+import { fingerprint, forget, note, noteSchedule, noteSecret, type OnboardingRecord } from './record';
 import {
   OUTSIDE_STACKSET,
   type AccountResult,
@@ -89,6 +89,7 @@ export function coveredByStackSet(
 
 /** Provider (created, or its alias updated) and role secret of one account. */
 export async function register(r: AccountResult, state: RunState, request: OnboardingRequest, deps: EngineDependencies): Promise<void> {
+  let createdNow: string | undefined;
   try {
     let provider: Provider;
     if (!r.providerId) {
@@ -96,6 +97,7 @@ export async function register(r: AccountResult, state: RunState, request: Onboa
       const { provider: made, created } = await deps.prowler.createAwsProvider(r.accountId, r.alias);
       provider = made;
       r.providerId = provider.id;
+      if (created) createdNow = provider.id;
       r.hadSecret = Boolean(provider.relationships?.secret?.data?.id);
       // A create answered "exists" found someone else's provider: it is linked, never ours to delete.
       note(state.record, created ? 'created' : 'linked', provider.id, r.accountId);
@@ -120,6 +122,21 @@ export async function register(r: AccountResult, state: RunState, request: Onboa
   } catch (error) {
     r.error = `registration failed: ${messageOf(error)}`;
     r.failedAt = 'registration';
+    // Refused outright (not a lost answer): the provider this run just made has no role secret.
+    if (createdNow && !(error instanceof TransientError)) await undoCreate(r, createdNow, state, deps);
+  }
+}
+
+/** Deletes the provider a failed registration had just created: nothing is left half-registered. */
+async function undoCreate(r: AccountResult, providerId: string, state: RunState, deps: EngineDependencies): Promise<void> {
+  try {
+    await deps.prowler.deleteProvider(providerId);
+    forget(state.record, providerId);
+    r.providerId = undefined;
+    r.error += ' (the provider this run had just created for it was deleted again, so nothing is half-registered)';
+  } catch (error) {
+    r.error += `; the provider this run had just created for it (${providerId}) has no role secret and could not be deleted `
+      + `(${messageOf(error)}): the next run gives it one`;
   }
 }
 
