@@ -1,4 +1,4 @@
-import { App, Duration, Stack } from 'aws-cdk-lib';
+import { App, CfnParameter, Duration, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -8,6 +8,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { core } from '../../src';
 import { ProwlerMemberRoleStackSet, ProwlerOrganization, ProwlerOrganizationOnboarding, type ProwlerOrganizationOnboardingProps } from '../../src/cdk';
+import { parseOnboardingSpec } from '../../src/core/spec';
 
 const SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:111111111111:secret:prowler/api-key-AbCdEf';
 
@@ -189,6 +190,20 @@ describe('ProwlerOrganizationOnboarding', () => {
       concurrency: 0,
       logLevel: 'verbose',
     })).toThrow(/ProwlerOrganizationOnboarding at 'Stack\/Onboarding': 6 invalid properties:[\s\S]*selection.targets\[0\]: Must be an OU id[\s\S]*selection.aliasPattern[\s\S]*connection.retryRounds: must be 0–10 rounds[\s\S]*concurrency: must be 1–100[\s\S]*logLevel must be one of DEBUG, INFO, WARN, ERROR, got 'verbose'[\s\S]*prowlerApiUrl must be an http\(s\) URL without a trailing slash.*got .https:\/\/api.prowler.com\/api\/v1\/./);
+  });
+
+  test('a Token inside selection is left to deploy time: the Spec references it, and the function checks what it resolves to', () => {
+    const stack = new Stack(new App(), 'Stack', { env: { account: '111111111111', region: 'us-east-1' } });
+    const ou = new CfnParameter(stack, 'TargetOu', { type: 'String' });
+    new ProwlerOrganizationOnboarding(stack, 'Onboarding', {
+      apiKeySecret: secretsmanager.Secret.fromSecretCompleteArn(stack, 'ApiKey', SECRET_ARN),
+      selection: { targets: [ou.valueAsString] },
+    });
+    const [resource] = Object.values(Template.fromStack(stack).findResources('Custom::ProwlerOrganizationOnboarding')) as any[];
+    expect(resource.Properties.Spec).toEqual({ 'Fn::Join': ['', ['{"selection":{"targets":["', { Ref: 'TargetOu' }, '"]}}']] });
+    // What the function gets once CloudFormation resolved it ("Production" given for the parameter):
+    const resolved = resource.Properties.Spec['Fn::Join'][1].map((part: unknown) => (typeof part === 'string' ? part : 'Production')).join('');
+    expect(() => parseOnboardingSpec(JSON.parse(resolved))).toThrow(/selection.targets\[0\]: Must be an OU id.*got 'Production'/);
   });
 });
 

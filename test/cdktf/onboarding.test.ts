@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
-import { Testing } from 'cdktf';
+import { TerraformVariable, Testing } from 'cdktf';
 import type { Construct } from 'constructs';
 import { core } from '../../src';
 import * as tf from '../../src/cdktf';
@@ -71,6 +71,15 @@ describe('CDKTF ProwlerOrganizationOnboarding', () => {
     // What Terraform hands the function, once it has read its escapes:
     const received = JSON.parse(JSON.parse(invocation.input.split('$${').join('${').split('%%{').join('%{')).Spec);
     expect(received.selection).toEqual({ aliases: { 123456789012: 'cost ${center} %{x}' }, excludeTags: [{ key: 'team', value: '${owner}' }] });
+  });
+
+  test('a Terraform variable inside selection is left to apply time: the invocation references it', () => {
+    const json = synth((s) => {
+      const ou = new TerraformVariable(s, 'target_ou', { type: 'string' });
+      new tf.ProwlerOrganizationOnboarding(s, 'Onboarding', { apiKeySecretArn: SECRET_ARN, selection: { targets: [ou.stringValue] } });
+    });
+    const [invocation] = resources(json, 'aws_lambda_invocation');
+    expect(JSON.parse(JSON.parse(invocation.input).Spec)).toEqual({ selection: { targets: ['${var.target_ou}'] } });
   });
 
   test('no API key in the Terraform configuration, only the secret\'s ARN', () => {
