@@ -4,12 +4,16 @@
  * The API key comes from Secrets Manager or an environment variable; never from the command line,
  * never printed.
  */
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
 import { OrganizationsClient } from '@aws-sdk/client-organizations';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { z } from 'zod';
+import { STATE_KEYS } from '../core/onboarding';
 import { partitionOfRegion, PROWLER_CLOUD_PARTITION, trustOutsidePartitionMessage, trustsProwlerCloud } from '../core/partition';
 import { quickCreateLink } from '../core/quick-create';
 import { shown, specProblems } from '../core/spec';
@@ -18,10 +22,13 @@ import { loadSpecFile } from '../core/spec-file-reader';
 import { standaloneTemplateYaml } from '../core/templates';
 import { checkFormat, type FormatName } from '../core/validate';
 import { onboard, requestFromSpec, type OnboardingReport } from '../handler/engine';
+import { acquireLease, LEASE_TTL_MS, releaseLease } from '../handler/lease';
 import { organizationsRegion, type OrganizationSnapshot } from '../handler/organizations';
 import { PROWLER_CLOUD_API_URL, ProwlerClient, realClock, type ProwlerAuth } from '../handler/prowler-api';
+import { emptyRecord, type OnboardingRecord } from '../handler/record';
 import { renderSummary, reportJson } from '../handler/report';
 import { keyProblem, readProwlerAuth } from '../handler/secrets';
+import { S3JsonStore, type JsonStore } from '../handler/store';
 
 export const EXIT = { OK: 0, FAILED: 1, CHANGES: 2 } as const;
 
@@ -30,7 +37,12 @@ interface Io {
   err: (text: string) => void;
   env: NodeJS.ProcessEnv;
   isTty: boolean;
+  /** The store behind a spec's stateBucket (default: S3; the tests give one in memory). */
+  store?: (bucket: string) => JsonStore;
 }
+
+/** How often a waiting apply looks at the lease again. */
+const LEASE_POLL_MS = 2_000;
 
 const USAGE = `Usage:
   prowler-org validate <spec-file>
@@ -120,6 +132,51 @@ export function progressBar(message: string, width = 30): string | undefined {
 
 async function run(spec: SpecFile, options: { dryRun: boolean; simulated?: OrganizationSnapshot }, io: Io): Promise<OnboardingReport> {
   const auth = await authFor(spec, io);
+  // With a stateBucket: what this onboarding created and linked (so removal goes no further, and
+  // `once` means once), and one writing run at a time, the same lease the construct's functions take.
+  const bucket = spec.stateBucket;
+  const store = bucket ? (io.store ?? ((name) => new S3JsonStore(new S3Client({ followRegionRedirects: true }), name)))(bucket) : undefined;
+  const record = store ? (await store.load<OnboardingRecord>(STATE_KEYS.record)) ?? emptyRecord() : undefined;
+  const go = () => onboardWith(spec, options, io, auth, record);
+  if (!store || options.dryRun) return go();
+  return withLease(store, `s3://${bucket}/${STATE_KEYS.lease}`, io, async () => {
+    const report = await go();
+    await store.save(STATE_KEYS.record, report.record ?? record);
+    return report;
+  });
+}
+
+/** Runs `fn` holding the onboarding's lease; waits (as long as a lease lasts) while another run holds it. */
+async function withLease<T>(store: JsonStore, where: string, io: Io, fn: () => Promise<T>): Promise<T> {
+  const owner = `cli:${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  const until = Date.now() + LEASE_TTL_MS;
+  for (;;) {
+    const lease = await acquireLease(store, owner, 'cli', Date.now(), LEASE_TTL_MS);
+    if (lease.acquired) break;
+    if (Date.now() >= until) {
+      throw new Error(`A ${lease.holder.kind} run of this onboarding (${lease.holder.owner}) still holds the lease (${where}): retry when it has finished`);
+    }
+    io.err(`waiting for a ${lease.holder.kind} run of this onboarding to finish (${lease.holder.owner})\n`);
+    await new Promise((resolve) => setTimeout(resolve, LEASE_POLL_MS));
+  }
+  // Renewed well before it would expire, for a run longer than a lease.
+  const renew = setInterval(() => void acquireLease(store, owner, 'cli', Date.now(), LEASE_TTL_MS).catch(() => undefined), LEASE_TTL_MS / 4);
+  renew.unref();
+  try {
+    return await fn();
+  } finally {
+    clearInterval(renew);
+    await releaseLease(store, owner);
+  }
+}
+
+async function onboardWith(
+  spec: SpecFile,
+  options: { dryRun: boolean; simulated?: OrganizationSnapshot },
+  io: Io,
+  auth: ProwlerAuth,
+  record: OnboardingRecord | undefined,
+): Promise<OnboardingReport> {
   const progress = (message: string) => {
     if (options.dryRun) return;
     const bar = io.isTty ? progressBar(message) : undefined;
@@ -132,6 +189,7 @@ async function run(spec: SpecFile, options: { dryRun: boolean; simulated?: Organ
     clock: realClock,
     log: { info: progress, warn: (m) => io.err(`warning: ${m}\n`) },
     discover: options.simulated ? async () => options.simulated! : undefined,
+    record,
   });
 }
 

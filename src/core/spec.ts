@@ -208,6 +208,8 @@ export const specFileSchema = onboardingSpecSchema.extend({
     z.strictObject({ secretArn: z.string().regex(FORMATS.secretArn.pattern, 'must be a Secrets Manager secret ARN') }),
     z.strictObject({ env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name such as PROWLER_API_KEY') }),
   ], { error: 'must be {secretArn: <Secrets Manager ARN>} or {env: <VARIABLE>} (the key itself never goes in the file)' }).optional(),
+  // The CLI's record and lease (the construct's state bucket, to share them with its functions).
+  stateBucket: formatted('bucketName').optional(),
   trust: z.strictObject({
     accountId: formatted('accountId').optional(),
     principal: formatted('trustedPrincipal').optional(),

@@ -9,7 +9,8 @@ import { STATE_KEYS } from '../core/onboarding';
 /** Who holds the lease, and until when (epoch ms). */
 export interface Lease {
   readonly owner: string;
-  readonly kind: 'deploy' | 'sync';
+  /** A deployment, a scheduled or event sync, or a `prowler-org apply` with a stateBucket. */
+  readonly kind: 'deploy' | 'sync' | 'cli';
   readonly expiresAt: number;
 }
 
