@@ -30,6 +30,8 @@ import { generateOrganization, simulatedOrganizationsClient } from '../testing/o
 import { ProwlerApiDouble, type Fault } from '../testing/prowler-api-double';
 
 const KEY = 'pk_BadInput9.S3CRET-PAYLOAD-OF-THE-KEY-never-shown';
+/** A key in Prowler's own shape (pk_, 8 characters, a dot, the secret), pasted where it does not belong. */
+const PASTED_KEY = 'pk_Ab12Cd34.eyJzZWNyZXQiOiJ0aGUta2V5LXBheWxvYWQifQ';
 const SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:111111111111:secret:prowler/api-key-AbCdEf';
 const ORG = generateOrganization({ accounts: 8, ous: 3, depth: 2, suspended: 1, seed: 5 });
 const ACTIVE = ORG.accounts.filter((a) => a.status === 'ACTIVE');
@@ -278,6 +280,7 @@ const cdkForwarder = (props: Partial<cdk.ProwlerOrganizationEventForwarderProps>
 
 const CDK_PROPS: Case[] = [
   refused('CDK: externalId with spaces', 'externalId', "'has spaces'", cdkRole({ externalId: 'has spaces' })),
+  refused('CDK: the API key pasted as trustedPrincipal', 'trustedPrincipal', "'pk_[a key, not shown]'", cdkRole({ trustedAccountId: '222222222222', trustedPrincipal: PASTED_KEY }), [PASTED_KEY.slice(3, 20)]),
   refused('CDK: trustedAccountId of 11 digits', 'trustedAccountId', "'12345678901'", cdkRole({ trustedAccountId: '12345678901' })),
   refused('CDK: trustedPrincipal "prowler"', 'trustedPrincipal', "'prowler'", cdkRole({ trustedAccountId: '222222222222', trustedPrincipal: 'prowler' })),
   refused('CDK: roleName with a space', 'roleName', "'Prowler Scan'", cdkRole({ roleName: 'Prowler Scan' })),

@@ -25,7 +25,6 @@ export function loadSpecFile(path: string): { spec?: SpecFileData; problems: Spe
   return result.success ? { spec: result.data, problems: [] } : { problems: specProblems(result.error) };
 }
 
-
 /** Where a file stops parsing, and the text there (a key given twice: which key). */
 function syntaxProblem(error: Error, text: string, language: 'JSON' | 'YAML'): SpecProblem {
   if (!(error instanceof YAMLParseError) || !error.linePos) return { path: '(file)', message: `is not valid ${language}: ${error.message.split('\n')[0]}` };

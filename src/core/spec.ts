@@ -9,7 +9,7 @@ import { MAX_SESSION_DURATION_SECONDS } from './defaults';
 import { LOG_LEVELS } from './onboarding';
 import type { AccountSelection, OnboardingIdentity, OnboardingSettings } from './onboarding-types';
 import { apiUrlProblems, PROWLER_CLOUD_API_URL } from './partition';
-import { checkFormat, FORMATS, type FormatName } from './validate';
+import { checkFormat, FORMATS, maskSecrets, type FormatName } from './validate';
 
 export * from './onboarding-types';
 
@@ -120,8 +120,7 @@ export function shown(value: unknown): string {
   const text = typeof value === 'string' ? value
     : typeof value === 'number' && !Number.isFinite(value) ? String(value)
       : JSON.stringify(value) ?? String(value);
-  // A Prowler API key (pk_ and 8 characters, a dot, the secret part) or a JWT, wherever it was pasted.
-  const safe = text.replace(/pk_[A-Za-z0-9]{8}\.[\w.-]+/g, 'pk_[a key, not shown]').replace(/eyJ[\w-]*\.[\w-]+\.[\w-]+/g, '[a token, not shown]');
+  const safe = maskSecrets(text); // a key or token pasted where something else belongs
   const cut = safe.length > 80 ? `${safe.slice(0, 77)}…` : safe;
   return typeof value === 'string' ? `'${cut}'` : cut;
 }

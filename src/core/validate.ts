@@ -127,10 +127,15 @@ export const FORMATS = {
 
 export type FormatName = keyof typeof FORMATS;
 
+/** Text with anything shaped like a Prowler API key (pk_, 8 characters, a dot, the secret) or a JWT masked. */
+export function maskSecrets(text: string): string {
+  return text.replace(/pk_[A-Za-z0-9]{8}\.[\w.-]+/g, 'pk_[a key, not shown]').replace(/eyJ[\w-]*\.[\w-]+\.[\w-]+/g, '[a token, not shown]');
+}
+
 /** A value as a message shows it: quoted, control characters visible, long values shortened. */
 export function show(value: unknown): string {
   if (value === undefined) return 'nothing';
-  const text = typeof value === 'string' ? JSON.stringify(value).slice(1, -1).replace(/'/g, "\\'") : JSON.stringify(value) ?? String(value);
+  const text = maskSecrets(typeof value === 'string' ? JSON.stringify(value).slice(1, -1).replace(/'/g, "\\'") : JSON.stringify(value) ?? String(value));
   const shown = text.length > 80 ? `${text.slice(0, 77)}...` : text;
   return typeof value === 'string' ? `'${shown}'` : shown;
 }
