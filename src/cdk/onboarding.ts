@@ -12,6 +12,7 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import type { ProwlerMemberRoleStackSet } from './member-stackset';
+import { acknowledgeOwnNagFindings } from './nag';
 import { knownPartition, throwIfInvalid } from './validation';
 import { bind } from '../core/bind';
 import {
@@ -170,6 +171,7 @@ export class ProwlerOrganizationOnboarding extends Construct {
 
   constructor(scope: Construct, id: string, props: ProwlerOrganizationOnboardingProps) {
     super(scope, id);
+    acknowledgeOwnNagFindings(this);
     const { spec, url, problems } = constructSpec(props, (v) => Token.isUnresolved(v));
     const partition = knownPartition(this);
     throwIfInvalid(this, 'ProwlerOrganizationOnboarding', [

@@ -1,6 +1,7 @@
 import { Annotations, Aws, Duration, Tags } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
+import { acknowledgeOwnNagFindings } from './nag';
 import { CDK_CHECK_CONTEXT, knownPartition, throwIfInvalid } from './validation';
 import { bind, bindAll } from '../core/bind';
 import { MAX_SESSION_DURATION_SECONDS, SCAN_MANAGED_POLICY_ARNS, SCAN_ROLE_NAME, scanRoleTags } from '../core/defaults';
@@ -27,6 +28,7 @@ export class ProwlerScanRole extends Construct {
 
   constructor(scope: Construct, id: string, props: ProwlerScanRoleProps) {
     super(scope, id);
+    acknowledgeOwnNagFindings(this);
     const partition = knownPartition(this);
     throwIfInvalid(this, 'ProwlerScanRole', [
       ...validateScanRole(props, CDK_CHECK_CONTEXT),
