@@ -1,4 +1,5 @@
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { App, Stack, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -30,7 +31,7 @@ interface Report { pluginReports: Array<{ pluginName: string; conclusion: string
  * documents it, and returns aws-cdk-lib's validation report (written whether or not it fails).
  */
 function nag(build: (stack: Stack) => void, region = 'us-east-1'): { report: Report; error?: Error } {
-  const outdir = fs.mkdtempSync(path.join(require('os').tmpdir(), 'nag-'));
+  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'nag-'));
   const app = new App({ outdir });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   build(new Stack(app, 'ProwlerOrganization', { env: { account: '111111111111', region } }));
@@ -82,9 +83,6 @@ describe('cdk-nag (AwsSolutions) on a user\'s app', () => {
       const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 1, natGateways: 0, subnetConfiguration: [{ name: 'isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }] });
       Validations.of(vpc).acknowledge({ id: 'AwsSolutions::AwsSolutions-VPC7', reason: 'The test\'s own VPC, not the package\'s.' });
       new ProwlerOrganizationOnboarding(stack, 'Prowler', {
-        externalId: EXTERNAL_ID,
-        organizationId: ORGANIZATION_ID,
-        targets: ['r-ab12'],
         apiKeySecret: secretsmanager.Secret.fromSecretCompleteArn(stack, 'ProwlerApiKey', API_KEY_ARN),
         removal: RemovalBehaviour.DESTROY,
         vpc,
@@ -116,7 +114,8 @@ describe('cdk-nag (AwsSolutions) on a user\'s app', () => {
     const { report } = nag((stack) => {
       const functionRole = new iam.Role(stack, 'MyRole', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
       new ProwlerOrganizationOnboarding(stack, 'Prowler', {
-        externalId: EXTERNAL_ID, organizationId: ORGANIZATION_ID, targets: ['r-ab12'],
+        externalId: EXTERNAL_ID,
+        organizationId: ORGANIZATION_ID,
         apiKeySecret: secretsmanager.Secret.fromSecretCompleteArn(stack, 'ProwlerApiKey', API_KEY_ARN),
         functionRole,
       });
@@ -132,8 +131,10 @@ describe('cdk-nag (AwsSolutions) on a user\'s app', () => {
       const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 1, natGateways: 0, subnetConfiguration: [{ name: 'isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }] });
       Validations.of(vpc).acknowledge({ id: 'AwsSolutions::AwsSolutions-VPC7', reason: 'The test\'s own VPC.' });
       new ProwlerOrganizationOnboarding(stack, 'Prowler', {
-        externalId: EXTERNAL_ID, organizationId: ORGANIZATION_ID, targets: ['r-ab12'],
-        apiKeySecret: secretsmanager.Secret.fromSecretCompleteArn(stack, 'ProwlerApiKey', API_KEY_ARN), vpc,
+        externalId: EXTERNAL_ID,
+        organizationId: ORGANIZATION_ID,
+        apiKeySecret: secretsmanager.Secret.fromSecretCompleteArn(stack, 'ProwlerApiKey', API_KEY_ARN),
+        vpc,
       });
     }]) {
       for (const v of suppressed(nag(build).report)) used.add(nagReason(v.ruleName) ?? `not ours: ${v.ruleName}`);
