@@ -1,11 +1,12 @@
 // Writes templates/ from src/core (the `templates` projen task).
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { specFileJsonSchema } from '../src/core/spec';
 import { renderTemplateFiles } from '../src/core/templates';
 
 const dir = join(__dirname, '..', 'templates');
 for (const [name, text] of Object.entries(renderTemplateFiles())) {
+  mkdirSync(dirname(join(dir, name)), { recursive: true });
   writeFileSync(join(dir, name), text);
   console.log(`wrote templates/${name} (${Buffer.byteLength(text)} bytes)`);
 }

@@ -5,16 +5,18 @@ import { DataAwsRegion } from '@cdktf/provider-aws/lib/data-aws-region';
 import { Annotations } from 'cdktf';
 import { Construct } from 'constructs';
 import { onlyInProwlerCloudPartition, terraformLiteral, TF_CHECK_CONTEXT, throwIfInvalid } from './validation';
+import { DEFAULT_TERRAFORM_STACKSET_NAME } from '../core/defaults';
 import type { MemberStackSetOptions, StackSetDeploymentTargets } from '../core/options';
 import { OTHER_PARTITIONS, trustOutsidePartitionMessage, trustsProwlerCloud } from '../core/partition';
 import { deploymentTargets, memberStackSetModel, memberStackSetWarnings } from '../core/stackset';
 import { validateMemberStackSet } from '../core/validate';
 
+/** The StackSet name Terraform needs when none is given: this prefix and a hash of the construct path. */
+export { DEFAULT_TERRAFORM_STACKSET_NAME };
+
 /** Properties of a {@link ProwlerMemberRoleStackSet} (Terraform). */
 export interface ProwlerMemberRoleStackSetProps extends MemberStackSetOptions {}
 
-/** The StackSet name Terraform needs when none is given: this prefix and a hash of the construct path. */
-export const DEFAULT_TERRAFORM_STACKSET_NAME = 'prowler-scan-member-role';
 
 /**
  * A service-managed CloudFormation StackSet deploying the `ProwlerScan` role (scan permissions

@@ -65,3 +65,6 @@ export const SCAN_MANAGED_POLICY_ARNS: readonly string[] = [
   'arn:${Partition}:iam::aws:policy/SecurityAudit',
   'arn:${Partition}:iam::aws:policy/job-function/ViewOnlyAccess',
 ];
+
+/** The member StackSet's name in Terraform when none is given (CloudFormation derives one from the stack name; Terraform has none). */
+export const DEFAULT_TERRAFORM_STACKSET_NAME = 'prowler-scan-member-role';

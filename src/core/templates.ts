@@ -5,6 +5,7 @@
  */
 import { stringify } from 'yaml';
 import { memberTemplate, standaloneTemplate } from './cfn';
+import { terraformModuleFiles } from './terraform-module';
 
 /** The file names in templates/. */
 export const TEMPLATE_FILES = {
@@ -32,10 +33,16 @@ export function standaloneTemplateYaml(): string {
   return toYaml(standaloneTemplate(memberTemplateYaml()));
 }
 
-/** Every file of templates/, by name, with its header. */
+/** The plain Terraform module's folder in templates/. */
+export const TERRAFORM_MODULE_DIR = 'terraform';
+
+/** Every file of templates/, by path, with its header: the two templates and the Terraform module (with its own copy of the member template). */
 export function renderTemplateFiles(): Record<string, string> {
+  const member = `${HEADER}\n${memberTemplateYaml()}`;
   return {
     [TEMPLATE_FILES.standalone]: `${HEADER}\n${standaloneTemplateYaml()}`,
-    [TEMPLATE_FILES.member]: `${HEADER}\n${memberTemplateYaml()}`,
+    [TEMPLATE_FILES.member]: member,
+    ...Object.fromEntries(Object.entries(terraformModuleFiles()).map(([name, text]) => [`${TERRAFORM_MODULE_DIR}/${name}`, text])),
+    [`${TERRAFORM_MODULE_DIR}/${TEMPLATE_FILES.member}`]: member,
   };
 }
