@@ -85,12 +85,12 @@ const project = new awscdk.AwsCdkConstructLibrary({
       collectCoverageFrom: ['src/**/*.ts'],
       coverageReporters: ['text-summary', 'json-summary'],
       // examples/ import the package by name, as users do.
-      moduleNameMapper: { '^prowler-org-onboarding$': '<rootDir>/src/index.ts' },
+      moduleNameMapper: { '^prowler-org-onboarding$': '<rootDir>/src/index.ts', '^prowler-org-onboarding/(core|cdk|cdktf)$': '<rootDir>/src/$1/index.ts' },
       reporters: [new javascript.JestReporter('<rootDir>/test/support/summary-reporter.js')],
     },
   },
   tsconfigDev: {
-    compilerOptions: { paths: { 'prowler-org-onboarding': ['../src/index.ts'] } },
+    compilerOptions: { paths: { 'prowler-org-onboarding': ['../src/index.ts'], 'prowler-org-onboarding/*': ['../src/*/index.ts'] } },
     include: ['../scripts/**/*.ts', '../examples/**/*.ts', '../bench/**/*.ts', '../testing/**/*.ts'],
   },
 });
@@ -126,6 +126,13 @@ const demo = project.addTask('demo', {
 demo.spawn(bundle); // the example synthesizes the onboarding, whose Lambda is the bundle
 demo.exec('ts-node -T --project test/tsconfig.json scripts/demo.ts');
 
+// The packed package installed in fresh CDK, CDKTF and CLI-only projects (needs the npm registry;
+// CI runs it after the build, .ci/run): sizes, type-checks under the init tsconfigs, synths.
+project.addTask('test:install', {
+  description: 'Install the packed package into fresh CDK, CDKTF and CLI-only projects: sizes, type-checks, synth, cdk-nag',
+  exec: 'ts-node -T --project test/tsconfig.json scripts/install-check.ts',
+});
+
 // Benchmarks print figures; they are not part of the build.
 project.addTask('bench:discovery', { description: 'Discovery of 5,000 accounts under throttling', exec: 'ts-node -T --project test/tsconfig.json bench/discovery.ts' });
 project.addTask('bench:cdktf-synth', { description: 'Synth cost of the CDKTF example', exec: 'ts-node -T --project test/tsconfig.json bench/cdktf-synth.ts' });
@@ -149,7 +156,7 @@ for (const dir of ['scripts', 'examples', 'testing', 'bench']) {
 // examples/ import the package by name; `tsc` (typecheck) resolves it through tsconfig paths.
 project.eslint?.addOverride({
   files: ['examples/**/*.ts'],
-  rules: { 'import/no-unresolved': ['error', { ignore: ['^prowler-org-onboarding$'] }] },
+  rules: { 'import/no-unresolved': ['error', { ignore: ['^prowler-org-onboarding(/(core|cdk|cdktf))?$'] }] },
 });
 
 // Tests live in test/ only (projen's default also matches src/**/spec.ts, which is src/core/spec.ts).
@@ -166,13 +173,25 @@ project.package.addField('exports', {
   './.jsii': './.jsii',
 });
 
+// Install what you use (docs/decisions/per-flavour-installs.md): every peer is optional, so a CDK
+// user installs no cdktf, a CDKTF user no aws-cdk-lib, the prowler-org command neither; the root
+// index loads each namespace on first use, and typesVersions gives the subpaths' types to
+// TypeScript's node10 resolution (the `module: commonjs` tsconfigs of `cdk init` and `cdktf init`).
+project.package.addField('peerDependenciesMeta', Object.fromEntries(
+  ['aws-cdk-lib', 'constructs', 'cdktf', '@cdktf/provider-aws'].map((name) => [name, { optional: true }]),
+));
+project.package.addField('typesVersions', {
+  '*': Object.fromEntries(['core', 'cdk', 'cdktf'].map((dir) => [dir, [`lib/${dir}/index.d.ts`]])),
+});
+project.postCompileTask.prependExec('node build-tools/lazy-index.js');
+
 // The handler's dependencies are bundled into its Lambda asset at build time (dev dependencies).
 project.eslint?.addOverride({
   files: ['src/handler/**/*.ts', 'src/cli/**/*.ts'],
   rules: { 'import/no-extraneous-dependencies': ['error', { devDependencies: true, optionalDependencies: false, peerDependencies: true }] },
 });
 
-project.npmignore?.addPatterns('/scripts/', '/examples/', '/bench/', '/testing/', '/.ci/', '/docs/');
+project.npmignore?.addPatterns('/scripts/', '/examples/', '/bench/', '/testing/', '/.ci/', '/docs/', '/build-tools/');
 
 // The oldest supported aws-cdk-lib, installed beside the project (its own lockfile), and the CDK
 // tests run against it: module names resolve to it, the sources are the project's.
@@ -198,6 +217,7 @@ new JsonFile(project, `${FLOOR_DIR}/jest.config.json`, {
     transform: { '^.+\\.[t]sx?$': ['ts-jest', { tsconfig: 'test/tsconfig.json' }] },
     moduleNameMapper: {
       '^prowler-org-onboarding$': '<rootDir>/src/index.ts',
+      '^prowler-org-onboarding/(core|cdk|cdktf)$': '<rootDir>/src/$1/index.ts',
       '^aws-cdk-lib$': `${floorModules}/aws-cdk-lib`,
       '^aws-cdk-lib/(.*)$': `${floorModules}/aws-cdk-lib/$1`,
       '^constructs$': `${floorModules}/constructs`,

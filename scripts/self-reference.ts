@@ -4,8 +4,11 @@ import Module from 'node:module';
 import { join } from 'node:path';
 
 const PACKAGE = 'prowler-org-onboarding';
-const ENTRY = join(__dirname, '..', 'src', 'index.ts');
+const SRC = join(__dirname, '..', 'src');
+const SUBPATH = new RegExp(`^${PACKAGE}/(core|cdk|cdktf)$`);
 const resolve = (Module as any)._resolveFilename;
 (Module as any)._resolveFilename = function (request: string, ...rest: unknown[]) {
-  return resolve.call(this, request === PACKAGE ? ENTRY : request, ...rest);
+  const subpath = SUBPATH.exec(request)?.[1];
+  const target = request === PACKAGE ? join(SRC, 'index.ts') : subpath ? join(SRC, subpath, 'index.ts') : request;
+  return resolve.call(this, target, ...rest);
 };

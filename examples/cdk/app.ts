@@ -1,6 +1,6 @@
 import { App, Stack } from 'aws-cdk-lib';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { cdk } from 'prowler-org-onboarding';
+import * as cdk from 'prowler-org-onboarding/cdk';
 
 const app = new App();
 

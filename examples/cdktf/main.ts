@@ -1,6 +1,6 @@
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { App, TerraformStack } from 'cdktf';
-import { cdktf } from 'prowler-org-onboarding';
+import * as cdktf from 'prowler-org-onboarding/cdktf';
 
 const app = new App();
 const stack = new TerraformStack(app, 'prowler-organization');
