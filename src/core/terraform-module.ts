@@ -193,10 +193,11 @@ function preconditions(): HclBlock[] {
   });
 }
 
-const policyBlock = (labels: string, count: string, policy: InlinePolicySpec, document: unknown = policyDocument(policy)) => hclBlock({
+/** An inline policy of the local role: its document is core's, or an expression choosing one. */
+const policyBlock = (label: string, count: string, policy: InlinePolicySpec, document = jsonencode(policyDocument(policy))) => hclBlock({
   type: 'resource',
-  labels: ['aws_iam_role_policy', labels],
-  attributes: { count: expr(count), name: policy.name, role: expr('aws_iam_role.prowler_scan[0].id'), policy: jsonencode(document) },
+  labels: ['aws_iam_role_policy', label],
+  attributes: { count: expr(count), name: policy.name, role: expr('aws_iam_role.prowler_scan[0].id'), policy: document },
 });
 
 /** main.tf: the checks, the local role and its policies, the StackSet and its instances. */
@@ -255,17 +256,9 @@ function mainTf(): string {
       },
     }),
     policyBlock('prowler_scan', 'var.deploy_local_role ? 1 : 0', SCAN_POLICY),
-    hclBlock({
-      type: 'resource',
-      labels: ['aws_iam_role_policy', 'organizations'],
-      attributes: {
-        count: expr('var.deploy_local_role && var.enable_organizations ? 1 : 0'),
-        name: organizationsPolicy({ scopeToOrganization: false, stackSetManagement: false }).name,
-        role: expr('aws_iam_role.prowler_scan[0].id'),
-        // One of four documents: scoped to organization_id or not, with the StackSet-management statements or not.
-        policy: expr('local.organizations_policies[join("-", [var.organization_id != "" ? "scoped" : "unscoped", var.enable_stackset_management ? "stackset-management" : "discovery"])]'),
-      },
-    }),
+    // One of four documents: scoped to organization_id or not, with the StackSet-management statements or not.
+    policyBlock('organizations', 'var.deploy_local_role && var.enable_organizations ? 1 : 0', organizationsPolicy({ scopeToOrganization: false, stackSetManagement: false }),
+      expr('local.organizations_policies[join("-", [var.organization_id != "" ? "scoped" : "unscoped", var.enable_stackset_management ? "stackset-management" : "discovery"])]')),
     policyBlock('s3_integration', 'var.deploy_local_role && var.enable_s3_integration ? 1 : 0', S3_INTEGRATION_POLICY),
     hclBlock({
       type: 'resource',
