@@ -163,6 +163,9 @@ function organizationsPolicyByParameters(): Json {
   };
 }
 
+/** The parameters the standalone template (and the Terraform module) pass on to the member template. */
+export const STACKSET_PARAMETERS = ['ExternalId', 'AccountId', 'IAMPrincipal', 'EnableS3Integration', 'S3IntegrationBucketName', 'S3IntegrationBucketAccountId'] as const;
+
 /** The OU / root id pattern each entry of AWSOrganizationalUnitId must match (empty allowed). */
 const TARGET_PATTERN = '^(ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}|r-[a-z0-9]{4,32})?$';
 
@@ -284,8 +287,7 @@ export function standaloneTemplate(memberTemplateBody: string): Json {
             RegionConcurrencyType: 'PARALLEL',
             ConcurrencyMode: DEFAULT_STACKSET_CONCURRENCY_MODE,
           },
-          Parameters: ['ExternalId', 'AccountId', 'IAMPrincipal', 'EnableS3Integration', 'S3IntegrationBucketName', 'S3IntegrationBucketAccountId']
-            .map((name) => ({ ParameterKey: name, ParameterValue: { Ref: name } })),
+          Parameters: STACKSET_PARAMETERS.map((name) => ({ ParameterKey: name, ParameterValue: { Ref: name } })),
           StackInstancesGroup: [{
             DeploymentTargets: { OrganizationalUnitIds: { Ref: 'AWSOrganizationalUnitId' } },
             Regions: ifCondition('StackSetRegionsGiven', { Ref: 'StackSetRegions' }, [{ Ref: 'AWS::Region' }]),

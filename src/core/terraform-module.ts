@@ -5,7 +5,7 @@
  * allowed values, in Terraform's snake_case), its checks the template's rules (preconditions with
  * the same messages), its role the same policies; a test fails when the committed files drift.
  */
-import { memberTemplate, standaloneTemplate } from './cfn';
+import { memberTemplate, STACKSET_PARAMETERS, standaloneTemplate } from './cfn';
 import {
   DEFAULT_MAX_CONCURRENT_PERCENTAGE,
   DEFAULT_TERRAFORM_STACKSET_NAME,
@@ -204,7 +204,7 @@ const policyBlock = (label: string, count: string, policy: InlinePolicySpec, doc
 function mainTf(): string {
   const organizations = (scope: boolean, stackSetManagement: boolean) =>
     policyDocument(organizationsPolicy({ scopeToOrganization: scope, stackSetManagement }));
-  const memberParameters = ['ExternalId', 'AccountId', 'IAMPrincipal', 'EnableS3Integration', 'S3IntegrationBucketName', 'S3IntegrationBucketAccountId'];
+  const memberParameters = STACKSET_PARAMETERS;
   const memberParameterNames = Object.keys(memberTemplate().Parameters);
   for (const name of memberParameters) if (!memberParameterNames.includes(name)) throw new Error(`the member template has no parameter ${name}`);
   const operationPreferences = (extra: Record<string, unknown>) => ({
