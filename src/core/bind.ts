@@ -3,7 +3,8 @@ import type { Placeholder } from './policy';
 /** Values for the placeholders a flavour binds (a CDK token string, a Terraform reference, `${AWS::Partition}` …). */
 export type Bindings = Readonly<Partial<Record<Placeholder, string>>>;
 
-const PLACEHOLDER = /\$\{([A-Za-z][A-Za-z0-9]*)\}/g;
+/** A `${Name}` placeholder in core's policy strings. */
+export const PLACEHOLDER = /\$\{([A-Za-z][A-Za-z0-9]*)\}/g;
 
 /**
  * Replaces every `${Name}` in `text` with `bindings[Name]`, in one pass (a bound value is never

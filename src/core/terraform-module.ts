@@ -5,6 +5,7 @@
  * allowed values, in Terraform's snake_case), its checks the template's rules (preconditions with
  * the same messages), its role the same policies; a test fails when the committed files drift.
  */
+import { PLACEHOLDER, type Bindings } from './bind';
 import { memberTemplate, STACKSET_PARAMETERS, standaloneTemplate } from './cfn';
 import {
   DEFAULT_MAX_CONCURRENT_PERCENTAGE,
@@ -21,7 +22,7 @@ import { organizationsPolicy, policyDocument, S3_INTEGRATION_POLICY, SCAN_POLICY
 
 /** The oldest hashicorp/aws provider with `aws_cloudformation_stack_instances` (5.67.0, September 2024). */
 export const TERRAFORM_AWS_PROVIDER_CONSTRAINT = '>= 5.67.0';
-/** Preconditions and `optional` need no more than this. */
+/** Preconditions on data sources need 1.2; 1.5 is the oldest Terraform the tests name (oracles.ts). */
 export const TERRAFORM_REQUIRED_VERSION = '>= 1.5.0';
 
 /** The module's variable for each parameter of the standalone CloudFormation template. */
@@ -45,7 +46,7 @@ export const TERRAFORM_VARIABLES: Readonly<Record<string, string>> = {
 };
 
 /** The Terraform reference bound to each policy placeholder. */
-const TF_BINDINGS: Readonly<Record<string, string>> = {
+const TF_BINDINGS: Bindings = {
   Partition: 'local.partition',
   ExternalId: 'var.external_id',
   TrustedAccountId: 'var.account_id',
@@ -55,16 +56,15 @@ const TF_BINDINGS: Readonly<Record<string, string>> = {
   S3BucketAccountId: 'var.s3_integration_bucket_account_id',
 };
 
-const PLACEHOLDER = /\$\{([A-Za-z][A-Za-z0-9]*)\}/g;
-
 /** A core string with `${Name}` placeholders as an HCL template over the module's references. */
 function tfTemplate(text: string) {
   const parts = text.split(PLACEHOLDER); // literal, name, literal, name, …
   if (parts.length === 1) return text;
-  if (parts.length === 3 && parts[0] === '' && parts[2] === '' && TF_BINDINGS[parts[1]]) return expr(TF_BINDINGS[parts[1]]);
+  const whole = parts.length === 3 && parts[0] === '' && parts[2] === '' ? (TF_BINDINGS as Record<string, string | undefined>)[parts[1]] : undefined;
+  if (whole) return expr(whole);
   const body = parts.map((part, i) => {
     if (i % 2 === 0) return hclString(part).slice(1, -1);
-    const reference = TF_BINDINGS[part];
+    const reference = (TF_BINDINGS as Record<string, string | undefined>)[part];
     if (!reference) throw new Error(`no Terraform reference bound for \${${part}} in '${text}'`);
     return `\${${reference}}`;
   }).join('');
