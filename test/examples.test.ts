@@ -6,6 +6,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { core } from '../src';
 import { ProwlerOrganizationOnboarding, ProwlerOrganizationRoles } from '../src/cdk';
+import { withoutHeader } from '../scripts/cdktn-flavour';
 
 const ROOT = join(__dirname, '..');
 const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
@@ -89,6 +90,11 @@ describe('README and examples/', () => {
     const bad = join(tmpdir(), `bad-spec-${process.pid}.yaml`);
     writeFileSync(bad, 'selection:\n  targets: [Production]\nscanMode: weekly\n');
     expect(() => core.SpecFile.load(bad)).toThrow(/bad-spec-\d+\.yaml: 2 problems:\n {2}- selection.targets\[0\]: Must be an OU id/);
+  });
+
+  test('the CDK Terrain quick start is exactly examples/cdktn/main.ts (rendered from the CDKTF one; test:cdktn synthesizes and validates it)', () => {
+    expect(block('CDK Terrain (cdktn) quick start', 'ts')).toBe(withoutHeader(readFileSync(join(ROOT, 'examples', 'cdktn', 'main.ts'), 'utf8')));
+    expect(block('CDK Terrain (cdktn) quick start', 'sh')).toMatch(/^npm install prowler-org-onboarding cdktn@0\.24 @cdktn\/provider-aws@25 constructs@10\.7\n$/);
   });
 
   test('the CDKTF quick start is exactly examples/cdktf/main.ts, and it synthesizes', () => {

@@ -19,22 +19,23 @@ function importsOf(path: string): string[] {
 const sources = files(SRC).map((path) => ({ path: relative(SRC, path), imports: importsOf(path) }));
 
 describe('layout rules', () => {
-  test('src/core imports no framework (aws-cdk-lib, constructs, cdktf)', () => {
+  test('src/core imports no framework (aws-cdk-lib, constructs, cdktf, cdktn)', () => {
     const offending = sources
       .filter((f) => f.path.startsWith('core/'))
-      .flatMap((f) => f.imports.filter((i) => /^(aws-cdk-lib|constructs|cdktf|@cdktf\/)/.test(i)).map((i) => `${f.path}: ${i}`));
+      .flatMap((f) => f.imports.filter((i) => /^(aws-cdk-lib|constructs|cdkt[fn]|@cdkt[fn]\/)/.test(i)).map((i) => `${f.path}: ${i}`));
     expect(offending).toEqual([]);
   });
 
-  test('only src/cdktf imports cdktf or @cdktf/provider-aws', () => {
+  test.each(['cdktf', 'cdktn'])('only src/%s imports its framework and provider bindings', (flavour) => {
+    const framework = new RegExp(`^(${flavour}|@${flavour}/)`);
     const offending = sources
-      .filter((f) => !f.path.startsWith('cdktf/'))
-      .flatMap((f) => f.imports.filter((i) => /^(cdktf|@cdktf\/)/.test(i)).map((i) => `${f.path}: ${i}`));
+      .filter((f) => !f.path.startsWith(`${flavour}/`))
+      .flatMap((f) => f.imports.filter((i) => framework.test(i)).map((i) => `${f.path}: ${i}`));
     expect(offending).toEqual([]);
   });
 
-  test('@cdktf/provider-aws is only imported by deep path (the root import costs seconds and hundreds of MB)', () => {
-    const offending = sources.flatMap((f) => f.imports.filter((i) => i === '@cdktf/provider-aws').map((i) => `${f.path}: ${i}`));
+  test('the provider bindings are only imported by deep path (the root import costs seconds and hundreds of MB)', () => {
+    const offending = sources.flatMap((f) => f.imports.filter((i) => /^@cdkt[fn]\/provider-aws$/.test(i)).map((i) => `${f.path}: ${i}`));
     expect(offending).toEqual([]);
   });
 
