@@ -107,15 +107,13 @@ project.tasks.tryFind('package')!.spawn(project.tasks.tryFind('package:js')!);
 // The handler is bundled at build time and shipped in lib/: users' synths never build it.
 const bundle = project.addTask('bundle:handler', {
   description: 'Bundle the onboarding Lambda (src/handler/lambda.ts) into lib/handler-bundle',
-  exec: 'esbuild src/handler/lambda.ts --bundle --platform=node --target=node22 --format=cjs --minify '
-    + '--outfile=lib/handler-bundle/index.js --log-level=warning --legal-comments=none',
+  exec: 'node build-tools/bundle.js handler', // esbuild, with zod's English locale only
 });
 project.preCompileTask.spawn(bundle);
 // The prowler-org command, bundled the same way (its dependencies are the handler's).
 const bundleCli = project.addTask('bundle:cli', {
   description: 'Bundle the prowler-org command (src/cli/main.ts) into lib/cli/prowler-org.js',
-  exec: 'esbuild src/cli/main.ts --bundle --platform=node --target=node20 --format=cjs --minify '
-    + '--outfile=lib/cli/prowler-org.js --log-level=warning --legal-comments=none --banner:js="#!/usr/bin/env node"',
+  exec: 'node build-tools/bundle.js cli',
 });
 project.preCompileTask.spawn(bundleCli);
 project.addBins({ 'prowler-org': 'lib/cli/prowler-org.js' });
