@@ -54,6 +54,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@types/aws-lambda@^8.10.0',
     'esbuild@^0.28.0', // bundles the handler at build time: no Docker or esbuild in a user's synth
     'p-limit@^3.1.0', // v3 is the last CommonJS major: jest and the jsii build load it as is
+    'fflate@^0.8.2', // zips the handler bundle once at build time (lib/handler-bundle.zip), for the Terraform flavours
     // Tests: AWS clients mocked at the SDK (aws-sdk-client-mock) or transport (@smithy/protocol-http) level.
     'aws-sdk-client-mock@^4.1.0',
     '@smithy/protocol-http@^5.3.0',
@@ -138,7 +139,7 @@ project.addTask('test:install', {
 
 // Benchmarks print figures; they are not part of the build.
 project.addTask('bench:discovery', { description: 'Discovery of 5,000 accounts under throttling', exec: 'ts-node -T --project test/tsconfig.json bench/discovery.ts' });
-project.addTask('bench:cdktf-synth', { description: 'Synth cost of the CDKTF example', exec: 'ts-node -T --project test/tsconfig.json bench/cdktf-synth.ts' });
+project.addTask('bench:terraform-synth', { description: 'Synth cost of the CDKTF and cdktn examples on the compiled package, against an empty stack', exec: 'ts-node -T --project test/tsconfig.json bench/terraform-synth.ts' });
 project.addTask('bench:sync-noop', { description: 'Prowler requests of a sync with nothing to change, per 100 accounts', exec: 'ts-node -T --project test/tsconfig.json bench/sync-noop.ts' });
 project.addTask('bench:onboarding', { description: 'Registration + connection + schedule of 1,000 accounts', exec: 'ts-node -T --project test/tsconfig.json bench/onboarding.ts' });
 

@@ -3,8 +3,10 @@
 // all of its 40-odd locales as `z.locales` (and zod's core as `locales`) (258 KB of a 1.49 MB handler bundle), though only the
 // English one, which zod registers by default, is ever used here. `z.locales` keeps only `en`.
 'use strict';
+const fs = require('node:fs');
 const path = require('node:path');
 const esbuild = require('esbuild');
+const { zipSync } = require('fflate');
 
 const zodEnglishOnly = {
   name: 'zod-english-only',
@@ -23,7 +25,9 @@ const zodEnglishOnly = {
 };
 
 const TARGETS = {
-  handler: { entryPoints: ['src/handler/lambda.ts'], outfile: 'lib/handler-bundle/index.js', target: 'node22' },
+  // Also zipped once here (lib/handler-bundle.zip): the Terraform flavours ship that archive, so
+  // a user's synth copies it instead of zipping the bundle every time.
+  handler: { entryPoints: ['src/handler/lambda.ts'], outfile: 'lib/handler-bundle/index.js', target: 'node22', archive: 'lib/handler-bundle.zip' },
   cli: { entryPoints: ['src/cli/main.ts'], outfile: 'lib/cli/prowler-org.js', target: 'node20', banner: { js: '#!/usr/bin/env node' } },
 };
 
@@ -31,9 +35,11 @@ async function main() {
   const name = process.argv[2];
   const target = TARGETS[name];
   if (!target) throw new Error(`usage: node build-tools/bundle.js ${Object.keys(TARGETS).join('|')}`);
+  const { archive, ...options } = target;
+  const root = path.join(__dirname, '..');
   const result = await esbuild.build({
-    ...target,
-    absWorkingDir: path.join(__dirname, '..'),
+    ...options,
+    absWorkingDir: root,
     bundle: true,
     platform: 'node',
     format: 'cjs',
@@ -45,6 +51,12 @@ async function main() {
   });
   const zodLocales = Object.keys(result.metafile.inputs).filter((input) => /zod[\\/]v4[\\/]locales[\\/](?!en\.js)/.test(input));
   if (zodLocales.length > 1) throw new Error(`${name}: zod locales other than English were bundled: ${zodLocales.join(', ')}`);
+  if (archive) {
+    // The same bytes for the same bundle: a fixed date, so Lambda's code hash changes only with the code.
+    const code = fs.readFileSync(path.join(root, options.outfile));
+    const zip = zipSync({ 'index.js': [code, { level: 9, mtime: new Date('2000-01-01T00:00:00Z'), attrs: 0o644 << 16 }] });
+    fs.writeFileSync(path.join(root, archive), zip);
+  }
 }
 
 main().catch((error) => {

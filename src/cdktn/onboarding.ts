@@ -39,7 +39,8 @@ import { constructSpec } from '../core/spec';
 import { DELEGATED_ADMIN_EVENTS } from '../core/stackset';
 import { checkFormat, checkLogRetentionDays } from '../core/validate';
 
-const HANDLER_BUNDLE = path.join(__dirname, '..', '..', 'lib', 'handler-bundle');
+/** The handler bundle, zipped once at build time (build-tools/bundle.js): a synth only copies it. */
+const HANDLER_ARCHIVE = path.join(__dirname, '..', '..', 'lib', 'handler-bundle.zip');
 
 /** An IAM policy document from core's statements. */
 const policyDocument = (statements: StatementModel[]) => JSON.stringify({ Version: '2012-10-17', Statement: statements.map(statementJson) });
@@ -242,7 +243,7 @@ export class ProwlerOrganizationOnboarding extends Construct {
     });
     const policy = new IamRolePolicy(this, 'Policy', { role: roleName, name: 'onboarding', policy: policyDocument(statements) });
 
-    const asset = new TerraformAsset(this, 'Bundle', { path: HANDLER_BUNDLE, type: AssetType.ARCHIVE });
+    const asset = new TerraformAsset(this, 'Bundle', { path: HANDLER_ARCHIVE, type: AssetType.FILE });
     const stackSet = props.memberStackSet;
     const environment = onboardingEnvironment({
       apiUrl: url,

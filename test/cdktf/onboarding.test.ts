@@ -1,7 +1,10 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
-import { TerraformVariable, Testing } from 'cdktf';
+import { App, TerraformStack, TerraformVariable, Testing } from 'cdktf';
 import type { Construct } from 'constructs';
+import { unzipSync } from 'fflate';
 import { core } from '../../src';
 import * as tf from '../../src/cdktf';
 
@@ -25,6 +28,30 @@ describe('CDKTF ProwlerOrganizationOnboarding', () => {
       expect(f.filename).toMatch(/assets\/.*\.zip$|\$\{.*\}/);
     }
     expect(resources(json, 'aws_cloudwatch_log_group').map((g) => g.retention_in_days)).toEqual([30, 30]);
+  });
+
+  test('the Lambda code is the archive built with the package, copied as is: a synth zips nothing', () => {
+    const lib = join(__dirname, '..', '..', 'lib');
+    const archive = readFileSync(join(lib, 'handler-bundle.zip'));
+    // The shipped archive holds exactly the shipped bundle (a stale archive fails here).
+    expect(Object.keys(unzipSync(archive))).toEqual(['index.js']);
+    expect(Buffer.from(unzipSync(archive)['index.js']).equals(readFileSync(join(lib, 'handler-bundle', 'index.js')))).toBe(true);
+
+    const outdir = mkdtempSync(join(tmpdir(), 'tf-archive-'));
+    try {
+      const app = new App({ outdir });
+      const stack = new TerraformStack(app, 'stack');
+      new AwsProvider(stack, 'aws', { region: 'us-east-1' });
+      new tf.ProwlerOrganizationOnboarding(stack, 'Onboarding', { apiKeySecretArn: SECRET_ARN });
+      app.synth();
+      const json = JSON.parse(readFileSync(join(outdir, 'stacks', 'stack', 'cdk.tf.json'), 'utf8'));
+      const filenames = [...new Set(resources(json, 'aws_lambda_function').map((f) => f.filename as string))];
+      expect(filenames).toHaveLength(1);
+      expect(filenames[0]).toMatch(/handler-bundle\.zip$/);
+      expect(readFileSync(join(outdir, 'stacks', 'stack', filenames[0])).equals(archive)).toBe(true);
+    } finally {
+      rmSync(outdir, { recursive: true, force: true });
+    }
   });
 
   test('an aws_lambda_invocation with lifecycle_scope CRUD carries the spec', () => {
