@@ -139,6 +139,7 @@ project.addTask('test:install', {
 
 // Benchmarks print figures; they are not part of the build.
 project.addTask('bench:discovery', { description: 'Discovery of 5,000 accounts under throttling', exec: 'ts-node -T --project test/tsconfig.json bench/discovery.ts' });
+project.addTask('bench:handler', { description: 'Size and load time of the Lambda bundle, against an empty node and the Organizations + STS clients alone', exec: 'ts-node -T --project test/tsconfig.json bench/handler.ts' });
 project.addTask('bench:terraform-synth', { description: 'Synth cost of the CDKTF and cdktn examples on the compiled package, against an empty stack', exec: 'ts-node -T --project test/tsconfig.json bench/terraform-synth.ts' });
 project.addTask('bench:sync-noop', { description: 'Prowler requests of a sync with nothing to change, per 100 accounts', exec: 'ts-node -T --project test/tsconfig.json bench/sync-noop.ts' });
 project.addTask('bench:onboarding', { description: 'Registration + connection + schedule of 1,000 accounts', exec: 'ts-node -T --project test/tsconfig.json bench/onboarding.ts' });

@@ -31,24 +31,26 @@ const TARGETS = {
   cli: { entryPoints: ['src/cli/main.ts'], outfile: 'lib/cli/prowler-org.js', target: 'node20', banner: { js: '#!/usr/bin/env node' } },
 };
 
-async function main() {
-  const name = process.argv[2];
+/** The esbuild options every bundle here is built with (the bench builds its baselines with them too). */
+const COMMON = {
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  // The ES module builds (the AWS SDK ships both): esbuild drops what the code never calls.
+  mainFields: ['module', 'main'],
+  minify: true,
+  legalComments: 'none',
+  logLevel: 'warning',
+  metafile: true,
+  plugins: [zodEnglishOnly],
+};
+
+async function bundle(name) {
   const target = TARGETS[name];
   if (!target) throw new Error(`usage: node build-tools/bundle.js ${Object.keys(TARGETS).join('|')}`);
   const { archive, ...options } = target;
   const root = path.join(__dirname, '..');
-  const result = await esbuild.build({
-    ...options,
-    absWorkingDir: root,
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    minify: true,
-    legalComments: 'none',
-    logLevel: 'warning',
-    metafile: true,
-    plugins: [zodEnglishOnly],
-  });
+  const result = await esbuild.build({ ...COMMON, ...options, absWorkingDir: root });
   const zodLocales = Object.keys(result.metafile.inputs).filter((input) => /zod[\\/]v4[\\/]locales[\\/](?!en\.js)/.test(input));
   if (zodLocales.length > 1) throw new Error(`${name}: zod locales other than English were bundled: ${zodLocales.join(', ')}`);
   if (archive) {
@@ -59,7 +61,11 @@ async function main() {
   }
 }
 
-main().catch((error) => {
-  console.error(error.message);
-  process.exit(1);
-});
+module.exports = { COMMON, TARGETS };
+
+if (require.main === module) {
+  bundle(process.argv[2]).catch((error) => {
+    console.error(error.message);
+    process.exit(1);
+  });
+}

@@ -4,6 +4,9 @@
  * its conditional writes, the secrets, the StackSet's instance statuses, and one whole Terraform
  * apply and sync through the Lambda's own client factories (Prowler: the project's double).
  */
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { CloudFormationClient, CreateStackInstancesCommand, CreateStackSetCommand } from '@aws-sdk/client-cloudformation';
 import {
   CloudTrailClient, CreateTrailCommand, PutEventSelectorsCommand, StartLoggingCommand, StopLoggingCommand,
@@ -235,6 +238,31 @@ describeWith(MOTO_SERVER, 'moto: the handler\'s AWS calls with the real SDK clie
       await double.stop();
     }
   }, 120_000);
+
+  test('the shipped bundle (lib/handler-bundle/index.js) as Lambda runs it: its own process, only its environment, a Terraform apply', async () => {
+    // What the zip holds, not the source: how it is bundled (ES module builds, zod, credentials) is tested here.
+    const double = await new ProwlerApiDouble({ apiKeys: [KEY] }).start();
+    try {
+      const bucket = `${BUCKET}-bundle`;
+      await new S3Client({ forcePathStyle: true }).send(new CreateBucketCommand({ Bucket: bucket }));
+      const secretArn = (await new SecretsManagerClient({}).send(new CreateSecretCommand({ Name: 'prowler/bundle-key', SecretString: KEY }))).ARN!;
+      const variables = onboardingEnvironment({ apiUrl: double.url, apiKeySecretArn: secretArn, stateBucket: bucket, logLevel: 'WARN' });
+      const payload = { Spec: JSON.stringify({ selection: { onlyAccounts: Object.keys(built.accounts).slice(0, 3) }, scanMode: core.ScanMode.NONE }), tf: { action: 'create', prev_input: null } };
+      const invoke = [
+        `require(${JSON.stringify(join(__dirname, '..', '..', 'lib', 'handler-bundle', 'index.js'))})`,
+        `.terraform(${JSON.stringify(payload)}, { invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:apply', getRemainingTimeInMillis: () => 840000 })`,
+        '.then((result) => console.log(JSON.stringify(result)))',
+      ].join('');
+      // Asynchronous: the Prowler double answers from this process.
+      const { stdout } = await promisify(execFile)(process.execPath, ['-e', invoke], {
+        env: { PATH: process.env.PATH, ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('AWS_'))), ...variables },
+      });
+      expect(JSON.parse(stdout.trim().split('\n').pop()!)).toMatchObject({ status: 'complete', Selected: '4', Registered: '4', Failed: '0' }); // and the management account
+      expect(Object.keys(built.accounts).slice(0, 3).map((id) => double.providerByUid(id)?.uid)).toEqual(Object.keys(built.accounts).slice(0, 3));
+    } finally {
+      await double.stop();
+    }
+  }, 60_000);
 
   test('EventBridge routes the events that change the organization, as CloudTrail delivers them, and no other (a rule with our pattern, an SQS target)', async () => {
     /** One AWS JSON-protocol call to moto (it routes by the credential scope's service). */
