@@ -60,7 +60,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@smithy/protocol-http@^5.3.0',
   ],
   // Bundled: pure JavaScript, no dependencies of their own; users install nothing extra.
-  bundledDeps: ['yaml@^2.9.0', 'zod@^4.1.0'],
+  bundledDeps: ['yaml@^2.9.0', 'zod@^4.6.0'],
 
   // Release targets: built by the release pipeline, never here (no Python/Java/.NET/Go toolchains).
   publishToPypi: { distName: 'prowler-org-onboarding', module: 'prowler_org_onboarding' },

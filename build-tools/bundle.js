@@ -11,8 +11,10 @@ const { zipSync } = require('fflate');
 const zodEnglishOnly = {
   name: 'zod-english-only',
   setup(build) {
+    // The locale's ES module (src/core/zod.ts names the CommonJS one, for the compiled lib/).
+    build.onResolve({ filter: /^zod\/v4\/locales\/en\.cjs$/ }, (args) => ({ path: require.resolve('zod/v4/locales/en.js', { paths: [args.resolveDir] }) }));
     build.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) => (
-      /[\\/]zod[\\/]v4[\\/](classic|core)[\\/]/.test(args.importer)
+      /[\\/]zod[\\/]v4[\\/](classic|core|mini)[\\/]/.test(args.importer)
         ? { path: path.join(path.dirname(args.importer), '..', 'locales', 'index.js'), namespace: 'zod-english-only' }
         : undefined
     ));
@@ -51,7 +53,7 @@ async function bundle(name) {
   const { archive, ...options } = target;
   const root = path.join(__dirname, '..');
   const result = await esbuild.build({ ...COMMON, ...options, absWorkingDir: root });
-  const zodLocales = Object.keys(result.metafile.inputs).filter((input) => /zod[\\/]v4[\\/]locales[\\/](?!en\.js)/.test(input));
+  const zodLocales = Object.keys(result.metafile.inputs).filter((input) => /zod[\\/]v4[\\/]locales[\\/](?!en\.c?js)/.test(input));
   if (zodLocales.length > 1) throw new Error(`${name}: zod locales other than English were bundled: ${zodLocales.join(', ')}`);
   if (archive) {
     // The same bytes for the same bundle: a fixed date, so Lambda's code hash changes only with the code.

@@ -12,7 +12,6 @@ import { parseArgs } from 'node:util';
 import { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { z } from 'zod';
 import { STATE_KEYS } from '../core/onboarding';
 import { partitionOfRegion, PROWLER_CLOUD_PARTITION, trustOutsidePartitionMessage, trustsProwlerCloud } from '../core/partition';
 import { quickCreateLink } from '../core/quick-create';
@@ -21,6 +20,7 @@ import type { SpecFile } from '../core/spec';
 import { loadSpecFile } from '../core/spec-file-reader';
 import { standaloneTemplateYaml } from '../core/templates';
 import { checkFormat, type FormatName } from '../core/validate';
+import * as z from '../core/zod';
 import { onboard, requestFromSpec, type OnboardingReport } from '../handler/engine';
 import { acquireLease, LEASE_TTL_MS, releaseLease } from '../handler/lease';
 import { organizationsRegion, type OrganizationSnapshot } from '../handler/organizations';
@@ -64,10 +64,10 @@ const fixtureSchema = z.object({
   accounts: z.array(z.object({
     id: z.string(),
     name: z.string(),
-    email: z.string().optional(),
+    email: z.optional(z.string()),
     status: z.string(),
     parentId: z.string(),
-    tags: z.record(z.string(), z.string()).optional(),
+    tags: z.optional(z.record(z.string(), z.string())),
   })),
 });
 

@@ -4,12 +4,12 @@
  * from outside (spec files, custom-resource properties, invocation payloads) and reports every
  * problem with its path.
  */
-import { z } from 'zod';
 import { MAX_SESSION_DURATION_SECONDS } from './defaults';
 import { LOG_LEVELS } from './onboarding';
 import type { AccountSelection, OnboardingIdentity, OnboardingSettings } from './onboarding-types';
 import { apiUrlProblems, PROWLER_CLOUD_API_URL } from './partition';
 import { checkFormat, FORMATS, maskSecrets, type FormatName } from './validate';
+import * as z from './zod';
 
 export * from './onboarding-types';
 
@@ -29,47 +29,54 @@ function formatted(format: FormatName) {
       const quote = format === 'accountId' && typeof issue.input === 'number' ? ': quote account ids (\'012345678901\'), or a leading zero is lost' : '';
       return `must be a string, got ${shown(issue.input)}${quote}`;
     },
-  })
-    .refine((v) => f.pattern.test(v), {
+  }).check(
+    z.refine((v) => f.pattern.test(v), {
       error: (issue) => {
         const value = String(issue.input);
         const hint = 'hint' in f ? (f.hint as (v: string) => string | undefined)(value) : undefined;
         return `${f.must}: expected ${f.allowed}, got ${shown(value)}${hint ? ` (${hint})` : ''}`;
       },
-    })
-    .meta({ pattern: f.pattern.source, description: f.allowed }); // for the JSON Schema (editors)
+    }),
+    z.meta({ pattern: f.pattern.source, description: f.allowed }), // for the JSON Schema (editors)
+  );
 }
 
-const ids = (format: FormatName) => z.array(formatted(format)).refine((list) => new Set(list).size === list.length, {
+const ids = (format: FormatName) => z.array(formatted(format)).check(z.refine((list) => new Set(list).size === list.length, {
   error: (issue) => {
     const list = issue.input as string[];
     const duplicate = list.find((v, i) => list.indexOf(v) !== i);
     return `lists '${duplicate}' more than once`;
   },
-});
+}));
+/** A list of ids of at least one. */
+const someIds = (format: FormatName, message: string) => ids(format).check(z.minLength(1, message));
 
 const tagRule = z.strictObject({
-  key: z.string().min(1, 'must be a tag key of 1–128 characters').max(128, 'must be a tag key of 1–128 characters'),
-  value: z.string().max(256, 'must be a tag value of at most 256 characters').optional(),
+  key: z.string().check(z.minLength(1, 'must be a tag key of 1–128 characters'), z.maxLength(128, 'must be a tag key of 1–128 characters')),
+  value: z.optional(z.string().check(z.maxLength(256, 'must be a tag value of at most 256 characters'))),
 });
 
-const alias = z.string().min(3, 'must be 3–100 characters (a Prowler alias)').max(100, 'must be 3–100 characters (a Prowler alias)');
+const alias = z.string().check(z.minLength(3, 'must be 3–100 characters (a Prowler alias)'), z.maxLength(100, 'must be 3–100 characters (a Prowler alias)'));
+
+/** A whole number from `min` to `max`, with one message for both ends. */
+const wholeNumber = (min: number, max: number, message: string, maxMessage = message) =>
+  z.number().check(z.int(), z.minimum(min, message), z.maximum(max, maxMessage));
 
 export const accountSelectionSchema = z.strictObject({
-  targets: ids('target').min(1, 'must list at least one root or OU id (leave it out for the whole organization)').optional(),
-  excludeOus: ids('target').optional(),
-  includeAccounts: ids('accountId').optional(),
-  onlyAccounts: ids('accountId').min(1, 'must list at least one account id (leave it out to allow every account)').optional(),
-  excludeAccounts: ids('accountId').optional(),
-  includeTags: z.array(tagRule).min(1, 'must list at least one tag rule').optional(),
-  excludeTags: z.array(tagRule).optional(),
-  includeManagementAccount: z.boolean().optional(),
-  aliases: z.record(formatted('accountId'), alias).optional(),
-  aliasPattern: z.string()
-    .refine((p) => /\{(name|id|ou)\}/.test(p), 'must use {name}, {id} or {ou} so every account gets its own alias')
-    .refine((p) => !/\{(?!name\}|id\}|ou\})[^}]*\}/.test(p), 'may only use the placeholders {name}, {id} and {ou}')
-    .optional(),
-}).superRefine((s, ctx) => {
+  targets: z.optional(someIds('target', 'must list at least one root or OU id (leave it out for the whole organization)')),
+  excludeOus: z.optional(ids('target')),
+  includeAccounts: z.optional(ids('accountId')),
+  onlyAccounts: z.optional(someIds('accountId', 'must list at least one account id (leave it out to allow every account)')),
+  excludeAccounts: z.optional(ids('accountId')),
+  includeTags: z.optional(z.array(tagRule).check(z.minLength(1, 'must list at least one tag rule'))),
+  excludeTags: z.optional(z.array(tagRule)),
+  includeManagementAccount: z.optional(z.boolean()),
+  aliases: z.optional(z.record(formatted('accountId'), alias)),
+  aliasPattern: z.optional(z.string().check(
+    z.refine((p) => /\{(name|id|ou)\}/.test(p), 'must use {name}, {id} or {ou} so every account gets its own alias'),
+    z.refine((p) => !/\{(?!name\}|id\}|ou\})[^}]*\}/.test(p), 'may only use the placeholders {name}, {id} and {ou}'),
+  )),
+}).check(z.superRefine((s, ctx) => {
   const both = (s.includeAccounts ?? []).filter((a) => (s.excludeAccounts ?? []).includes(a));
   for (const account of both) {
     ctx.addIssue({ code: 'custom', path: ['includeAccounts'], message: `'${account}' is also in excludeAccounts: give it in one of them` });
@@ -82,7 +89,7 @@ export const accountSelectionSchema = z.strictObject({
   for (const ou of targetAndExcluded) {
     ctx.addIssue({ code: 'custom', path: ['excludeOus'], message: `'${ou}' is also a target: give it in one of them` });
   }
-});
+}));
 
 /** One problem found in outside input: where (a dotted path) and what. */
 export interface SpecProblem {
@@ -91,7 +98,7 @@ export interface SpecProblem {
 }
 
 /** zod issues as "path: message" problems; the path names the field as the user wrote it. */
-export function specProblems(error: z.ZodError, root = ''): SpecProblem[] {
+export function specProblems(error: z.core.$ZodError, root = ''): SpecProblem[] {
   return error.issues.map((issue) => {
     const path = issue.path.reduce<string>((acc, part) => (typeof part === 'number' ? `${acc}[${part}]` : acc ? `${acc}.${String(part)}` : String(part)), root);
     let message = issue.message;
@@ -154,11 +161,11 @@ void _sameShape;
 void _sameShapeBack;
 
 export const connectionTestSchema = z.strictObject({
-  failurePolicy: z.enum(['skip', 'fail']).optional(),
-  retryRounds: z.number().int().min(0, 'must be 0–10 rounds').max(10, 'must be 0–10 rounds').optional(),
-  retryDelaySeconds: z.number().int().min(0, 'must be 0–900 seconds').max(900, 'must be 0–900 seconds').optional(),
-  stackSetWaitSeconds: z.number().int().min(0, 'must be 0–1800 seconds').max(1800, 'must be 0–1800 seconds').optional(),
-  concurrentTests: z.number().int().min(1, 'must be 1–500 tests').max(500, 'must be 1–500 tests').optional(),
+  failurePolicy: z.optional(z.enum(['skip', 'fail'])),
+  retryRounds: z.optional(wholeNumber(0, 10, 'must be 0–10 rounds')),
+  retryDelaySeconds: z.optional(wholeNumber(0, 900, 'must be 0–900 seconds')),
+  stackSetWaitSeconds: z.optional(wholeNumber(0, 1800, 'must be 0–1800 seconds')),
+  concurrentTests: z.optional(wholeNumber(1, 500, 'must be 1–500 tests')),
 });
 
 /**
@@ -167,22 +174,24 @@ export const connectionTestSchema = z.strictObject({
  * what the Terraform invocation carries, and what a spec file holds.
  */
 export const onboardingSpecSchema = z.strictObject({
-  selection: accountSelectionSchema.default({}),
-  organizationId: formatted('organizationId').optional(),
-  externalId: formatted('externalId').optional(),
-  roleName: formatted('roleName').optional(),
-  scanMode: z.enum(['daily', 'once', 'none']).optional(),
-  connection: connectionTestSchema.optional(),
-  removal: z.enum(['retain', 'unlink', 'destroy']).optional(),
-  concurrency: z.number().int().min(1, 'must be 1–100').max(100, 'must be 1–100').optional(),
-  roleSessionName: z.string().regex(/^[\w+=,.@-]{2,64}$/, 'must be 2–64 characters of letters, digits and _+=,.@-').optional(),
+  selection: z._default(accountSelectionSchema, {}),
+  organizationId: z.optional(formatted('organizationId')),
+  externalId: z.optional(formatted('externalId')),
+  roleName: z.optional(formatted('roleName')),
+  scanMode: z.optional(z.enum(['daily', 'once', 'none'])),
+  connection: z.optional(connectionTestSchema),
+  removal: z.optional(z.enum(['retain', 'unlink', 'destroy'])),
+  concurrency: z.optional(wholeNumber(1, 100, 'must be 1–100')),
+  roleSessionName: z.optional(z.string().check(z.regex(/^[\w+=,.@-]{2,64}$/, 'must be 2–64 characters of letters, digits and _+=,.@-'))),
   // Prowler asks STS for this long a session: over the role's MaxSessionDuration every assume fails.
-  sessionDurationSeconds: z.number().int()
-    .min(900, `must be 900–${MAX_SESSION_DURATION_SECONDS} seconds`)
-    .max(MAX_SESSION_DURATION_SECONDS, `must be 900–${MAX_SESSION_DURATION_SECONDS} seconds: at most the ProwlerScan role's MaxSessionDuration, or every connection fails`)
-    .optional(),
-  localPrecheck: z.boolean().optional(),
-  allowEmptySelection: z.boolean().optional(),
+  sessionDurationSeconds: z.optional(wholeNumber(
+    900,
+    MAX_SESSION_DURATION_SECONDS,
+    `must be 900–${MAX_SESSION_DURATION_SECONDS} seconds`,
+    `must be 900–${MAX_SESSION_DURATION_SECONDS} seconds: at most the ProwlerScan role's MaxSessionDuration, or every connection fails`,
+  )),
+  localPrecheck: z.optional(z.boolean()),
+  allowEmptySelection: z.optional(z.boolean()),
 });
 
 export type OnboardingSpec = z.infer<typeof onboardingSpecSchema>;
@@ -198,21 +207,21 @@ export function parseOnboardingSpec(input: unknown, root = ''): OnboardingSpec {
  * A spec file (`prowler-onboarding.yaml` or `.json`): the onboarding spec, where the Prowler API
  * is and where its key comes from (never the key itself), and the trust values for templates.
  */
-export const specFileSchema = onboardingSpecSchema.extend({
-  $schema: z.string().optional(),
-  prowlerApiUrl: z.string().superRefine((url, ctx) => {
+export const specFileSchema = z.extend(onboardingSpecSchema, {
+  $schema: z.optional(z.string()),
+  prowlerApiUrl: z.optional(z.string().check(z.superRefine((url, ctx) => {
     for (const problem of apiUrlProblems(url)) ctx.addIssue({ code: 'custom', message: problem.replace(/^prowlerApiUrl /, '') });
-  }).optional(),
-  apiKey: z.union([
-    z.strictObject({ secretArn: z.string().regex(FORMATS.secretArn.pattern, 'must be a Secrets Manager secret ARN') }),
-    z.strictObject({ env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name such as PROWLER_API_KEY') }),
-  ], { error: 'must be {secretArn: <Secrets Manager ARN>} or {env: <VARIABLE>} (the key itself never goes in the file)' }).optional(),
+  }))),
+  apiKey: z.optional(z.union([
+    z.strictObject({ secretArn: z.string().check(z.regex(FORMATS.secretArn.pattern, 'must be a Secrets Manager secret ARN')) }),
+    z.strictObject({ env: z.string().check(z.regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name such as PROWLER_API_KEY')) }),
+  ], { error: 'must be {secretArn: <Secrets Manager ARN>} or {env: <VARIABLE>} (the key itself never goes in the file)' })),
   // The CLI's record and lease (the construct's state bucket, to share them with its functions).
-  stateBucket: formatted('bucketName').optional(),
-  trust: z.strictObject({
-    accountId: formatted('accountId').optional(),
-    principal: formatted('trustedPrincipal').optional(),
-  }).optional(),
+  stateBucket: z.optional(formatted('bucketName')),
+  trust: z.optional(z.strictObject({
+    accountId: z.optional(formatted('accountId')),
+    principal: z.optional(formatted('trustedPrincipal')),
+  })),
 });
 
 export type SpecFile = z.infer<typeof specFileSchema>;

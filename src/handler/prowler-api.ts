@@ -4,10 +4,10 @@
  * Retry-After), creates retried only after re-checking whether they happened. Errors say what to
  * fix and never carry the credential.
  */
-import { z } from 'zod';
 
 import { realClock, type Clock } from './clock';
 import { apiUrlProblems, PROWLER_CLOUD_API_URL, shown } from '../core/spec';
+import * as z from '../core/zod';
 
 export { PROWLER_CLOUD_API_URL };
 const JSON_API = 'application/vnd.api+json';
@@ -69,24 +69,24 @@ export const providerSchema = z.object({
   attributes: z.object({
     provider: z.string(),
     uid: z.string(),
-    alias: z.string().nullable().optional(),
-    connection: z.object({ connected: z.boolean().nullable(), last_checked_at: z.string().nullable() }).partial().nullable().optional(),
+    alias: z.optional(z.nullable(z.string())),
+    connection: z.optional(z.nullable(z.partial(z.object({ connected: z.nullable(z.boolean()), last_checked_at: z.nullable(z.string()) })))),
   }),
-  relationships: z.object({
-    secret: z.object({ data: ref.nullable() }).optional(),
-    provider_groups: z.object({ data: z.array(ref) }).optional(),
-  }).partial().optional(),
+  relationships: z.optional(z.partial(z.object({
+    secret: z.optional(z.object({ data: z.nullable(ref) })),
+    provider_groups: z.optional(z.object({ data: z.array(ref) })),
+  }))),
 });
 export type Provider = z.infer<typeof providerSchema>;
 
 const pagination = z.object({ pagination: z.object({ page: z.number(), pages: z.number(), count: z.number() }) });
-const listOf = <T extends z.ZodTypeAny>(item: T) => z.object({ data: z.array(item), meta: pagination.optional() });
+const listOf = <T extends z.ZodMiniType>(item: T) => z.object({ data: z.array(item), meta: z.optional(pagination) });
 
 export const providerGroupSchema = z.object({
   id: z.string(),
   type: z.literal('provider-groups'),
   attributes: z.object({ name: z.string() }),
-  relationships: z.object({ providers: z.object({ data: z.array(ref) }).optional() }).partial().optional(),
+  relationships: z.optional(z.partial(z.object({ providers: z.optional(z.object({ data: z.array(ref) })) }))),
 });
 export type ProviderGroup = z.infer<typeof providerGroupSchema>;
 
@@ -94,10 +94,10 @@ export const taskSchema = z.object({
   id: z.string(),
   type: z.literal('tasks'),
   attributes: z.object({
-    name: z.string().optional(),
+    name: z.optional(z.string()),
     state: z.enum(['available', 'scheduled', 'executing', 'completed', 'failed', 'cancelled']),
-    result: z.unknown().optional(),
-    completed_at: z.string().nullable().optional(),
+    result: z.optional(z.unknown()),
+    completed_at: z.optional(z.nullable(z.string())),
   }),
 });
 export type Task = z.infer<typeof taskSchema>;
@@ -107,18 +107,18 @@ const secretSchema = z.object({ id: z.string(), type: z.literal('provider-secret
 const userSchema = z.object({
   data: z.object({
     id: z.string(),
-    relationships: z.object({
-      memberships: z.object({ data: z.array(ref.extend({ meta: z.object({ active: z.boolean().optional() }).partial().optional() })) }),
+    relationships: z.optional(z.partial(z.object({
+      memberships: z.object({ data: z.array(z.extend(ref, { meta: z.optional(z.partial(z.object({ active: z.boolean() }))) })) }),
       roles: z.object({ data: z.array(ref) }),
-    }).partial().optional(),
+    }))),
   }),
-  included: z.array(z.object({
+  included: z.optional(z.array(z.object({
     id: z.string(),
     type: z.string(),
     // A role's permissions (RBAC), when roles are included.
-    attributes: z.object({ manage_providers: z.boolean(), manage_scans: z.boolean(), unlimited_visibility: z.boolean() }).partial().optional(),
-    relationships: z.object({ tenant: z.object({ data: ref }).optional() }).partial().optional(),
-  })).optional(),
+    attributes: z.optional(z.partial(z.object({ manage_providers: z.boolean(), manage_scans: z.boolean(), unlimited_visibility: z.boolean() }))),
+    relationships: z.optional(z.partial(z.object({ tenant: z.object({ data: ref }) }))),
+  }))),
 });
 
 /** What the onboarding needs the credential's role to allow, and why (README: "The Prowler API key"). */
@@ -434,7 +434,7 @@ export class ProwlerClient {
    * pages than the count it reported first allows, or a page that brings nothing new, is an error
    * naming the endpoint (a loop would otherwise send requests until the function times out).
    */
-  private async listAll<T extends z.ZodTypeAny>(path: string, item: T, query: Record<string, string>): Promise<z.infer<T>[]> {
+  private async listAll<T extends z.ZodMiniType>(path: string, item: T, query: Record<string, string>): Promise<z.infer<T>[]> {
     const out: z.infer<T>[] = [];
     const seen = new Set<string>();
     let allowed: number | undefined;
@@ -557,9 +557,9 @@ export class ProwlerClient {
 
   private failure(where: string, status: number, headers: Headers, json: unknown, text: string): ProwlerApiError {
     // JSON:API errors are a list; a view's own Response({"detail": …}) comes as one object.
-    const error = z.object({
-      detail: z.unknown().optional(), code: z.string().optional(), source: z.object({ pointer: z.string().optional() }).partial().optional(),
-    }).partial();
+    const error = z.partial(z.object({
+      detail: z.optional(z.unknown()), code: z.optional(z.string()), source: z.optional(z.partial(z.object({ pointer: z.optional(z.string()) }))),
+    }));
     const errors = z.object({ errors: z.union([z.array(error), error]) }).safeParse(json);
     const first = errors.success ? (Array.isArray(errors.data.errors) ? errors.data.errors[0] : errors.data.errors) : undefined;
     const said = first && first.detail !== undefined ? this.redact(typeof first.detail === 'string' ? first.detail : JSON.stringify(first.detail)) : undefined;
@@ -581,7 +581,7 @@ export class ProwlerClient {
 
   /** Never let the credential reach a message. */
   /** An answer in the shape this client relies on; else what was where, redacted and cut. */
-  private parse<T extends z.ZodTypeAny>(schema: T, json: unknown, where: string): z.infer<T> {
+  private parse<T extends z.ZodMiniType>(schema: T, json: unknown, where: string): z.infer<T> {
     const result = schema.safeParse(json);
     if (!result.success) {
       const issue = result.error.issues[0];

@@ -4,9 +4,9 @@
  * Their values never reach a log line, a report or an error message.
  */
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { z } from 'zod';
 import type { AssumeCredentials } from './engine';
 import type { ProwlerAuth } from './prowler-api';
+import * as z from '../core/zod';
 
 async function secretString(client: SecretsManagerClient, secretId: string, what: string): Promise<string> {
   try {
@@ -49,7 +49,8 @@ export async function readProwlerAuth(
     if (problem) throw new Error(problem);
     return { apiKey: value };
   }
-  const parsed = z.union([z.object({ apiKey: z.string().min(1) }), z.object({ token: z.string().min(1) })]).safeParse(safeJson(value));
+  const nonEmpty = z.string().check(z.minLength(1));
+  const parsed = z.union([z.object({ apiKey: nonEmpty }), z.object({ token: nonEmpty })]).safeParse(safeJson(value));
   if (!parsed.success || Object.values(parsed.data)[0].trim() === '') {
     throw new Error(`The Prowler API key secret (${secretId}) is JSON without an "apiKey" (or "token") field: store the key itself, or {"apiKey": "pk_…"}`);
   }
@@ -63,10 +64,14 @@ export async function readProwlerAuth(
   return 'token' in parsed.data ? { token: parsed.data.token.trim() } : { apiKey: parsed.data.apiKey.trim() };
 }
 
+const keyId = z.string().check(z.minLength(16));
+const secretKey = z.string().check(z.minLength(1));
 const credentialsSchema = z.union([
-  z.object({ accessKeyId: z.string().min(16), secretAccessKey: z.string().min(1), sessionToken: z.string().optional() }),
-  z.object({ AWS_ACCESS_KEY_ID: z.string().min(16), AWS_SECRET_ACCESS_KEY: z.string().min(1), AWS_SESSION_TOKEN: z.string().optional() })
-    .transform((c) => ({ accessKeyId: c.AWS_ACCESS_KEY_ID, secretAccessKey: c.AWS_SECRET_ACCESS_KEY, sessionToken: c.AWS_SESSION_TOKEN })),
+  z.object({ accessKeyId: keyId, secretAccessKey: secretKey, sessionToken: z.optional(z.string()) }),
+  z.pipe(
+    z.object({ AWS_ACCESS_KEY_ID: keyId, AWS_SECRET_ACCESS_KEY: secretKey, AWS_SESSION_TOKEN: z.optional(z.string()) }),
+    z.transform((c) => ({ accessKeyId: c.AWS_ACCESS_KEY_ID, secretAccessKey: c.AWS_SECRET_ACCESS_KEY, sessionToken: c.AWS_SESSION_TOKEN })),
+  ),
 ]);
 
 /** Static credentials for Prowler's sts:AssumeRole, from a JSON secret. */
