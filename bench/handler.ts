@@ -19,7 +19,8 @@ if (!existsSync(bundle)) throw new Error('lib/handler-bundle is missing: run `np
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { COMMON } = require('../build-tools/bundle.js') as { COMMON: Record<string, unknown> };
 
-const kb = (bytes: number) => `${(bytes / 1024).toFixed(0)} KB`;
+// Decimal kilobytes, the stricter reading of the target.
+const kb = (bytes: number) => `${(bytes / 1000).toFixed(0)} KB`;
 
 async function main(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'handler-bench-'));
@@ -56,7 +57,7 @@ async function main(): Promise<void> {
     const size = statSync(bundle).size;
     const zipped = readFileSync(archive).length;
     const baselineSize = statSync(baseline).size;
-    console.log(`handler bundle: ${kb(size)} minified, ${kb(zipped)} zipped (target ≤ ${SIZE_TARGET_KB} KB: ${size <= SIZE_TARGET_KB * 1024 ? 'met' : 'missed'}); `
+    console.log(`handler bundle: ${kb(size)} minified (${size.toLocaleString('en')} bytes), ${kb(zipped)} zipped (target ≤ ${SIZE_TARGET_KB} KB: ${size <= SIZE_TARGET_KB * 1000 ? 'met' : 'missed'}); `
       + `${(size / baselineSize).toFixed(2)}× the Organizations + STS clients alone (${kb(baselineSize)})`);
     console.log(`load (median of ${RUNS}): ${bundleMs.toFixed(0)} ms; an empty node ${emptyMs.toFixed(0)} ms: ${(bundleMs / emptyMs).toFixed(2)}× `
       + `(target ≤ ${LOAD_TARGET}×: ${bundleMs / emptyMs <= LOAD_TARGET ? 'met' : 'missed'}); the Organizations + STS clients alone ${baselineMs.toFixed(0)} ms (${(baselineMs / emptyMs).toFixed(2)}×)`);

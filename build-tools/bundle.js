@@ -1,7 +1,14 @@
 // Bundles the onboarding Lambda and the prowler-org command with esbuild (the bundle:handler and
-// bundle:cli tasks). One thing the esbuild command line cannot say: zod's classic API re-exports
-// all of its 40-odd locales as `z.locales` (and zod's core as `locales`) (258 KB of a 1.49 MB handler bundle), though only the
-// English one, which zod registers by default, is ever used here. `z.locales` keeps only `en`.
+// bundle:cli tasks), with two things the esbuild command line cannot say:
+// - zod re-exports its 40-odd locales as `locales`; only the English one (src/core/zod.ts) is
+//   ever used, so `locales` keeps only `en`, and the build fails if another gets in.
+// - The Lambda's credentials are always in its environment (AWS_ACCESS_KEY_ID, …, set by Lambda
+//   from the function's role). The SDK's default chain also loads profiles, SSO, credential
+//   processes and web-identity token files on demand, with the STS and SSO clients behind them
+//   (about 85 KB): in the handler's bundle those links say "not here" and the chain goes on to the
+//   container and instance metadata providers, as it would on any machine without them.
+// - Each AWS SDK client imports its whole package.json (about 2 KB) to read its version, for the
+//   user agent: the bundles keep the name and version.
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
@@ -26,10 +33,48 @@ const zodEnglishOnly = {
   },
 };
 
+const sdkPackageVersions = {
+  name: 'sdk-package-versions',
+  setup(build) {
+    build.onLoad({ filter: /[\\/]@aws-sdk[\\/][^\\/]+[\\/]package\.json$/ }, (args) => {
+      const { name, version } = JSON.parse(fs.readFileSync(args.path, 'utf8'));
+      return { contents: JSON.stringify({ name, version }), loader: 'json' };
+    });
+  },
+};
+
+const LAMBDA_UNUSED_CREDENTIAL_SOURCES = {
+  '@aws-sdk/credential-provider-ini': 'fromIni',
+  '@aws-sdk/credential-provider-sso': 'fromSSO',
+  '@aws-sdk/credential-provider-process': 'fromProcess',
+  '@aws-sdk/credential-provider-web-identity': 'fromTokenFile',
+};
+const lambdaCredentials = {
+  name: 'lambda-credentials',
+  setup(build) {
+    const names = Object.keys(LAMBDA_UNUSED_CREDENTIAL_SOURCES).map((n) => n.replace(/[/-]/g, '\\$&')).join('|');
+    build.onResolve({ filter: new RegExp(`^(${names})$`) }, (args) => ({ path: args.path, namespace: 'lambda-credentials' }));
+    build.onLoad({ filter: /.*/, namespace: 'lambda-credentials' }, (args) => {
+      const provider = LAMBDA_UNUSED_CREDENTIAL_SOURCES[args.path];
+      // `tryNextLink`: the SDK's chain moves on, as for a source that is not configured.
+      return {
+        contents: `export const ${provider} = () => async () => { throw Object.assign(new Error(${JSON.stringify(
+          `${provider}: not in the onboarding Lambda's bundle (a Lambda function's credentials are in its environment)`,
+        )}), { name: 'CredentialsProviderError', tryNextLink: true }); };\n`,
+        loader: 'js',
+      };
+    });
+  },
+};
+
 const TARGETS = {
   // Also zipped once here (lib/handler-bundle.zip): the Terraform flavours ship that archive, so
   // a user's synth copies it instead of zipping the bundle every time.
-  handler: { entryPoints: ['src/handler/lambda.ts'], outfile: 'lib/handler-bundle/index.js', target: 'node22', archive: 'lib/handler-bundle.zip' },
+  handler: {
+    entryPoints: ['src/handler/lambda.ts'], outfile: 'lib/handler-bundle/index.js', target: 'node22', archive: 'lib/handler-bundle.zip',
+    plugins: [zodEnglishOnly, sdkPackageVersions, lambdaCredentials],
+    mustNotHold: /@aws-sdk[\\/](nested-clients|credential-provider-(ini|sso|process|web-identity|login)|token-providers)[\\/]/,
+  },
   cli: { entryPoints: ['src/cli/main.ts'], outfile: 'lib/cli/prowler-org.js', target: 'node20', banner: { js: '#!/usr/bin/env node' } },
 };
 
@@ -41,20 +86,23 @@ const COMMON = {
   // The ES module builds (the AWS SDK ships both): esbuild drops what the code never calls.
   mainFields: ['module', 'main'],
   minify: true,
+  charset: 'utf8', // messages' dashes and ellipses as they are, not as \u escapes
   legalComments: 'none',
   logLevel: 'warning',
   metafile: true,
-  plugins: [zodEnglishOnly],
+  plugins: [zodEnglishOnly, sdkPackageVersions],
 };
 
 async function bundle(name) {
   const target = TARGETS[name];
   if (!target) throw new Error(`usage: node build-tools/bundle.js ${Object.keys(TARGETS).join('|')}`);
-  const { archive, ...options } = target;
+  const { archive, mustNotHold, ...options } = target;
   const root = path.join(__dirname, '..');
   const result = await esbuild.build({ ...COMMON, ...options, absWorkingDir: root });
   const zodLocales = Object.keys(result.metafile.inputs).filter((input) => /zod[\\/]v4[\\/]locales[\\/](?!en\.c?js)/.test(input));
   if (zodLocales.length > 1) throw new Error(`${name}: zod locales other than English were bundled: ${zodLocales.join(', ')}`);
+  const unwanted = mustNotHold ? Object.keys(result.metafile.inputs).filter((input) => mustNotHold.test(input)) : [];
+  if (unwanted.length > 0) throw new Error(`${name}: bundled what it leaves out: ${unwanted.join(', ')}`);
   if (archive) {
     // The same bytes for the same bundle: a fixed date, so Lambda's code hash changes only with the code.
     const code = fs.readFileSync(path.join(root, options.outfile));
