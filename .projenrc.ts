@@ -190,6 +190,12 @@ project.package.addField('typesVersions', {
   '*': Object.fromEntries(['core', 'cdk', 'cdktf', 'cdktn'].map((dir) => [dir, [`lib/${dir}/index.d.ts`]])),
 });
 project.postCompileTask.prependExec('node build-tools/lazy-index.js');
+// zod, as the package calls it, in one file (lib/core/zod.js): a synth loads one module, not ninety.
+const bundleZod = project.addTask('bundle:zod', {
+  description: 'Replace the compiled lib/core/zod.js with the part of zod/mini the package calls, bundled in one file',
+  exec: 'node build-tools/bundle.js zod',
+});
+project.postCompileTask.prependSpawn(bundleZod);
 
 // The handler's dependencies are bundled into its Lambda asset at build time (dev dependencies).
 project.eslint?.addOverride({

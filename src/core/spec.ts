@@ -98,7 +98,7 @@ export interface SpecProblem {
 }
 
 /** zod issues as "path: message" problems; the path names the field as the user wrote it. */
-export function specProblems(error: z.core.$ZodError, root = ''): SpecProblem[] {
+export function specProblems(error: z.$ZodError, root = ''): SpecProblem[] {
   return error.issues.map((issue) => {
     const path = issue.path.reduce<string>((acc, part) => (typeof part === 'number' ? `${acc}[${part}]` : acc ? `${acc}.${String(part)}` : String(part)), root);
     let message = issue.message;

@@ -1,11 +1,18 @@
 /**
- * zod as this package uses it: the `zod/mini` API, whose functions a bundle keeps only when they
- * are called, with zod's English messages, which `zod/mini` does not load by itself. Import it as
- * a namespace (`import * as z from '../core/zod'`) so that bundlers can drop what is not called.
+ * zod as this package uses it, and the one place that imports it: the `zod/mini` API, with zod's
+ * English messages (`zod/mini` loads no locale by itself). Only what the package calls is
+ * exported, so bundles keep only that: the Lambda's and the command's, and `lib/core/zod.js`
+ * itself, which the build replaces with one bundled file (`bundle:zod`), so that a synth loads
+ * one module instead of zod's ninety.
  */
 import { config } from 'zod/mini';
 import en from 'zod/v4/locales/en.cjs';
 
 config(en());
 
-export * from 'zod/mini';
+export {
+  _default, array, boolean, enum, extend, int, literal, maxLength, maximum, meta, minLength, minimum, nullable, number, object,
+  optional, partial, pipe, record, refine, regex, strictObject, string, superRefine, toJSONSchema, transform, union, unknown,
+} from 'zod/mini';
+export type { infer, ZodMiniType } from 'zod/mini';
+export type { $ZodError } from 'zod/v4/core';
