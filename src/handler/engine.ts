@@ -17,15 +17,17 @@ import {
   DEFAULT_CONCURRENCY,
   organizationGroupName,
   silentLogger,
+  OUTSIDE_STACKSET,
   type AccountResult,
   type ContinueOptions,
   type EngineDependencies,
+  type Logger,
   type OnboardingCounts,
   type OnboardingReport,
   type OnboardingRequest,
   type RunState,
 } from './run-types';
-import { launch, register, STACKSET_POLL_MS, stackSetReady, testOne } from './steps';
+import { coveredByStackSet, launch, register, STACKSET_POLL_MS, stackSetReady, stackSetUnreadable, testOne } from './steps';
 import {
   ConnectionFailurePolicy,
   DEFAULT_RETRY_DELAY_SECONDS,
@@ -111,6 +113,15 @@ export async function continueRun(
     state.failure = failure;
   };
 
+  /** One account's connection test; with the skip policy, a connected account is launched at once. */
+  const testAndLaunch = async (r: AccountResult, requests: <T>(fn: () => Promise<T>) => Promise<T>) => {
+    const outcome = await testOne(r, request, state.externalId, deps, requests);
+    r.connection = { ...outcome, attempts: (r.connection?.attempts ?? 0) + 1, tested: true };
+    // Whatever the others do, while the remaining tests run (with `fail`, launching waits for every test).
+    const pipelineLaunch = (request.connection?.failurePolicy ?? ConnectionFailurePolicy.SKIP) === ConnectionFailurePolicy.SKIP;
+    if (outcome.connected && pipelineLaunch && r.scan === undefined) await requests(() => launch(r, request, deps, state.record));
+  };
+
   try {
     while (state.phase !== 'done' && !outOfTime()) {
       switch (state.phase) {
@@ -133,7 +144,20 @@ export async function continueRun(
         case 'register': {
           const all = registrable();
           const pending = all.filter((r) => r.secret === undefined && r.error === undefined);
-          await forEachUntil(pending, concurrency, outOfTime, (r) => register(r, state, request, deps));
+          // One limit of requests in flight: an account's registration holds a lane, a test's
+          // requests take one each. An account whose role is in place is tested (and, with the
+          // skip policy, launched) as soon as it is registered, while the others register.
+          const requests = pLimit(concurrency);
+          const early = state.round === 1 ? await earlyTests(state, deps, log) : undefined;
+          const tests = pLimit(request.connection?.concurrentTests ?? DEFAULT_CONCURRENT_TESTS);
+          const testing: Array<Promise<void>> = [];
+          // At most `concurrency` registrations queue for a lane at a time, so a test's requests
+          // wait behind those few and not behind every registration still to come.
+          await forEachUntil(pending, concurrency, outOfTime, (r) => requests(async () => {
+            await register(r, state, request, deps);
+            if (early?.(r)) testing.push(tests(() => (outOfTime() ? Promise.resolve() : testAndLaunch(r, requests))));
+          }));
+          await Promise.all(testing);
           const done = all.filter((r) => r.secret !== undefined || r.error !== undefined).length;
           log.info(`registered ${done} of ${all.length} accounts`);
           if (all.some((r) => r.secret === undefined && r.error === undefined)) break; // out of time
@@ -162,7 +186,14 @@ export async function continueRun(
           break;
         }
         case 'test': {
-          if (state.round === 1 && deps.stackInstances && !(await stackSetReady(state, request, deps, log))) {
+          const registered = registrable().filter((r) => r.providerId && !r.error);
+          for (const r of registered) {
+            // Already connected and left as it was: no need to test again.
+            if (!r.connection && r.secret === 'kept' && r.wasConnected) r.connection = { connected: true, attempts: 0, tested: false };
+          }
+          const pending = registered.filter((r) => !r.connection?.connected && (r.connection?.attempts ?? 0) < state.round);
+          // Round 1 waits for the member StackSet, unless every account was tested as it registered.
+          if (state.round === 1 && pending.length > 0 && deps.stackInstances && !(await stackSetReady(state, request, deps, log))) {
             if (options.whileWaiting === 'return') return state;
             await deps.clock.sleep(STACKSET_POLL_MS);
             break;
@@ -171,23 +202,10 @@ export async function continueRun(
             if (options.whileWaiting === 'return') return state;
             await deps.clock.sleep(state.nextRoundAt - deps.clock.now());
           }
-          const registered = registrable().filter((r) => r.providerId && !r.error);
-          for (const r of registered) {
-            // Already connected and left as it was: no need to test again.
-            if (!r.connection && r.secret === 'kept' && r.wasConnected) r.connection = { connected: true, attempts: 0, tested: false };
-          }
-          const pending = registered.filter((r) => !r.connection?.connected && (r.connection?.attempts ?? 0) < state.round);
           if (state.round > 1 && pending.length > 0) log.info(`re-testing ${pending.length} failed ${pending.length === 1 ? 'account' : 'accounts'} (round ${state.round})`);
           // Tests in flight are their own limit (Prowler's workers); their requests share `concurrency`.
           const requests = pLimit(concurrency);
-          const pipelineLaunch = (request.connection?.failurePolicy ?? ConnectionFailurePolicy.SKIP) === ConnectionFailurePolicy.SKIP;
-          await forEachUntil(pending, request.connection?.concurrentTests ?? DEFAULT_CONCURRENT_TESTS, outOfTime, async (r) => {
-            const outcome = await testOne(r, request, state.externalId, deps, requests);
-            r.connection = { ...outcome, attempts: (r.connection?.attempts ?? 0) + 1, tested: true };
-            // With the skip policy a connected account is launched whatever the others do: at once,
-            // while the remaining tests run (with `fail`, launching waits for every test).
-            if (outcome.connected && pipelineLaunch && r.scan === undefined) await requests(() => launch(r, request, deps, state.record));
-          });
+          await forEachUntil(pending, request.connection?.concurrentTests ?? DEFAULT_CONCURRENT_TESTS, outOfTime, (r) => testAndLaunch(r, requests));
           if (pending.some((r) => (r.connection?.attempts ?? 0) < state.round)) break; // out of time
           state.nextRoundAt = undefined;
           const failed = registered.filter((r) => !r.connection?.connected);
@@ -247,6 +265,35 @@ export async function continueRun(
     state.calls.prowler += deps.prowler.requests - prowlerRequestsBefore;
   }
   return state;
+}
+
+/**
+ * Which accounts can be tested the moment they are registered: those that need a test and whose
+ * ProwlerScan role is in place. With a member StackSet, that is an account whose instance is
+ * CURRENT, the management account, or one the StackSet does not reach (its hint says so); the
+ * others wait for the test phase, which waits for the StackSet. Instances that cannot be read
+ * hold nobody back, as in the test phase, and the warning says what to fix.
+ */
+async function earlyTests(state: RunState, deps: EngineDependencies, log: Logger): Promise<(r: AccountResult) => boolean> {
+  const needsTest = (r: AccountResult) => Boolean(r.providerId) && !r.error && !r.connection && !(r.secret === 'kept' && r.wasConnected);
+  if (!deps.stackInstances) return needsTest;
+  let statuses: Map<string, string>;
+  try {
+    statuses = await deps.stackInstances();
+  } catch (error) {
+    const warning = stackSetUnreadable(error as Error);
+    if (!state.warnings.includes(warning)) state.warnings.push(warning);
+    log.warn(warning);
+    return needsTest;
+  }
+  const targets = deps.stackSetTargets;
+  return (r) => {
+    if (!needsTest(r)) return false;
+    if (r.isManagementAccount || statuses.get(r.accountId) === 'CURRENT') return true;
+    if (targets === undefined || coveredByStackSet(r, state.tree, targets)) return false;
+    r.stackInstance = OUTSIDE_STACKSET; // never gets an instance: tested now, and a failure says why
+    return true;
+  };
 }
 
 function count(results: AccountResult[]): OnboardingCounts {

@@ -246,6 +246,36 @@ describe('onboard', () => {
     expect(maxTests).toBeLessThanOrEqual(8);
   });
 
+  test('an account is tested as soon as it is registered, while the others register: one limit of requests in flight for both', async () => {
+    h = await harness({ org: generateOrganization({ accounts: 24, ous: 2, depth: 1, seed: 6 }) });
+    const order: string[] = [];
+    let inFlight = 0;
+    let maxRequests = 0;
+    const counting: typeof fetch = async (input, init) => {
+      inFlight++;
+      maxRequests = Math.max(maxRequests, inFlight);
+      const path = new URL(String(input)).pathname;
+      if (init?.method === 'POST' && /\/providers$/.test(path)) order.push('create');
+      if (init?.method === 'POST' && /\/connection$/.test(path)) order.push('test');
+      try {
+        return await fetch(input, init);
+      } finally {
+        inFlight--;
+      }
+    };
+    const clock = { now: () => Date.now(), sleep: (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.min(ms, 30))) };
+    const prowler = new ProwlerClient({ baseUrl: h.double.url, auth: { apiKey: HARNESS_API_KEY }, clock, fetch: counting });
+    const report = await h.run({ concurrency: 3 }, { prowler, clock });
+    const selected = report.counts.selected;
+    expect(selected).toBeGreaterThan(20);
+    expect(report.counts).toMatchObject({ created: selected, connected: selected, scheduled: selected });
+    // Registration used to finish before the first test: 1,000 accounts took the sum of both.
+    expect(order.indexOf('test')).toBeGreaterThan(-1);
+    expect(order.indexOf('test')).toBeLessThan(order.lastIndexOf('create'));
+    expect(maxRequests).toBeLessThanOrEqual(3);
+    expect(order.filter((o) => o === 'test')).toHaveLength(selected); // each account tested once
+  });
+
   test('a user\'s own group named "AWS Organization …" blocks nothing: only an organization id in the exact name does', async () => {
     h = await harness();
     const [, a, b] = active(h.org);
@@ -358,9 +388,14 @@ describe('onboard', () => {
       return new Map(org.accounts.filter((a) => a !== management).map((a) => [a.id, a === later && checks < 3 ? 'OUTDATED (RUNNING)' : 'CURRENT']));
     };
     const report = await h.run({}, { stackInstances });
+    // One read before registering (the accounts already CURRENT are tested as they register), then
+    // one per poll until the last instance is CURRENT.
     expect(checks).toBe(3);
-    expect(h.clock.slept.filter((ms) => ms === 30_000)).toHaveLength(2);
+    expect(h.clock.slept.filter((ms) => ms === 30_000)).toHaveLength(1);
     expect(report.counts.connected).toBe(4);
+    const tested = [...h.double.connectionAttempts.keys()];
+    expect(tested).toHaveLength(4);
+    expect(tested.at(-1)).toBe(later.id); // tested once its instance is CURRENT, after the others
     expect(h.logs.some((l) => l.startsWith(`waiting for the member StackSet in 1 accounts (e.g. ${later.id}: OUTDATED (RUNNING))`))).toBe(true);
   });
 
