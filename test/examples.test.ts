@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { withoutHeader } from '../scripts/cdktn-flavour';
 import { core } from '../src';
 import { ProwlerOrganizationOnboarding, ProwlerOrganizationRoles } from '../src/cdk';
-import { withoutHeader } from '../scripts/cdktn-flavour';
 
 const ROOT = join(__dirname, '..');
 const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
