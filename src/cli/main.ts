@@ -21,7 +21,7 @@ import { loadSpecFile } from '../core/spec-file-reader';
 import { standaloneTemplateYaml } from '../core/templates';
 import { checkFormat, type FormatName } from '../core/validate';
 import * as z from '../core/zod';
-import { onboard, requestFromSpec, type OnboardingReport } from '../handler/engine';
+import { continueRun, requestFromSpec, startRun, toReport, type EngineDependencies, type OnboardingReport } from '../handler/engine';
 import { acquireLease, LEASE_TTL_MS, releaseLease } from '../handler/lease';
 import { organizationsRegion, type OrganizationSnapshot } from '../handler/organizations';
 import { PROWLER_CLOUD_API_URL, ProwlerClient, realClock, type ProwlerAuth } from '../handler/prowler-api';
@@ -137,13 +137,9 @@ async function run(spec: SpecFile, options: { dryRun: boolean; simulated?: Organ
   const bucket = spec.stateBucket;
   const store = bucket ? (io.store ?? ((name) => new S3JsonStore(new S3Client({ followRegionRedirects: true }), name)))(bucket) : undefined;
   const record = store ? (await store.load<OnboardingRecord>(STATE_KEYS.record)) ?? emptyRecord() : undefined;
-  const go = () => onboardWith(spec, options, io, auth, record);
-  if (!store || options.dryRun) return go();
-  return withLease(store, `s3://${bucket}/${STATE_KEYS.lease}`, io, async () => {
-    const report = await go();
-    await store.save(STATE_KEYS.record, report.record ?? record);
-    return report;
-  });
+  if (!store || options.dryRun) return onboardWith(spec, options, io, auth, record);
+  // Saved however the run ends: a run that fails half-way has created providers all the same.
+  return withLease(store, `s3://${bucket}/${STATE_KEYS.lease}`, io, () => onboardWith(spec, options, io, auth, record, (r) => store.save(STATE_KEYS.record, r)));
 }
 
 /** Runs `fn` holding the onboarding's lease; waits (as long as a lease lasts) while another run holds it. */
@@ -176,6 +172,7 @@ async function onboardWith(
   io: Io,
   auth: ProwlerAuth,
   record: OnboardingRecord | undefined,
+  saveRecord?: (record: OnboardingRecord) => Promise<void>,
 ): Promise<OnboardingReport> {
   const progress = (message: string) => {
     if (options.dryRun) return;
@@ -183,14 +180,25 @@ async function onboardWith(
     if (bar) io.err(`\r\x1b[K${bar}`);
     else io.err(`${io.isTty ? '\r\x1b[K' : ''}${message}\n`);
   };
-  return onboard(requestFromSpec(spec, { dryRun: options.dryRun }), {
+  const request = requestFromSpec(spec, { dryRun: options.dryRun });
+  const deps: EngineDependencies = {
     organizations: new OrganizationsClient({ region: organizationsRegion('aws'), retryMode: 'adaptive', maxAttempts: 12 }),
     prowler: new ProwlerClient({ baseUrl: spec.prowlerApiUrl ?? PROWLER_CLOUD_API_URL, auth }),
     clock: realClock,
     log: { info: progress, warn: (m) => io.err(`warning: ${m}\n`) },
     discover: options.simulated ? async () => options.simulated! : undefined,
     record,
-  });
+  };
+  const state = await startRun(request, deps);
+  try {
+    if (!options.dryRun) await continueRun(state, request, deps);
+  } catch (error) {
+    // The run's own error is the one to show; the record is saved all the same, if it can be.
+    if (saveRecord && state.record) await saveRecord(state.record).catch((e: Error) => io.err(`warning: the record could not be saved: ${e.message}\n`));
+    throw error;
+  }
+  if (saveRecord && state.record) await saveRecord(state.record);
+  return toReport(state, deps.clock.now(), options.dryRun);
 }
 
 const ACTION_TEXT: Record<string, string> = {

@@ -83,4 +83,22 @@ describe('prowler-org with a stateBucket', () => {
     expect(double.providerByUid(ACTIVE[0].id)?.id).toBe(theirs.id); // linked, so only unlinked
     expect(leaving.slice(1).map((id) => double.providerByUid(id))).toEqual([undefined, undefined]);
   }, 60_000);
+
+  test('an apply that fails after creating providers still records them, as created (what a later destroy may remove), and gives the lease back', async () => {
+    await double.stop();
+    // The provider group cannot be created (a key without "Manage Providers" on groups, say): the
+    // run fails after every provider was registered.
+    double = await new ProwlerApiDouble({
+      apiKeys: [KEY],
+      latencyMs: 5,
+      fault: ({ method, path }) => (method === 'POST' && /\/provider-groups$/.test(path) ? { status: 403 } : undefined),
+    }).start();
+    const store = new MemoryJsonStore();
+    const failed = await cli('apply', spec(), store);
+    expect(failed.code).toBe(1);
+    expect(double.providers.size).toBe(ACTIVE.length);
+    const record = await store.load<OnboardingRecord>(STATE_KEYS.record);
+    expect(Object.keys(record?.created ?? {}).sort()).toEqual([...double.providers.keys()].sort()); // before: no record at all
+    expect((await store.load<Lease>(STATE_KEYS.lease))?.expiresAt).toBe(0);
+  }, 60_000);
 });
