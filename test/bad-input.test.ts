@@ -120,6 +120,8 @@ const SPEC_FILES: Case[] = [
     () => cli({ args: (d) => ['apply', file(stringify({ prowlerApiUrl: d.url, organizationId: 'o-otherorg0001' })), '--yes', '--simulate', FIXTURE], readsFirst: true })),
   exit1('externalId with spaces', 'externalId', "'has spaces'", specWith({ externalId: 'has spaces' })),
   exit1('externalId of one character', 'externalId', "'x'", specWith({ externalId: 'x' })),
+  exit1('the API key pasted as externalId (it would be written into every trust policy)', 'externalId', "'pk_[a key, not shown]'",
+    specWith({ externalId: PASTED_KEY }), [PASTED_KEY.slice(3, 20)]),
   exit1('externalId of a megabyte', 'externalId', "'xxxxxxxx", specWith({ externalId: MEGABYTE }), [MEGABYTE.slice(0, 200)]),
   exit1('roleName with a space', 'roleName', "'Prowler Scan'", specWith({ roleName: 'Prowler Scan' })),
   exit1('roleName of 65 characters', 'roleName', `'${'r'.repeat(65)}'`, specWith({ roleName: 'r'.repeat(65) })),
@@ -280,6 +282,8 @@ const cdkForwarder = (props: Partial<cdk.ProwlerOrganizationEventForwarderProps>
 
 const CDK_PROPS: Case[] = [
   refused('CDK: externalId with spaces', 'externalId', "'has spaces'", cdkRole({ externalId: 'has spaces' })),
+  refused('CDK: the API key pasted as externalId (the trust policy is in the template)', 'externalId', "'pk_[a key, not shown]'",
+    cdkRole({ externalId: PASTED_KEY }), [PASTED_KEY.slice(3, 20)]),
   refused('CDK: the API key pasted as trustedPrincipal', 'trustedPrincipal', "'pk_[a key, not shown]'", cdkRole({ trustedAccountId: '222222222222', trustedPrincipal: PASTED_KEY }), [PASTED_KEY.slice(3, 20)]),
   refused('CDK: trustedAccountId of 11 digits', 'trustedAccountId', "'12345678901'", cdkRole({ trustedAccountId: '12345678901' })),
   refused('CDK: trustedPrincipal "prowler"', 'trustedPrincipal', "'prowler'", cdkRole({ trustedAccountId: '222222222222', trustedPrincipal: 'prowler' })),

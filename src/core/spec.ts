@@ -30,10 +30,11 @@ function formatted(format: FormatName) {
       return `must be a string, got ${shown(issue.input)}${quote}`;
     },
   }).check(
-    z.refine((v) => f.pattern.test(v), {
+    z.refine((v) => f.pattern.test(v) && !('refuse' in f && f.refuse(v)), {
       error: (issue) => {
         const value = String(issue.input);
-        const hint = 'hint' in f ? (f.hint as (v: string) => string | undefined)(value) : undefined;
+        const refused = 'refuse' in f ? f.refuse(value) : undefined;
+        const hint = refused ?? ('hint' in f ? (f.hint as (v: string) => string | undefined)(value) : undefined);
         return `${f.must}: expected ${f.allowed}, got ${shown(value)}${hint ? ` (${hint})` : ''}`;
       },
     }),

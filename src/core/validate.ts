@@ -20,6 +20,18 @@ interface Format {
   readonly pattern: RegExp;
   /** A hint for a value that is a recognisable mistake. */
   readonly hint?: (value: string) => string | undefined;
+  /** Why a value of the right form is refused all the same (undefined: it is not). */
+  readonly refuse?: (value: string) => string | undefined;
+}
+
+/**
+ * A Prowler API key or token where an identifier belongs: the value would be written into
+ * templates, trust policies and state, so it is refused (and never shown).
+ */
+function secretShaped(value: string): string | undefined {
+  if (/^pk_[A-Za-z0-9]{8}\./.test(value)) return 'that is a Prowler API key: it belongs in Secrets Manager, never in a template';
+  if (/^eyJ[\w-]*\.[\w-]+\./.test(value)) return 'that is a token: it belongs in Secrets Manager, never in a template';
+  return undefined;
 }
 
 const OU_ID = /^ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}$/;
@@ -45,6 +57,7 @@ export const FORMATS = {
     must: 'Must be a valid External ID',
     allowed: '2–1224 characters of letters, digits and _+=,.@:/- (your Prowler tenant id)',
     pattern: /^[\w+=,.@:/-]{2,1224}$/,
+    refuse: secretShaped,
   },
   accountId: {
     must: 'Must be a valid AWS account ID',
@@ -148,8 +161,8 @@ function unresolved(value: unknown, ctx: CheckContext): boolean {
 export function checkFormat(field: string, value: unknown, format: FormatName, ctx: CheckContext = {}): string[] {
   if (value === undefined || unresolved(value, ctx)) return [];
   const f: Format = FORMATS[format];
-  if (typeof value === 'string' && f.pattern.test(value)) return [];
-  const hint = typeof value === 'string' ? f.hint?.(value) : 'it must be a string';
+  if (typeof value === 'string' && f.pattern.test(value) && !f.refuse?.(value)) return [];
+  const hint = typeof value === 'string' ? f.refuse?.(value) ?? f.hint?.(value) : 'it must be a string';
   return [`${field}: ${f.must}: expected ${f.allowed}, got ${show(value)}${hint ? ` (${hint})` : ''}`];
 }
 
