@@ -1,7 +1,6 @@
 // Bundles the onboarding Lambda and the prowler-org command with esbuild (the bundle:handler and
-// bundle:cli tasks), with two things the esbuild command line cannot say:
-// - zod re-exports its 40-odd locales as `locales`; only the English one (src/core/zod.ts) is
-//   ever used, so `locales` keeps only `en`, and the build fails if another gets in.
+// bundle:cli tasks, and lib/core/zod.js after the compile), with what the esbuild command line
+// cannot say:
 // - The Lambda's credentials are always in its environment (AWS_ACCESS_KEY_ID, …, set by Lambda
 //   from the function's role). The SDK's default chain also loads profiles, SSO, credential
 //   processes and web-identity token files on demand, with the STS and SSO clients behind them
@@ -14,24 +13,6 @@ const fs = require('node:fs');
 const path = require('node:path');
 const esbuild = require('esbuild');
 const { zipSync } = require('fflate');
-
-const zodEnglishOnly = {
-  name: 'zod-english-only',
-  setup(build) {
-    // The locale's ES module (src/core/zod.ts names the CommonJS one, for the compiled lib/).
-    build.onResolve({ filter: /^zod\/v4\/locales\/en\.cjs$/ }, (args) => ({ path: require.resolve('zod/v4/locales/en.js', { paths: [args.resolveDir] }) }));
-    build.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) => (
-      /[\\/]zod[\\/]v4[\\/](classic|core|mini)[\\/]/.test(args.importer)
-        ? { path: path.join(path.dirname(args.importer), '..', 'locales', 'index.js'), namespace: 'zod-english-only' }
-        : undefined
-    ));
-    build.onLoad({ filter: /.*/, namespace: 'zod-english-only' }, (args) => ({
-      contents: 'export { default as en } from "./en.js";\n',
-      resolveDir: path.dirname(args.path),
-      loader: 'js',
-    }));
-  },
-};
 
 const sdkPackageVersions = {
   name: 'sdk-package-versions',
@@ -72,7 +53,7 @@ const TARGETS = {
   // a user's synth copies it instead of zipping the bundle every time.
   handler: {
     entryPoints: ['src/handler/lambda.ts'], outfile: 'lib/handler-bundle/index.js', target: 'node22', archive: 'lib/handler-bundle.zip',
-    plugins: [zodEnglishOnly, sdkPackageVersions, lambdaCredentials],
+    plugins: [sdkPackageVersions, lambdaCredentials],
     mustNotHold: /@aws-sdk[\\/](nested-clients|credential-provider-(ini|sso|process|web-identity|login)|token-providers)[\\/]/,
   },
   cli: { entryPoints: ['src/cli/main.ts'], outfile: 'lib/cli/prowler-org.js', target: 'node20', banner: { js: '#!/usr/bin/env node' } },
@@ -97,7 +78,7 @@ const COMMON = {
   legalComments: 'none',
   logLevel: 'warning',
   metafile: true,
-  plugins: [zodEnglishOnly, sdkPackageVersions],
+  plugins: [sdkPackageVersions],
 };
 
 async function bundle(name) {
@@ -106,9 +87,11 @@ async function bundle(name) {
   const { archive, mustNotHold, ...options } = target;
   const root = path.join(__dirname, '..');
   const result = await esbuild.build({ ...COMMON, ...options, absWorkingDir: root });
-  const zodLocales = Object.keys(result.metafile.inputs).filter((input) => /zod[\\/]v4[\\/]locales[\\/](?!en\.c?js)/.test(input));
-  if (zodLocales.length > 1) throw new Error(`${name}: zod locales other than English were bundled: ${zodLocales.join(', ')}`);
-  const unwanted = mustNotHold ? Object.keys(result.metafile.inputs).filter((input) => mustNotHold.test(input)) : [];
+  // zod's locales (40-odd, 260 KB): none is loaded (src/core/zod.ts), so none may be bundled.
+  const bundled = Object.entries(Object.values(result.metafile.outputs)[0].inputs).filter(([, input]) => input.bytesInOutput > 0).map(([file]) => file);
+  const zodLocales = bundled.filter((input) => /zod[\\/]v4[\\/]locales[\\/]/.test(input));
+  if (zodLocales.length > 0) throw new Error(`${name}: zod locales were bundled: ${zodLocales.join(', ')}`);
+  const unwanted = mustNotHold ? bundled.filter((input) => mustNotHold.test(input)) : [];
   if (unwanted.length > 0) throw new Error(`${name}: bundled what it leaves out: ${unwanted.join(', ')}`);
   if (archive) {
     // The same bytes for the same bundle: a fixed date, so Lambda's code hash changes only with the code.

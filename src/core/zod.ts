@@ -1,14 +1,11 @@
 /**
- * zod as this package uses it, and the one place that imports it: the `zod/mini` API, with zod's
- * English messages (`zod/mini` loads no locale by itself). Only what the package calls is
- * exported, so bundles keep only that: the Lambda's and the command's, and `lib/core/zod.js`
- * itself, which the build replaces with one bundled file (`bundle:zod`), so that a synth loads
- * one module instead of zod's ninety.
+ * zod as this package uses it, and the one place that imports it: the `zod/mini` API. Only what
+ * the package calls is exported, so bundles keep only that: the Lambda's and the command's, and
+ * `lib/core/zod.js` itself, which the build replaces with one bundled file (`bundle:zod`), so that
+ * a synth loads one module instead of zod's ninety. No locale is loaded: every message a user
+ * reads is the package's own (core's `specProblems`, the Prowler client's parse errors), and
+ * zod's would only say "Invalid input".
  */
-import { config } from 'zod/mini';
-import en from 'zod/v4/locales/en.cjs';
-
-config(en());
 
 export {
   _default, array, boolean, enum, extend, int, literal, maxLength, maximum, meta, minLength, minimum, nullable, number, object,

@@ -587,7 +587,11 @@ export class ProwlerClient {
       const issue = result.error.issues[0];
       const at = issue.path.reduce<unknown>((value, key) => (value as Record<PropertyKey, unknown> | undefined)?.[key as PropertyKey], json);
       const got = at === undefined ? 'nothing' : cut(this.redact(shown(at)), 100);
-      throw new ProwlerApiError(`Prowler API ${where} answered something unexpected (${issue.path.join('.') || 'body'}: ${issue.message}, got ${got}): is this a Prowler API of version 1.x?`);
+      // zod/mini's own message is only "Invalid input" (no locale is loaded): say what was expected.
+      const expected = issue.code === 'invalid_type' ? `expected ${issue.expected}`
+        : issue.code === 'invalid_value' ? `expected ${issue.values.map((v) => shown(v)).join(' or ')}`
+          : issue.message;
+      throw new ProwlerApiError(`Prowler API ${where} answered something unexpected (${issue.path.join('.') || 'body'}: ${expected}, got ${got}): is this a Prowler API of version 1.x?`);
     }
     return result.data;
   }

@@ -110,7 +110,10 @@ describe('ProwlerClient against the API double', () => {
 
   test('an answer of an unexpected shape fails clearly', async () => {
     const fetchShape = (async () => new Response(JSON.stringify({ data: [{ id: 1 }] }), { status: 200 })) as unknown as typeof fetch;
-    await expect(client({ fetch: fetchShape }).findAwsProviders(['123456789012'])).rejects.toThrow(/GET \/providers answered something unexpected \(data.0.id: .*\): is this a Prowler API of version 1.x\?/);
+    await expect(client({ fetch: fetchShape }).findAwsProviders(['123456789012'])).rejects.toThrow(/GET \/providers answered something unexpected \(data.0.id: expected string, got 1\): is this a Prowler API of version 1.x\?/);
+    // A value outside an enumeration names the values it may take.
+    const badType = (async () => new Response(JSON.stringify({ data: [{ id: 'p1', type: 'users', attributes: { provider: 'aws', uid: '123456789012' } }] }), { status: 200 })) as unknown as typeof fetch;
+    await expect(client({ fetch: badType }).findAwsProviders(['123456789012'])).rejects.toThrow(/\(data.0.type: expected 'providers', got 'users'\)/);
   });
 
   test('a wrong base URL gets a hint', async () => {
