@@ -8,6 +8,7 @@ import { ProwlerMemberRoleStackSet, ProwlerOrganizationRoles, ProwlerScanRole } 
 import { CfnEvaluator, roleGrants } from './support/cfn-eval';
 import { specFileJsonSchema } from '../src/core/spec';
 import { renderTemplateFiles, TEMPLATE_FILES } from '../src/core/templates';
+import { checkFormat } from '../src/core/validate';
 
 const TEMPLATES_DIR = join(__dirname, '..', 'templates');
 const committed = (name: string) => readFileSync(join(TEMPLATES_DIR, name), 'utf8');
@@ -43,6 +44,20 @@ describe('templates/', () => {
   test('schema/prowler-onboarding.schema.json is what the spec\'s zod schema renders', () => {
     const committedSchema = readFileSync(join(__dirname, '..', 'schema', 'prowler-onboarding.schema.json'), 'utf8');
     expect(committedSchema).toBe(`${JSON.stringify(specFileJsonSchema(), null, 2)}\n`);
+  });
+
+  test('the templates\' ExternalId pattern accepts what core accepts, and refuses a Prowler API key or token (never into a trust policy)', () => {
+    const values = [
+      EXTERNAL_ID, 'tenant-1', 'a:b/c@d.e', 'pk_short', 'eyJ-not-a-token', // accepted
+      'has space', 'x', 'a'.repeat(1225), 'pk_Ab12Cd34.the-secret-part', 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln', // refused
+    ];
+    for (const template of [standalone(), member()]) {
+      const { AllowedPattern } = template.Parameters.ExternalId;
+      // CloudFormation matches the whole value, with Java's regular expressions (lookahead included).
+      const cloudFormation = new RegExp(`^(?:${AllowedPattern})$`);
+      expect(values.map((v) => [v.slice(0, 30), cloudFormation.test(v)])).toEqual(values.map((v) => [v.slice(0, 30), checkFormat('externalId', v, 'externalId').length === 0]));
+    }
+    expect(checkFormat('externalId', 'pk_Ab12Cd34.the-secret-part', 'externalId')).toHaveLength(1);
   });
 
   test('the standalone template fits an inline template body (51,200 bytes)', () => {

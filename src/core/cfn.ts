@@ -25,6 +25,7 @@ import {
   trustPolicyDocument,
   type InlinePolicySpec,
 } from './policy';
+import { SECRET_STARTS } from './validate';
 
 type Json = any;
 
@@ -64,8 +65,9 @@ function roleParameters(): Json {
     ExternalId: {
       Description: 'The External ID Prowler presents when it assumes the role (your Prowler tenant id, shown in the Prowler wizard).',
       Type: 'String',
-      AllowedPattern: '[\\w+=,.@:/-]{2,1224}',
-      ConstraintDescription: 'ExternalId must be 2-1224 characters of letters, digits and _+=,.@:/-',
+      // Never a Prowler API key or token: it would be written into the trust policy (core's check too).
+      AllowedPattern: `(?!${SECRET_STARTS.apiKey})(?!${SECRET_STARTS.token})[\\w+=,.@:/-]{2,1224}`,
+      ConstraintDescription: 'ExternalId must be 2-1224 characters of letters, digits and _+=,.@:/-, and not a Prowler API key or token (those belong in Secrets Manager)',
     },
     AccountId: {
       Description: 'The AWS account allowed to assume the role. Keep the default for Prowler Cloud (aws partition only); self-hosted, and always in AWS GovCloud (US) or China: the account of the identity running the Prowler API and worker.',

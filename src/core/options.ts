@@ -7,7 +7,8 @@
 export interface TrustOptions {
   /**
    * The External ID Prowler presents when it assumes the role: your Prowler tenant id, shown in
-   * Prowler's "Add provider" wizard. 2–1224 characters of `[A-Za-z0-9_+=,.@:/-]`.
+   * Prowler's "Add provider" wizard. 2–1224 characters of `[A-Za-z0-9_+=,.@:/-]`; never a Prowler
+   * API key or token (those are refused: the External ID is written into the trust policy).
    */
   readonly externalId: string;
 

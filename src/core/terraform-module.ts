@@ -98,6 +98,9 @@ function inTerraformTerms(message: string): string {
  * repeated and a length check.
  */
 function patternCondition(pattern: string, ref: string): string {
+  // RE2 has no lookahead: a leading `(?!start)` becomes a condition that the value does not start so.
+  const refused = /^\(\?!([^()]+)\)/.exec(pattern);
+  if (refused) return `!can(regex(${hclString(`^${refused[1]}`)}, ${ref})) && ${patternCondition(pattern.slice(refused[0].length), ref)}`;
   const long = /^(\[[^\]]+\])\{(\d+),(\d+)\}$/.exec(pattern);
   if (long && Number(long[3]) > 1000) {
     return `can(regex(${hclString(`^${long[1]}+$`)}, ${ref})) && length(${ref}) >= ${long[2]} && length(${ref}) <= ${long[3]}`;

@@ -29,10 +29,17 @@ interface Format {
  * templates, trust policies and state, so it is refused (and never shown).
  */
 function secretShaped(value: string): string | undefined {
-  if (/^pk_[A-Za-z0-9]{8}\./.test(value)) return 'that is a Prowler API key: it belongs in Secrets Manager, never in a template';
-  if (/^eyJ[\w-]*\.[\w-]+\./.test(value)) return 'that is a token: it belongs in Secrets Manager, never in a template';
+  if (new RegExp(`^${SECRET_STARTS.apiKey}`).test(value)) return 'that is a Prowler API key: it belongs in Secrets Manager, never in a template';
+  if (new RegExp(`^${SECRET_STARTS.token}`).test(value)) return 'that is a token: it belongs in Secrets Manager, never in a template';
   return undefined;
 }
+
+/**
+ * How a Prowler API key (pk_, 8 characters, a dot) and a JWT begin, as regular-expression source
+ * that JavaScript, CloudFormation (Java) and Terraform (RE2) all read alike: the templates refuse
+ * an External ID that starts so, as the constructs do.
+ */
+export const SECRET_STARTS = { apiKey: 'pk_[A-Za-z0-9]{8}\\.', token: 'eyJ[\\w-]*\\.[\\w-]+\\.' } as const;
 
 const OU_ID = /^ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}$/;
 const ROOT_ID = /^r-[a-z0-9]{4,32}$/;

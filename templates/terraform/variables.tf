@@ -7,8 +7,8 @@ variable "external_id" {
   nullable    = false
 
   validation {
-    condition     = can(regex("^[\\w+=,.@:/-]+$", var.external_id)) && length(var.external_id) >= 2 && length(var.external_id) <= 1224
-    error_message = "external_id must be 2-1224 characters of letters, digits and _+=,.@:/-"
+    condition     = !can(regex("^pk_[A-Za-z0-9]{8}\\.", var.external_id)) && !can(regex("^eyJ[\\w-]*\\.[\\w-]+\\.", var.external_id)) && can(regex("^[\\w+=,.@:/-]+$", var.external_id)) && length(var.external_id) >= 2 && length(var.external_id) <= 1224
+    error_message = "external_id must be 2-1224 characters of letters, digits and _+=,.@:/-, and not a Prowler API key or token (those belong in Secrets Manager)"
   }
 }
 

@@ -202,6 +202,8 @@ describeWith(TERRAFORM, 'templates/terraform: the plain Terraform module, judged
     ['the StackSet without targets', 3, { deploy_stackset: true }, 'organizational_unit_ids needs at least one OU id'],
     ['a local role from a delegated administrator', 3, { deploy_from_delegated_admin: true }, 'From a delegated administrator set deploy_local_role to false'],
     ['nothing to deploy', 4, { deploy_local_role: false }, 'Set deploy_local_role or deploy_stackset (or both) to true.'],
+    ['a Prowler API key as the External ID (it would be in the trust policy and the state)', 5, { external_id: 'pk_Ab12Cd34.the-secret-part' },
+      'external_id must be 2-1224 characters of letters, digits and _+=,.@:/-, and not a Prowler API key or token'],
   ];
   const batches = new Map<number, { status: number | null; output: string }>();
   function batch(n: number) {
