@@ -108,7 +108,7 @@ project.tasks.tryFind('package')!.spawn(project.tasks.tryFind('package:js')!);
 // The handler is bundled at build time and shipped in lib/: users' synths never build it.
 const bundle = project.addTask('bundle:handler', {
   description: 'Bundle the onboarding Lambda (src/handler/lambda.ts) into lib/handler-bundle',
-  exec: 'node build-tools/bundle.js handler', // esbuild, with zod's English locale only
+  exec: 'node build-tools/bundle.js handler', // esbuild (build-tools/bundle.js: tree-shaken SDK, zod/mini, no unused credential source)
 });
 project.preCompileTask.spawn(bundle);
 // The prowler-org command, bundled the same way (its dependencies are the handler's).
