@@ -148,7 +148,7 @@ export async function continueRun(
           // requests take one each. An account whose role is in place is tested (and, with the
           // skip policy, launched) as soon as it is registered, while the others register.
           const requests = pLimit(concurrency);
-          const early = state.round === 1 ? await earlyTests(state, deps, log) : undefined;
+          const early = state.round === 1 && pending.length > 0 ? await earlyTests(state, deps, log) : undefined;
           const tests = pLimit(request.connection?.concurrentTests ?? DEFAULT_CONCURRENT_TESTS);
           const testing: Array<Promise<void>> = [];
           // At most `concurrency` registrations queue for a lane at a time, so a test's requests
