@@ -149,8 +149,10 @@ export type FormatName = keyof typeof FORMATS;
 
 /** Text with anything shaped like a Prowler API key (pk_, 8 characters, a dot, the secret) or a JWT masked. */
 export function maskSecrets(text: string): string {
-  return text.replace(/pk_[A-Za-z0-9]{8}\.[\w.-]+/g, 'pk_[a key, not shown]').replace(/eyJ[\w-]*\.[\w-]+\.[\w-]+/g, '[a token, not shown]');
+  return text.replace(KEY_ANYWHERE, 'pk_[a key, not shown]').replace(TOKEN_ANYWHERE, '[a token, not shown]');
 }
+const KEY_ANYWHERE = new RegExp(`${SECRET_STARTS.apiKey}[\\w.-]+`, 'g');
+const TOKEN_ANYWHERE = new RegExp(`${SECRET_STARTS.token}[\\w-]+`, 'g');
 
 /** A value as a message shows it: quoted, control characters visible, long values shortened. */
 export function show(value: unknown): string {
