@@ -3,9 +3,7 @@ import { CloudwatchEventPermission } from '@cdktf/provider-aws/lib/cloudwatch-ev
 import { CloudwatchEventRule } from '@cdktf/provider-aws/lib/cloudwatch-event-rule';
 import { CloudwatchEventTarget } from '@cdktf/provider-aws/lib/cloudwatch-event-target';
 import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
-import { DataAwsCallerIdentity } from '@cdktf/provider-aws/lib/data-aws-caller-identity';
 import { DataAwsIamRole } from '@cdktf/provider-aws/lib/data-aws-iam-role';
-import { DataAwsPartition } from '@cdktf/provider-aws/lib/data-aws-partition';
 import { DataAwsRegion } from '@cdktf/provider-aws/lib/data-aws-region';
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
@@ -22,6 +20,7 @@ import { S3BucketServerSideEncryptionConfigurationA } from '@cdktf/provider-aws/
 import { Annotations, AssetType, Fn, Op, TerraformAsset, TerraformStack, type TerraformProvider } from 'cdktf';
 import { Construct } from 'constructs';
 import type { ProwlerMemberRoleStackSet } from './member-stackset';
+import { stackAccount, stackPartition, stackRegion } from './stack-data';
 import { onlyInProwlerCloudPartition, terraformLiteralKeepingTokens, TF_CHECK_CONTEXT, throwIfInvalid } from './validation';
 import { bind } from '../core/bind';
 import {
@@ -184,9 +183,9 @@ export class ProwlerOrganizationOnboarding extends Construct {
     if (props.securityGroupIds && !props.subnetIds?.length) problems.push(`subnetIds is required with securityGroupIds, got ${JSON.stringify(props.subnetIds ?? null)}`);
     throwIfInvalid(this, 'ProwlerOrganizationOnboarding', problems);
 
-    const partition = new DataAwsPartition(this, 'Partition').partition;
-    const region = new DataAwsRegion(this, 'Region').name; // `name`: in provider 5.x and 6.x alike
-    const account = new DataAwsCallerIdentity(this, 'Caller').accountId;
+    const partition = stackPartition(this);
+    const region = stackRegion(this);
+    const account = stackAccount(this);
     const name = onboardingNamePrefix(this.node.addr);
 
     if (props.stateBucketName) {

@@ -1,9 +1,9 @@
-import { DataAwsPartition } from '@cdktf/provider-aws/lib/data-aws-partition';
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
 import { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy-attachment';
 import { Annotations } from 'cdktf';
 import { Construct } from 'constructs';
+import { stackPartition } from './stack-data';
 import { onlyInProwlerCloudPartition, TF_CHECK_CONTEXT, throwIfInvalid } from './validation';
 import { bind, bindAll } from '../core/bind';
 import { MAX_SESSION_DURATION_SECONDS, SCAN_MANAGED_POLICY_ARNS, SCAN_ROLE_NAME, scanRoleTags } from '../core/defaults';
@@ -36,8 +36,8 @@ export class ProwlerScanRole extends Construct {
         `roleName is '${roleName}': Prowler assumes '${SCAN_ROLE_NAME}' in every account, so connection tests and scans fail unless your Prowler deployment is configured for this name.`,
       );
     }
-    const partition = new DataAwsPartition(this, 'Partition');
-    const bindings = scanRoleBindings(props, partition.partition);
+    const partition = stackPartition(this);
+    const bindings = scanRoleBindings(props, partition);
     this.role = new IamRole(this, 'Role', {
       name: roleName,
       description: 'Prowler scan role (read-only), managed by prowler-org-onboarding',
@@ -45,7 +45,7 @@ export class ProwlerScanRole extends Construct {
       assumeRolePolicy: JSON.stringify(bindAll(trustPolicyDocument(), bindings)),
       tags: scanRoleTags('Terraform'),
       ...(trustsProwlerCloud(props.trustedAccountId)
-        ? { lifecycle: onlyInProwlerCloudPartition(partition.partition, trustOutsidePartitionMessage(OTHER_PARTITIONS, props.trustedAccountId)) }
+        ? { lifecycle: onlyInProwlerCloudPartition(partition, trustOutsidePartitionMessage(OTHER_PARTITIONS, props.trustedAccountId)) }
         : {}),
     });
     SCAN_MANAGED_POLICY_ARNS.forEach((arn) => new IamRolePolicyAttachment(this, arn.split('/').pop()!, {

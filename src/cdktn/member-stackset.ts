@@ -1,10 +1,9 @@
 // Generated from src/cdktf by scripts/cdktn-flavour.ts (`npx projen templates`): do not edit.
 import { CloudformationStackInstances } from '@cdktn/provider-aws/lib/cloudformation-stack-instances';
 import { CloudformationStackSet } from '@cdktn/provider-aws/lib/cloudformation-stack-set';
-import { DataAwsPartition } from '@cdktn/provider-aws/lib/data-aws-partition';
-import { DataAwsRegion } from '@cdktn/provider-aws/lib/data-aws-region';
 import { Annotations } from 'cdktn';
 import { Construct } from 'constructs';
+import { stackPartition, stackRegion } from './stack-data';
 import { onlyInProwlerCloudPartition, terraformLiteral, TF_CHECK_CONTEXT, throwIfInvalid } from './validation';
 import { DEFAULT_TERRAFORM_STACKSET_NAME } from '../core/defaults';
 import type { MemberStackSetOptions, StackSetDeploymentTargets } from '../core/options';
@@ -68,12 +67,12 @@ export class ProwlerMemberRoleStackSet extends Construct {
         // The provider reports a drift on this service-managed attribute (terraform-provider-aws #23464).
         ignoreChanges: ['administration_role_arn'],
         ...(trustsProwlerCloud(props.trustedAccountId)
-          ? onlyInProwlerCloudPartition(new DataAwsPartition(this, 'Partition').partition, trustOutsidePartitionMessage(OTHER_PARTITIONS, props.trustedAccountId))
+          ? onlyInProwlerCloudPartition(stackPartition(this), trustOutsidePartitionMessage(OTHER_PARTITIONS, props.trustedAccountId))
           : {}),
       },
     });
     this.stackSetName = this.stackSet.name;
-    this.region = new DataAwsRegion(this, 'Region').name; // `name`: in provider 5.x and 6.x alike
+    this.region = stackRegion(this);
     const group = model.instanceGroup;
     this.deploymentTargets = deploymentTargets(group);
     this.instances = new CloudformationStackInstances(this, 'Instances', {

@@ -4,9 +4,7 @@ import { CloudwatchEventPermission } from '@cdktn/provider-aws/lib/cloudwatch-ev
 import { CloudwatchEventRule } from '@cdktn/provider-aws/lib/cloudwatch-event-rule';
 import { CloudwatchEventTarget } from '@cdktn/provider-aws/lib/cloudwatch-event-target';
 import { CloudwatchLogGroup } from '@cdktn/provider-aws/lib/cloudwatch-log-group';
-import { DataAwsCallerIdentity } from '@cdktn/provider-aws/lib/data-aws-caller-identity';
 import { DataAwsIamRole } from '@cdktn/provider-aws/lib/data-aws-iam-role';
-import { DataAwsPartition } from '@cdktn/provider-aws/lib/data-aws-partition';
 import { DataAwsRegion } from '@cdktn/provider-aws/lib/data-aws-region';
 import { IamRole } from '@cdktn/provider-aws/lib/iam-role';
 import { IamRolePolicy } from '@cdktn/provider-aws/lib/iam-role-policy';
@@ -23,6 +21,7 @@ import { S3BucketServerSideEncryptionConfigurationA } from '@cdktn/provider-aws/
 import { Annotations, AssetType, Fn, Op, TerraformAsset, TerraformStack, type TerraformProvider } from 'cdktn';
 import { Construct } from 'constructs';
 import type { ProwlerMemberRoleStackSet } from './member-stackset';
+import { stackAccount, stackPartition, stackRegion } from './stack-data';
 import { onlyInProwlerCloudPartition, terraformLiteralKeepingTokens, TF_CHECK_CONTEXT, throwIfInvalid } from './validation';
 import { bind } from '../core/bind';
 import {
@@ -185,9 +184,9 @@ export class ProwlerOrganizationOnboarding extends Construct {
     if (props.securityGroupIds && !props.subnetIds?.length) problems.push(`subnetIds is required with securityGroupIds, got ${JSON.stringify(props.subnetIds ?? null)}`);
     throwIfInvalid(this, 'ProwlerOrganizationOnboarding', problems);
 
-    const partition = new DataAwsPartition(this, 'Partition').partition;
-    const region = new DataAwsRegion(this, 'Region').name; // `name`: in provider 5.x and 6.x alike
-    const account = new DataAwsCallerIdentity(this, 'Caller').accountId;
+    const partition = stackPartition(this);
+    const region = stackRegion(this);
+    const account = stackAccount(this);
     const name = onboardingNamePrefix(this.node.addr);
 
     if (props.stateBucketName) {

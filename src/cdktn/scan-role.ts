@@ -1,10 +1,10 @@
 // Generated from src/cdktf by scripts/cdktn-flavour.ts (`npx projen templates`): do not edit.
-import { DataAwsPartition } from '@cdktn/provider-aws/lib/data-aws-partition';
 import { IamRole } from '@cdktn/provider-aws/lib/iam-role';
 import { IamRolePolicy } from '@cdktn/provider-aws/lib/iam-role-policy';
 import { IamRolePolicyAttachment } from '@cdktn/provider-aws/lib/iam-role-policy-attachment';
 import { Annotations } from 'cdktn';
 import { Construct } from 'constructs';
+import { stackPartition } from './stack-data';
 import { onlyInProwlerCloudPartition, TF_CHECK_CONTEXT, throwIfInvalid } from './validation';
 import { bind, bindAll } from '../core/bind';
 import { MAX_SESSION_DURATION_SECONDS, SCAN_MANAGED_POLICY_ARNS, SCAN_ROLE_NAME, scanRoleTags } from '../core/defaults';
@@ -37,8 +37,8 @@ export class ProwlerScanRole extends Construct {
         `roleName is '${roleName}': Prowler assumes '${SCAN_ROLE_NAME}' in every account, so connection tests and scans fail unless your Prowler deployment is configured for this name.`,
       );
     }
-    const partition = new DataAwsPartition(this, 'Partition');
-    const bindings = scanRoleBindings(props, partition.partition);
+    const partition = stackPartition(this);
+    const bindings = scanRoleBindings(props, partition);
     this.role = new IamRole(this, 'Role', {
       name: roleName,
       description: 'Prowler scan role (read-only), managed by prowler-org-onboarding',
@@ -46,7 +46,7 @@ export class ProwlerScanRole extends Construct {
       assumeRolePolicy: JSON.stringify(bindAll(trustPolicyDocument(), bindings)),
       tags: scanRoleTags('Terraform'),
       ...(trustsProwlerCloud(props.trustedAccountId)
-        ? { lifecycle: onlyInProwlerCloudPartition(partition.partition, trustOutsidePartitionMessage(OTHER_PARTITIONS, props.trustedAccountId)) }
+        ? { lifecycle: onlyInProwlerCloudPartition(partition, trustOutsidePartitionMessage(OTHER_PARTITIONS, props.trustedAccountId)) }
         : {}),
     });
     SCAN_MANAGED_POLICY_ARNS.forEach((arn) => new IamRolePolicyAttachment(this, arn.split('/').pop()!, {

@@ -130,6 +130,29 @@ describe('CDKTF ProwlerOrganization', () => {
     expect(policy.Statement.map((st: any) => st.Sid)).toContain('MemberStackSetStatus');
     expect(JSON.parse(JSON.parse(invocation.input).Spec)).toMatchObject({ externalId: '6f1c2d0e-8a4b-4c3d-9e2f-1a2b3c4d5e6f', organizationId: 'o-abc123def4' });
   });
+
+  test('the stack reads its partition, region and account once, however many constructs use them', () => {
+    const json = synth((s) => {
+      new tf.ProwlerOrganization(s, 'Prowler', {
+        externalId: '6f1c2d0e-8a4b-4c3d-9e2f-1a2b3c4d5e6f', organizationId: 'o-abc123def4', targets: ['r-ab12'], apiKeySecretArn: SECRET_ARN,
+      });
+      new tf.ProwlerScanRole(s, 'Another', { externalId: '6f1c2d0e-8a4b-4c3d-9e2f-1a2b3c4d5e6f', roleName: 'ProwlerScanElsewhere' });
+    });
+    const count = (type: string) => Object.keys(json.data?.[type] ?? {}).length;
+    expect({ partition: count('aws_partition'), region: count('aws_region'), account: count('aws_caller_identity') })
+      .toEqual({ partition: 1, region: 1, account: 1 });
+    // Every reference is to that one data source.
+    const [partition] = Object.keys(json.data.aws_partition);
+    const references = JSON.stringify(json.resource).match(/data\.aws_partition\.\w+/g) ?? [];
+    expect(new Set(references)).toEqual(new Set([`data.aws_partition.${partition}`]));
+  });
+
+  test("a construct of the user's holding the stack's data-source id is named in the error", () => {
+    expect(() => synth((s) => {
+      new TerraformVariable(s, 'ProwlerOrgOnboardingPartition', { type: 'string' });
+      new tf.ProwlerScanRole(s, 'Scan', { externalId: '6f1c2d0e-8a4b-4c3d-9e2f-1a2b3c4d5e6f' });
+    })).toThrow("the stack's 'ProwlerOrgOnboardingPartition' is not a DataAwsPartition: that id is prowler-org-onboarding's, rename your construct");
+  });
 });
 
 describe('one spec file drives every route', () => {
