@@ -1,4 +1,4 @@
-import { awscdk, javascript, JsonFile } from 'projen';
+import { awscdk, javascript, JsonFile, JsonPatch } from 'projen';
 import { UpdateSnapshot } from 'projen/lib/javascript';
 
 /**
@@ -221,7 +221,10 @@ project.eslint?.addOverride({
 // (core + that flavour, from src/), compiles it with jsii and runs jsii-pacmak on the three; the npm
 // package's own assembly targets JavaScript only, so nothing names a Python package that requires all.
 const LANGUAGES = ['python', 'java', 'dotnet', 'go'];
-for (const language of LANGUAGES) project.package.file.addDeletionOverride(`jsii.targets.${language}`);
+// JavaScript only. The key stays, empty: jsii-pacmak requires it. (ObjectFile drops an empty
+// object, so a whole-key override is patched in after rendering.)
+project.package.file.addDeletionOverride('jsii.targets');
+project.package.file.patch(JsonPatch.add('/jsii/targets', {}));
 new JsonFile(project, 'build-tools/jsii-flavours.json', {
   obj: Object.fromEntries(Object.entries(FLAVOURS).map(([flavour, { title, framework, peers }]) => [flavour, {
     name: `prowler-org-onboarding-${flavour}`,
