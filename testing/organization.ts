@@ -8,10 +8,12 @@
  */
 import { Readable } from 'node:stream';
 import {
+  DescribeAccountCommand,
   DescribeOrganizationCommand,
   ListAccountsCommand,
   ListAccountsForParentCommand,
   ListOrganizationalUnitsForParentCommand,
+  ListParentsCommand,
   ListRootsCommand,
   ListTagsForResourceCommand,
   OrganizationsClient,
@@ -163,6 +165,16 @@ export function organizationsApi(org: SimOrganization) {
         return paginate(org.accounts.filter((a) => a.parentId === input.ParentId).map(account), input, 'Accounts');
       case 'ListAccounts':
         return paginate(org.accounts.map(account), input, 'Accounts');
+      case 'DescribeAccount': {
+        const a = org.accounts.find((x) => x.id === input.AccountId);
+        if (!a) throw awsError('AccountNotFoundException', 'You specified an account that doesn\'t exist.');
+        return { Account: account(a) };
+      }
+      case 'ListParents': {
+        const a = org.accounts.find((x) => x.id === input.ChildId);
+        if (!a) throw awsError('ChildNotFoundException', 'We can\'t find an organizational unit (OU) or AWS account with the ChildId that you specified.');
+        return { Parents: [{ Id: a.parentId, Type: a.parentId.startsWith('r-') ? 'ROOT' : 'ORGANIZATIONAL_UNIT' }] };
+      }
       case 'ListTagsForResource': {
         const a = org.accounts.find((x) => x.id === input.ResourceId);
         if (!a) throw awsError('TargetNotFoundException', `no resource ${input.ResourceId}`);
@@ -181,6 +193,8 @@ const COMMANDS = [
   ['ListAccountsForParent', ListAccountsForParentCommand],
   ['ListAccounts', ListAccountsCommand],
   ['ListTagsForResource', ListTagsForResourceCommand],
+  ['DescribeAccount', DescribeAccountCommand],
+  ['ListParents', ListParentsCommand],
 ] as const;
 
 /**

@@ -22,7 +22,7 @@ import { standaloneTemplateYaml } from '../core/templates';
 import { checkFormat, type FormatName } from '../core/validate';
 import * as z from '../core/zod';
 import { continueRun, requestFromSpec, startRun, toReport, type EngineDependencies, type OnboardingReport } from '../handler/engine';
-import { acquireLease, LEASE_TTL_MS, releaseLease } from '../handler/lease';
+import { acquireLease, describeHolder, holdLease, type HeldLease } from '../handler/lease';
 import { organizationsRegion, type OrganizationSnapshot } from '../handler/organizations';
 import { PROWLER_CLOUD_API_URL, ProwlerClient, realClock, type ProwlerAuth } from '../handler/prowler-api';
 import { emptyRecord, type OnboardingRecord } from '../handler/record';
@@ -43,6 +43,8 @@ interface Io {
 
 /** How often a waiting apply looks at the lease again. */
 const LEASE_POLL_MS = 2_000;
+/** How long an apply waits for another run (a deployment may run for most of an hour). */
+const MAX_LEASE_WAIT_MS = 60 * 60_000;
 
 const USAGE = `Usage:
   prowler-org validate <spec-file>
@@ -136,33 +138,32 @@ async function run(spec: SpecFile, options: { dryRun: boolean; simulated?: Organ
   // `once` means once), and one writing run at a time, the same lease the construct's functions take.
   const bucket = spec.stateBucket;
   const store = bucket ? (io.store ?? ((name) => new S3JsonStore(new S3Client({ followRegionRedirects: true }), name)))(bucket) : undefined;
-  const record = store ? (await store.load<OnboardingRecord>(STATE_KEYS.record)) ?? emptyRecord() : undefined;
-  if (!store || options.dryRun) return onboardWith(spec, options, io, auth, record);
-  // Saved however the run ends: a run that fails half-way has created providers all the same.
-  return withLease(store, `s3://${bucket}/${STATE_KEYS.lease}`, io, () => onboardWith(spec, options, io, auth, record, (r) => store.save(STATE_KEYS.record, r)));
+  const loadRecord = async () => (store ? (await store.load<OnboardingRecord>(STATE_KEYS.record)) ?? emptyRecord() : undefined);
+  if (!store || options.dryRun) return onboardWith(spec, options, io, auth, await loadRecord());
+  // Read under the lease (a sync may have added to it while this waited), and saved as the run
+  // goes: a run that fails or is killed half-way has created providers all the same.
+  return withLease(store, `s3://${bucket}/${STATE_KEYS.lease}`, io, async (held) =>
+    onboardWith(spec, options, io, auth, await loadRecord(), (r) => store.save(STATE_KEYS.record, r), held.lost));
 }
 
 /** Runs `fn` holding the onboarding's lease; waits (as long as a lease lasts) while another run holds it. */
-async function withLease<T>(store: JsonStore, where: string, io: Io, fn: () => Promise<T>): Promise<T> {
+async function withLease<T>(store: JsonStore, where: string, io: Io, fn: (held: HeldLease) => Promise<T>): Promise<T> {
   const owner = `cli:${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
-  const until = Date.now() + LEASE_TTL_MS;
-  for (;;) {
-    const lease = await acquireLease(store, owner, 'cli', Date.now(), LEASE_TTL_MS);
+  for (let waited = 0; ; waited++) {
+    const lease = await acquireLease(store, owner, 'cli', Date.now());
     if (lease.acquired) break;
-    if (Date.now() >= until) {
-      throw new Error(`A ${lease.holder.kind} run of this onboarding (${lease.holder.owner}) still holds the lease (${where}): retry when it has finished`);
+    // A live holder renews its lease; a dead one's ends within LEASE_TTL_MS.
+    if (waited * LEASE_POLL_MS >= MAX_LEASE_WAIT_MS) {
+      throw new Error(`${describeHolder(lease.holder)} (${where}): retry when it has finished`);
     }
-    io.err(`waiting for a ${lease.holder.kind} run of this onboarding to finish (${lease.holder.owner})\n`);
+    if (waited === 0 || waited % 15 === 0) io.err(`waiting: ${describeHolder(lease.holder)}\n`);
     await new Promise((resolve) => setTimeout(resolve, LEASE_POLL_MS));
   }
-  // Renewed well before it would expire, for a run longer than a lease.
-  const renew = setInterval(() => void acquireLease(store, owner, 'cli', Date.now(), LEASE_TTL_MS).catch(() => undefined), LEASE_TTL_MS / 4);
-  renew.unref();
+  const held = holdLease(store, owner, 'cli', Date.now);
   try {
-    return await fn();
+    return await fn(held);
   } finally {
-    clearInterval(renew);
-    await releaseLease(store, owner);
+    await held.release();
   }
 }
 
@@ -173,6 +174,7 @@ async function onboardWith(
   auth: ProwlerAuth,
   record: OnboardingRecord | undefined,
   saveRecord?: (record: OnboardingRecord) => Promise<void>,
+  leaseLost?: () => boolean,
 ): Promise<OnboardingReport> {
   const progress = (message: string) => {
     if (options.dryRun) return;
@@ -188,16 +190,12 @@ async function onboardWith(
     log: { info: progress, warn: (m) => io.err(`warning: ${m}\n`) },
     discover: options.simulated ? async () => options.simulated! : undefined,
     record,
+    checkpoint: saveRecord,
   };
   const state = await startRun(request, deps);
-  try {
-    if (!options.dryRun) await continueRun(state, request, deps);
-  } catch (error) {
-    // The run's own error is the one to show; the record is saved all the same, if it can be.
-    if (saveRecord && state.record) await saveRecord(state.record).catch((e: Error) => io.err(`warning: the record could not be saved: ${e.message}\n`));
-    throw error;
-  }
-  if (saveRecord && state.record) await saveRecord(state.record);
+  // The engine saves the record before it creates providers, after each step, and when it fails.
+  if (!options.dryRun) await continueRun(state, request, deps, { stop: leaseLost });
+  if (leaseLost?.()) throw new Error('another run took this onboarding\'s lease while this one ran (it had stopped renewing it): run apply again');
   return toReport(state, deps.clock.now(), options.dryRun);
 }
 

@@ -69,6 +69,8 @@ export const STATE_KEYS = {
   record: 'onboarding/record.json',
   /** When the last sync started discovering: events older than that are already covered. */
   lastSync: 'onboarding/last-sync.json',
+  /** Syncs asked for while another run held the lease: its holder (or the next run) serves them. */
+  triggers: 'onboarding/triggers.json',
 } as const;
 
 // ---- Functions ----
@@ -269,13 +271,19 @@ export function stateBucketPolicy(partition: string, bucketName: string): Statem
 
 // ---- What the functions may do ----
 
-/** The Organizations reads discovery makes (DescribeOrganization and ListRoots accept only `*`). */
+/**
+ * The Organizations reads discovery makes (DescribeOrganization and ListRoots accept only `*`);
+ * DescribeAccount and ListParents confirm that an account a walk did not list has really left
+ * (or find where it moved) before anything is removed.
+ */
 export const DISCOVERY_ACTIONS = [
   'organizations:DescribeOrganization',
   'organizations:ListRoots',
   'organizations:ListOrganizationalUnitsForParent',
   'organizations:ListAccountsForParent',
   'organizations:ListTagsForResource',
+  'organizations:DescribeAccount',
+  'organizations:ListParents',
 ];
 
 /** The CloudFormation flavour's statement reading its own stack (Terraform has no stack). */

@@ -57,7 +57,19 @@ const tagRule = z.strictObject({
   value: z.optional(z.string().check(z.maxLength(256, 'must be a tag value of at most 256 characters'))),
 });
 
-const alias = z.string().check(z.minLength(3, 'must be 3–100 characters (a Prowler alias)'), z.maxLength(100, 'must be 3–100 characters (a Prowler alias)'));
+/**
+ * Control characters (NUL, escapes) and bidirectional overrides (U+202E makes "gpj.exe" read
+ * "exe.jpg") have no place in a name a person reads in Prowler's console.
+ */
+// eslint-disable-next-line no-control-regex
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/u;
+const printable = (what: string) => z.refine((v) => !UNPRINTABLE.test(String(v)), {
+  message: `must not contain control or bidirectional-override characters (${what} is shown to people in Prowler)`,
+});
+
+const alias = z.string().check(
+  z.minLength(3, 'must be 3–100 characters (a Prowler alias)'), z.maxLength(100, 'must be 3–100 characters (a Prowler alias)'), printable('an alias'),
+);
 
 /** A whole number from `min` to `max`, with one message for both ends. */
 const wholeNumber = (min: number, max: number, message: string, maxMessage = message) =>
@@ -76,6 +88,7 @@ export const accountSelectionSchema = z.strictObject({
   aliasPattern: z.optional(z.string().check(
     z.refine((p) => /\{(name|id|ou)\}/.test(p), 'must use {name}, {id} or {ou} so every account gets its own alias'),
     z.refine((p) => !/\{(?!name\}|id\}|ou\})[^}]*\}/.test(p), 'may only use the placeholders {name}, {id} and {ou}'),
+    printable('every alias made from it'),
   )),
 }).check(z.superRefine((s, ctx) => {
   const both = (s.includeAccounts ?? []).filter((a) => (s.excludeAccounts ?? []).includes(a));

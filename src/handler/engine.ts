@@ -12,6 +12,7 @@ import pLimit from 'p-limit';
 import { forEachUntil } from './bounded';
 import { describeFailures } from './hints';
 import { discoverAndPlan, startRun } from './plan';
+import { intendToCreate } from './record';
 import { pendingRemoval, removeProviders } from './removal';
 import {
   DEFAULT_CONCURRENCY,
@@ -105,8 +106,14 @@ export async function continueRun(
   const log = deps.log ?? silentLogger;
   const prowlerRequestsBefore = deps.prowler.requests;
   const concurrency = request.concurrency ?? DEFAULT_CONCURRENCY;
-  const outOfTime = () => options.deadline !== undefined && deps.clock.now() >= options.deadline;
+  const outOfTime = () => (options.deadline !== undefined && deps.clock.now() >= options.deadline) || (options.stop?.() ?? false);
+  /** A wait that would end after the deadline is not started: the run is handed back, to be continued. */
+  const cannotWait = (until: number) => options.whileWaiting === 'return' || (options.deadline !== undefined && until >= options.deadline) || outOfTime();
   const registrable = () => state.accounts.filter((r) => r.selected && r.action !== 'blocked');
+  /** The record, saved: before providers are created, and after every step. */
+  const checkpoint = async () => {
+    if (state.record && deps.checkpoint) await deps.checkpoint(state.record);
+  };
   const finish = (outcome: 'succeeded' | 'failed', failure?: string) => {
     state.phase = 'done';
     state.outcome = outcome;
@@ -148,6 +155,12 @@ export async function continueRun(
           // requests take one each. An account whose role is in place is tested (and, with the
           // skip policy, launched) as soon as it is registered, while the others register.
           const requests = pLimit(concurrency);
+          // Written ahead: what this run is about to create is saved before the first create is sent.
+          const creating = pending.filter((r) => !r.providerId || r.action === 'create').map((r) => r.accountId);
+          if (state.record && creating.length > 0) {
+            intendToCreate(state.record, creating, deps.clock.now());
+            await checkpoint();
+          }
           const early = state.round === 1 && pending.length > 0 ? await earlyTests(state, deps, log) : undefined;
           const tests = pLimit(request.connection?.concurrentTests ?? DEFAULT_CONCURRENT_TESTS);
           const testing: Array<Promise<void>> = [];
@@ -194,12 +207,12 @@ export async function continueRun(
           const pending = registered.filter((r) => !r.connection?.connected && (r.connection?.attempts ?? 0) < state.round);
           // Round 1 waits for the member StackSet, unless every account was tested as it registered.
           if (state.round === 1 && pending.length > 0 && deps.stackInstances && !(await stackSetReady(state, request, deps, log))) {
-            if (options.whileWaiting === 'return') return state;
+            if (cannotWait(deps.clock.now() + STACKSET_POLL_MS)) return state;
             await deps.clock.sleep(STACKSET_POLL_MS);
             break;
           }
           if (state.nextRoundAt !== undefined && deps.clock.now() < state.nextRoundAt) {
-            if (options.whileWaiting === 'return') return state;
+            if (cannotWait(state.nextRoundAt)) return state;
             await deps.clock.sleep(state.nextRoundAt - deps.clock.now());
           }
           if (state.round > 1 && pending.length > 0) log.info(`re-testing ${pending.length} failed ${pending.length === 1 ? 'account' : 'accounts'} (round ${state.round})`);
@@ -260,7 +273,12 @@ export async function continueRun(
           break;
         }
       }
+      await checkpoint();
     }
+  } catch (error) {
+    // The run's own error is the one to show; what it created is saved all the same, if it can be.
+    await checkpoint().catch((e: Error) => log.warn(`the onboarding's record could not be saved: ${e.message}`));
+    throw error;
   } finally {
     state.calls.prowler += deps.prowler.requests - prowlerRequestsBefore;
   }

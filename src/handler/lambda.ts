@@ -20,8 +20,9 @@ import {
   continueRun, offboard, ORGANIZATION_ID, requestFromSpec, startRun, toReport,
   type AssumeCredentials, type EngineDependencies, type Logger, type OnboardingRequest, type RunState,
 } from './engine';
-import { acquireLease, LEASE_TTL_MS, releaseLease } from './lease';
+import { acquireLease, describeHolder, HEARTBEAT_MS, holdLease, LEASE_TTL_MS, type HeldLease } from './lease';
 import { organizationsClient, organizationsRegion } from './organizations';
+import { parseCustomResourceEvent, parseSyncEvent, parseTerraformPayload, type CustomResourceEvent } from './payloads';
 import { ProwlerClient, realClock, type Clock } from './prowler-api';
 import { emptyRecord, type OnboardingRecord } from './record';
 import { reportJson } from './report';
@@ -29,6 +30,7 @@ import { readAssumeCredentials, readProwlerAuth } from './secrets';
 import { stackInstanceStatuses } from './stackset';
 import { S3JsonStore, type JsonStore } from './store';
 import { checkOrganizationEventsTrail } from './trail';
+import { recordTrigger, servedTriggers, unservedTriggers } from './triggers';
 import { CUSTOM_RESOURCE_TYPE, ONBOARDING_OUTPUTS, onboardingFunctions, readOnboardingEnvironment, SPEC_PROPERTY, STATE_KEYS, TERRAFORM_KEY } from '../core/onboarding';
 import type { StackSetDeploymentTargets } from '../core/options';
 import { partitionProblems } from '../core/partition';
@@ -182,6 +184,7 @@ async function dependencies(env: LambdaEnvironment): Promise<{ deps: EngineDepen
   const prowler = new ProwlerClient({ baseUrl: env.prowlerApiUrl, auth, clock: env.clock, fetch: env.fetch, secrets });
   const stackSet = env.stackSet;
   const stackInstances = stackSet ? () => stackInstanceStatuses(stackSet.client, stackSet.name, stackSet.callAs) : undefined;
+  // Read here, under the run's lease: every writer saves it as it goes (checkpoint), so this is the latest.
   const record = (await env.store.load<OnboardingRecord>(STATE_KEYS.record)) ?? emptyRecord();
   return {
     deps: {
@@ -193,6 +196,7 @@ async function dependencies(env: LambdaEnvironment): Promise<{ deps: EngineDepen
       stackInstances,
       stackSetTargets: stackSet?.targets,
       record,
+      checkpoint: (r) => saveRecord(env, r),
     },
     assumeCredentials,
   };
@@ -230,15 +234,28 @@ function attributes(state: RunState): Record<string, string> {
   };
 }
 
+/** A deployment's run, as saved between its polls. */
+type DeployRun = RunState & {
+  /** Planned while this deployment held the lease: no other run wrote to Prowler since. */
+  plannedUnderLease?: boolean;
+  /** Runs started again to serve triggers that arrived while it ran. */
+  replans?: number;
+};
+
+/** How often one deployment starts its run again for triggers that arrived while it ran. */
+const MAX_REPLANS = 5;
+
 /**
  * The custom resource's first call: validate, discover and plan as far as this invocation allows;
- * the polls do the rest (a large organization's discovery too).
+ * the polls do the rest (a large organization's discovery too). It plans holding the lease when
+ * it is free, and keeps it for its polls; otherwise the first poll that gets the lease plans again.
  */
 export async function handleOnEvent(
-  event: CloudFormationCustomResourceEvent,
+  rawEvent: unknown,
   env: LambdaEnvironment,
   remainingMs = ONBOARDING_FUNCTION_TIMEOUT_MS,
 ): Promise<OnEventResponse> {
+  const event = parseCustomResourceEvent(rawEvent);
   env.log.info(`${event.RequestType} ${event.LogicalResourceId}`, { requestId: event.RequestId });
   if (event.RequestType === 'Delete') return handleDelete(event, env, remainingMs);
 
@@ -248,16 +265,29 @@ export async function handleOnEvent(
     // in place already, and re-running them against a Prowler that is down or a revoked key would
     // leave the stack in UPDATE_ROLLBACK_FAILED. The sync reconciles them later.
     const deployed = await env.store.load<DeployedSpec>(CURRENT_SPEC_KEY);
-    if (deployed?.physicalId === event.PhysicalResourceId && deployed.attributes && canonical(deployed.spec) === canonical(spec)) {
+    if (deployed && deployed.physicalId === event.PhysicalResourceId && deployed.attributes && canonical(deployed.spec) === canonical(spec)) {
       env.log.info('the spec is the one last deployed (a rollback): nothing to do');
       await env.store.save(runKey(event.RequestId), { unchanged: deployed.attributes });
       return { PhysicalResourceId: deployed.physicalId };
     }
   }
-  const { deps, assumeCredentials } = await dependencies(env);
-  const state = await startRun(requestOf(spec, env, assumeCredentials), deps, { deadline: deadlineOf(remainingMs, env) });
-  await warnWithoutTrail(state, env);
-  await env.store.save(runKey(event.RequestId), state);
+  const owner = `deploy:${event.RequestId}`;
+  const lease = await acquireLease(env.store, owner, 'deploy', env.clock.now());
+  const held = lease.acquired ? holdLease(env.store, owner, 'deploy', env.clock.now) : undefined;
+  let state: DeployRun;
+  try {
+    const { deps, assumeCredentials } = await dependencies(env);
+    state = await startRun(requestOf(spec, env, assumeCredentials), deps, { deadline: deadlineOf(remainingMs, env) });
+    await warnWithoutTrail(state, env);
+    state.plannedUnderLease = held !== undefined && !held.lost();
+    await env.store.save(runKey(event.RequestId), state);
+  } catch (error) {
+    await held?.release();
+    throw error;
+  }
+  // Kept for the polls (each renews it): only stop its timer, do not give it up.
+  if (held) await held.keep();
+  if (!lease.acquired) env.log.info(`${describeHolder(lease.holder)}: the first poll that gets it plans again`);
   // An Update keeps its id while the organization and tenant stay (ids from before the instance part too).
   const existing = event.RequestType === 'Update' ? event.PhysicalResourceId : undefined;
   const previous = parsePhysicalId(existing);
@@ -271,17 +301,22 @@ export async function handleOnEvent(
   return { PhysicalResourceId: physicalId };
 }
 
-/** A Delete whose removal did not fit in its onEvent: the polls go on with it. */
+/** A Delete that continues in the polls: waiting for the lease, or a removal that did not fit. */
 interface PendingOffboarding {
-  readonly offboarding: { readonly organizationId: string; readonly removal: RemovalBehaviour; readonly concurrency?: number };
+  readonly offboarding: {
+    readonly organizationId: string;
+    readonly tenantId: string;
+    readonly removal: RemovalBehaviour;
+    readonly concurrency?: number;
+  };
 }
 
-async function handleDelete(
-  event: CloudFormationCustomResourceEvent & { RequestType: 'Delete' },
-  env: LambdaEnvironment,
-  remainingMs: number,
-): Promise<OnEventResponse> {
-  const deadline = deadlineOf(remainingMs, env); // counted from now: waiting for the lease uses it up
+/**
+ * A Delete: under the lease (a running sync finishes first, and none runs after it), the sync
+ * stops (the deployed spec is removed) and removal goes as far as the record allows. When the
+ * lease is held by another run, or the removal does not fit, the polls go on with it.
+ */
+async function handleDelete(event: CustomResourceEvent, env: LambdaEnvironment, remainingMs: number): Promise<OnEventResponse> {
   const ours = parsePhysicalId(event.PhysicalResourceId);
   if (!ours) {
     env.log.info(`nothing to remove: ${event.PhysicalResourceId} was never an onboarding (its creation failed)`);
@@ -296,95 +331,124 @@ async function handleDelete(
   } catch (error) {
     env.log.warn(`the deleted resource's spec does not parse, so its providers are retained: ${(error as Error).message}`);
   }
-  const current = await env.store.load<{ physicalId: string }>(CURRENT_SPEC_KEY);
-  if (current?.physicalId === event.PhysicalResourceId) await env.store.delete(CURRENT_SPEC_KEY); // the sync stops
-  if (removal === RemovalBehaviour.RETAIN) {
-    env.log.info(`onboarding of ${ours.organizationId} deleted: its providers, credentials and scan history stay in Prowler (removal: retain)`);
-    return { PhysicalResourceId: event.PhysicalResourceId };
-  }
-  // A renamed or moved construct: the resource that took this one's place onboards the same
-  // organization and tenant, and manages these providers now.
-  const successor = await successorOf(event, ours, env);
-  if (successor) {
-    env.log.info(`onboarding resource ${successor} of this stack onboards ${ours.organizationId} into the same tenant: it keeps the providers (nothing removed)`);
-    return { PhysicalResourceId: event.PhysicalResourceId };
-  }
-  return withLease(env, `deploy:${event.RequestId}`, DELETE_LEASE_WAIT_MS, async () => {
-    const { deps } = await dependencies(env);
-    const tenant = await deps.prowler.tenantId();
-    if (tenant !== ours.tenantId) {
-      env.log.warn(`not removing anything: this resource onboarded Prowler tenant ${ours.tenantId}, the API key now belongs to ${tenant}`);
-      return { PhysicalResourceId: event.PhysicalResourceId };
-    }
-    const stop = () => env.clock.now() >= deadline;
-    const report = await offboard(ours.organizationId, removal, deps.prowler, env.log, deps.record, { stop, concurrency });
-    await saveRecord(env, deps.record);
-    if (report.outcome === 'failed') throw new Error(`${report.failure}. Retry the deletion, or set removal to retain`);
-    if (report.outcome === 'incomplete') {
-      const pending: PendingOffboarding = { offboarding: { organizationId: ours.organizationId, removal, concurrency } };
-      await env.store.save(runKey(event.RequestId), pending);
-      env.log.info(`${report.remaining} providers still to remove: the next poll goes on`);
-    }
-    return { PhysicalResourceId: event.PhysicalResourceId };
-  });
+  const pending: PendingOffboarding = { offboarding: { organizationId: ours.organizationId, tenantId: ours.tenantId, removal, concurrency } };
+  const done = await offboardUnderLease(event, pending, remainingMs, env);
+  if (!done) await env.store.save(runKey(event.RequestId), pending);
+  return { PhysicalResourceId: event.PhysicalResourceId };
 }
 
-/** A Delete's poll: goes on with a removal that did not fit in onEvent (nothing to do otherwise). */
-async function continueDelete(event: CloudFormationCustomResourceEvent, remainingMs: number, env: LambdaEnvironment): Promise<IsCompleteResponse> {
+/** A Delete's poll: goes on with a removal that did not fit, or that waits for the lease (nothing to do otherwise). */
+async function continueDelete(event: CustomResourceEvent, remainingMs: number, env: LambdaEnvironment): Promise<IsCompleteResponse> {
   const key = runKey(event.RequestId);
   const pending = await env.store.load<PendingOffboarding>(key);
   if (!pending?.offboarding) return { IsComplete: true };
+  if (!(await offboardUnderLease(event, pending, remainingMs, env))) return { IsComplete: false };
+  await env.store.delete(key);
+  return { IsComplete: true };
+}
+
+/**
+ * One step of a Delete, holding the lease: `true` when it is done. The deployed spec goes first
+ * (no sync runs after it), then removal as far as the record allows, within the deadline.
+ */
+async function offboardUnderLease(
+  event: CustomResourceEvent,
+  pending: PendingOffboarding,
+  remainingMs: number,
+  env: LambdaEnvironment,
+): Promise<boolean> {
   const deadline = deadlineOf(remainingMs, env);
   const owner = `deploy:${event.RequestId}`;
-  const lease = await acquireLease(env.store, owner, 'deploy', env.clock.now(), LEASE_TTL_MS);
+  const lease = await acquireLease(env.store, owner, 'deploy', env.clock.now());
   if (!lease.acquired) {
-    env.log.info(`waiting for a ${lease.holder.kind} run of this onboarding to finish (${lease.holder.owner})`);
-    return { IsComplete: false };
+    env.log.info(`waiting: ${describeHolder(lease.holder)}`);
+    return false;
   }
+  const held = holdLease(env.store, owner, 'deploy', env.clock.now);
   try {
+    const { organizationId, tenantId, removal, concurrency } = pending.offboarding;
+    const current = await env.store.load<{ physicalId: string }>(CURRENT_SPEC_KEY);
+    if (current?.physicalId === event.PhysicalResourceId) await env.store.delete(CURRENT_SPEC_KEY); // the sync stops
+    if (removal === RemovalBehaviour.RETAIN) {
+      env.log.info(`onboarding of ${organizationId} deleted: its providers, credentials and scan history stay in Prowler (removal: retain)`);
+      return true;
+    }
+    // A renamed or moved construct: the resource that took this one's place onboards the same
+    // organization and tenant, and manages these providers now.
+    const successor = await successorOf(event, { organizationId, tenantId }, env);
+    if (successor) {
+      env.log.info(`onboarding resource ${successor} of this stack onboards ${organizationId} into the same tenant: it keeps the providers (nothing removed)`);
+      return true;
+    }
     const { deps } = await dependencies(env);
-    const { organizationId, removal, concurrency } = pending.offboarding;
-    const stop = () => env.clock.now() >= deadline;
+    const tenant = await deps.prowler.tenantId();
+    if (tenant !== tenantId) {
+      env.log.warn(`not removing anything: this resource onboarded Prowler tenant ${tenantId}, the API key now belongs to ${tenant}`);
+      return true;
+    }
+    const stop = () => env.clock.now() >= deadline || held.lost();
     const report = await offboard(organizationId, removal, deps.prowler, env.log, deps.record, { stop, concurrency });
     await saveRecord(env, deps.record);
     if (report.outcome === 'failed') throw new Error(`${report.failure}. Retry the deletion, or set removal to retain`);
-    if (report.outcome === 'incomplete') return { IsComplete: false };
-    await env.store.delete(key);
-    return { IsComplete: true };
+    if (report.outcome === 'incomplete') {
+      env.log.info(`${report.remaining} providers still to remove: the next poll goes on`);
+      return false;
+    }
+    return true;
   } finally {
-    await releaseLease(env.store, owner);
+    await held.release();
   }
 }
 
 /** A poll: continue the run until shortly before this invocation's end. */
 export async function handleIsComplete(
-  event: CloudFormationCustomResourceEvent & { PhysicalResourceId?: string },
+  rawEvent: unknown,
   remainingMs: number,
   env: LambdaEnvironment,
 ): Promise<IsCompleteResponse> {
+  const event = parseCustomResourceEvent(rawEvent);
   if (event.RequestType === 'Delete') return continueDelete(event, remainingMs, env);
   const key = runKey(event.RequestId);
-  const saved = await env.store.load<RunState | { unchanged: Record<string, string> }>(key);
+  const saved = await env.store.load<DeployRun | { unchanged: Record<string, string> }>(key);
   if (!saved) throw new Error(`The onboarding run's state is missing from the state bucket (${key}): retry the deployment`);
   if ('unchanged' in saved) {
     await env.store.delete(key);
     return { IsComplete: true, Data: saved.unchanged };
   }
-  const state = saved;
+  let state = saved;
   const spec = specOf(event.ResourceProperties);
   // One run at a time: a sync that holds the lease finishes first (the next poll looks again).
   const owner = `deploy:${event.RequestId}`;
-  const lease = await acquireLease(env.store, owner, 'deploy', env.clock.now(), LEASE_TTL_MS);
+  const lease = await acquireLease(env.store, owner, 'deploy', env.clock.now());
   if (!lease.acquired) {
-    env.log.info(`waiting for a ${lease.holder.kind} run of this onboarding to finish (${lease.holder.owner})`);
+    env.log.info(`waiting: ${describeHolder(lease.holder)}`);
     return { IsComplete: false };
   }
+  const held = holdLease(env.store, owner, 'deploy', env.clock.now);
   let finished = false;
   try {
+    const deadline = deadlineOf(remainingMs, env);
     const { deps, assumeCredentials } = await dependencies(env);
-    state.invocations++;
-    await continueRun(state, requestOf(spec, env, assumeCredentials), deps, { deadline: deadlineOf(remainingMs, env), whileWaiting: 'return' });
-    await saveRecord(env, state.record);
+    const request = requestOf(spec, env, assumeCredentials);
+    if (!state.plannedUnderLease) {
+      // Planned while another run held the lease: what it wrote since is planned again.
+      env.log.info('planning again, holding the lease');
+      state = Object.assign(await startRun(request, deps, { deadline }), { plannedUnderLease: true, replans: state.replans });
+    } else {
+      state.record = deps.record; // the latest, saved by every run as it went
+      state.invocations++;
+    }
+    await continueRun(state, request, deps, { deadline, whileWaiting: 'return', stop: held.lost });
+    if (state.phase === 'done' && state.outcome === 'succeeded') {
+      // Triggers that arrived while it ran (an account that joined after its discovery): served now.
+      const unserved = await unservedTriggers(env.store, state.startedAt);
+      if (unserved.length > 0 && (state.replans ?? 0) < MAX_REPLANS) {
+        env.log.info(`${unserved.length} ${unserved.length === 1 ? 'trigger' : 'triggers'} arrived during the deployment (${unserved[0].what}): running again`);
+        await servedTriggers(env.store, state.startedAt);
+        state = Object.assign(await startRun(request, deps, { deadline }), { plannedUnderLease: true, replans: (state.replans ?? 0) + 1 });
+        if (!held.lost()) await continueRun(state, request, deps, { deadline, whileWaiting: 'return', stop: held.lost });
+      }
+    }
     await env.store.save(key, state);
     if (state.phase !== 'done') {
       env.log.info(`onboarding in progress (${state.phase})`, { invocation: state.invocations });
@@ -399,6 +463,7 @@ export async function handleIsComplete(
       physicalId: event.PhysicalResourceId ?? physicalIdOf(state.organization.id, state.tenantId), spec, attributes: attributes(state),
     };
     await env.store.save(CURRENT_SPEC_KEY, deployed);
+    await servedTriggers(env.store, state.startedAt);
     await env.store.delete(SYNC_RUN_KEY); // a paused sync's plan is older than this deployment's
     await env.store.delete(key);
     return { IsComplete: true, Data: attributes(state) };
@@ -406,69 +471,93 @@ export async function handleIsComplete(
     finished = true;
     throw error;
   } finally {
-    if (finished) await releaseLease(env.store, owner);
+    // Between polls the lease stays with the deployment (the next poll renews it within 2 minutes).
+    if (finished) await held.release();
+    else await held.keep();
   }
 }
 
 /**
  * Runs `fn` holding the lease, waiting (up to `waitMs`) for the run that holds it: for the
- * synchronous adapters (Terraform, a Delete), which cannot come back later.
+ * synchronous adapters (Terraform), which cannot come back later. A dead holder's lease ends
+ * within `LEASE_TTL_MS`.
  */
-async function withLease<T>(env: LambdaEnvironment, owner: string, waitMs: number, fn: () => Promise<T>): Promise<T> {
+async function withLease<T>(env: LambdaEnvironment, owner: string, waitMs: number, fn: (held: HeldLease) => Promise<T>): Promise<T> {
   const until = env.clock.now() + waitMs;
   for (;;) {
-    const lease = await acquireLease(env.store, owner, 'deploy', env.clock.now(), LEASE_TTL_MS);
+    const lease = await acquireLease(env.store, owner, 'deploy', env.clock.now());
     if (lease.acquired) break;
     if (env.clock.now() >= until) {
-      throw new Error(`A ${lease.holder.kind} run of this onboarding is still in progress (${lease.holder.owner}) after ${Math.round(waitMs / 1000)} s of waiting: retry in a few minutes`);
+      throw new Error(`${describeHolder(lease.holder)}; still so after ${Math.round(waitMs / 1000)} s of waiting: retry when it has finished`);
     }
-    env.log.info(`waiting for a ${lease.holder.kind} run of this onboarding to finish (${lease.holder.owner})`);
+    env.log.info(`waiting: ${describeHolder(lease.holder)}`);
     await env.clock.sleep(LEASE_POLL_MS);
   }
+  const held = holdLease(env.store, owner, 'deploy', env.clock.now);
   try {
-    return await fn();
+    return await fn(held);
   } finally {
-    await releaseLease(env.store, owner);
+    await held.release();
   }
 }
 
 const LEASE_POLL_MS = 15_000;
-/** How long a Delete (10-minute function) and Terraform's invocation (15 minutes) wait for a running sync. */
-const DELETE_LEASE_WAIT_MS = 5 * 60_000;
+/** How long Terraform's invocation (15 minutes) waits for a running sync (a dead one's lease ends sooner). */
 const TERRAFORM_LEASE_WAIT_MS = 6 * 60_000;
+/** A holder whose last renewal is older than this is probably dead: a sync waits for its lease to end. */
+const STALE_HEARTBEAT_MS = 2 * HEARTBEAT_MS;
 
-/** A scheduled or Organizations-event sync with the last deployed spec. */
-export async function handleSync(
-  event: { 'source'?: string; 'detail-type'?: string; 'time'?: string; 'detail'?: { eventName?: string } },
-  remainingMs: number,
-  env: LambdaEnvironment,
-): Promise<void> {
+/**
+ * A scheduled or Organizations-event sync with the deployed spec, read under the lease. A trigger
+ * that finds the lease held is recorded: its holder serves it before it finishes; a holder that
+ * stopped renewing (dead) is waited out, within this invocation.
+ */
+export async function handleSync(rawEvent: unknown, remainingMs: number, env: LambdaEnvironment): Promise<void> {
+  const event = parseSyncEvent(rawEvent);
   const trigger = event.source === 'aws.organizations' ? `Organizations event ${event.detail?.eventName}` : 'schedule';
-  const current = await env.store.load<{ physicalId: string; spec: unknown }>(CURRENT_SPEC_KEY);
-  if (!current) {
-    env.log.info(`sync (${trigger}): no onboarding is deployed yet, nothing to do`);
-    return;
-  }
-  const spec = parseOnboardingSpec(current.spec);
-  let state = await env.store.load<RunState & { physicalId?: string }>(SYNC_RUN_KEY);
-  const paused = state !== undefined && state.phase !== 'done' && state.physicalId === current.physicalId;
+  const happenedAt = event.time ? Date.parse(event.time) : env.clock.now();
   // A burst of events becomes one run: an event older than the last sync's start is already covered.
   const last = await env.store.load<{ startedAt: number }>(STATE_KEYS.lastSync);
-  const happenedAt = event.time ? Date.parse(event.time) : NaN;
-  if (!paused && last && happenedAt < last.startedAt) {
+  const paused = await env.store.load<RunState & { physicalId?: string }>(SYNC_RUN_KEY);
+  if (event.time && last && happenedAt < last.startedAt && !(paused && paused.phase !== 'done')) {
     env.log.info(`sync (${trigger}): already covered by the sync that started at ${new Date(last.startedAt).toISOString()}`);
     return;
   }
+  const deadline = deadlineOf(remainingMs, env);
   const owner = `sync:${env.clock.now()}:${Math.random().toString(36).slice(2, 10)}`;
-  const lease = await acquireLease(env.store, owner, 'sync', env.clock.now(), LEASE_TTL_MS);
-  if (!lease.acquired) {
-    env.log.info(`sync (${trigger}): a ${lease.holder.kind} run of this onboarding is in progress (${lease.holder.owner}); it covers this trigger`);
-    return;
+  let recorded = false;
+  for (;;) {
+    const lease = await acquireLease(env.store, owner, 'sync', env.clock.now());
+    if (lease.acquired) break;
+    if (!recorded) {
+      // Recorded, then the lease looked at again: a holder that finished meanwhile did not see it.
+      await recordTrigger(env.store, { what: trigger, at: Number.isFinite(happenedAt) ? Math.min(happenedAt, env.clock.now()) : env.clock.now() });
+      recorded = true;
+      continue;
+    }
+    const holder = lease.holder;
+    const alive = env.clock.now() - (holder.heartbeatAt ?? holder.expiresAt - LEASE_TTL_MS) < STALE_HEARTBEAT_MS;
+    if (alive || holder.expiresAt >= deadline) {
+      env.log.info(`sync (${trigger}): ${describeHolder(holder)}; the trigger is recorded, and that run serves it before it finishes`);
+      return;
+    }
+    env.log.info(`sync (${trigger}): waiting for a lease its holder stopped renewing (${describeHolder(holder)})`);
+    await env.clock.sleep(Math.max(1_000, Math.min(LEASE_POLL_MS, holder.expiresAt - env.clock.now() + 1)));
   }
+  const held = holdLease(env.store, owner, 'sync', env.clock.now);
   try {
-    await runSync(trigger, current, spec, paused ? state : undefined, remainingMs, env);
+    // Under the lease: the spec of the deployment that finished last, never one it replaced.
+    const current = await env.store.load<{ physicalId: string; spec: unknown }>(CURRENT_SPEC_KEY);
+    if (!current) {
+      env.log.info(`sync (${trigger}): no onboarding is deployed yet; the trigger stays recorded for the deployment`);
+      return;
+    }
+    const spec = parseOnboardingSpec(current.spec);
+    const resumed = await env.store.load<RunState & { physicalId?: string }>(SYNC_RUN_KEY);
+    const resume = resumed !== undefined && resumed.phase !== 'done' && resumed.physicalId === current.physicalId ? resumed : undefined;
+    await runSync(trigger, current, spec, resume, deadline, held, env);
   } finally {
-    await releaseLease(env.store, owner);
+    await held.release();
   }
 }
 
@@ -477,33 +566,41 @@ async function runSync(
   current: { physicalId: string },
   spec: OnboardingSpec,
   paused: (RunState & { physicalId?: string }) | undefined,
-  remainingMs: number,
+  deadline: number,
+  held: HeldLease,
   env: LambdaEnvironment,
 ): Promise<void> {
   const { deps, assumeCredentials } = await dependencies(env);
   const request = requestOf(spec, env, assumeCredentials);
   let state = paused;
-  const deadline = deadlineOf(remainingMs, env);
-  if (!state) {
-    await env.store.save(STATE_KEYS.lastSync, { startedAt: env.clock.now() });
-    state = Object.assign(await startRun(request, deps, { deadline }), { physicalId: current.physicalId });
-  } else {
-    state.invocations++;
+  for (let runs = 0; ; runs++) {
+    if (!state) {
+      await env.store.save(STATE_KEYS.lastSync, { startedAt: env.clock.now() });
+      state = Object.assign(await startRun(request, deps, { deadline }), { physicalId: current.physicalId });
+    } else {
+      state.record = deps.record; // the latest, saved by every run as it went
+      state.invocations++;
+    }
+    env.log.info(`sync (${trigger}): ${state.selectionSummary}`);
+    await continueRun(state, request, deps, { deadline, whileWaiting: 'sleep', stop: held.lost });
+    if (state.phase !== 'done') {
+      await env.store.save(SYNC_RUN_KEY, state);
+      env.log.info('sync paused at its deadline: the next trigger continues it');
+      return;
+    }
+    await env.store.delete(SYNC_RUN_KEY);
+    await servedTriggers(env.store, state.startedAt);
+    const report = toReport(state, env.clock.now());
+    await env.store.save(LATEST_REPORT_KEY, reportJson(report));
+    env.log.info(`sync ${report.outcome}`, { counts: report.counts, departures: report.departures.length, failure: report.failure });
+    // Lambda counts the error (the constructs' sync-failure metric); the next trigger runs the sync again.
+    if (report.outcome === 'failed') throw new Error(`The sync failed: ${truncate(report.failure ?? 'the onboarding failed', 3000)}`);
+    // Triggers that arrived while it ran (recorded by syncs that found the lease held): served now.
+    const unserved = await unservedTriggers(env.store, state.startedAt);
+    if (unserved.length === 0 || runs >= MAX_REPLANS || held.lost() || env.clock.now() >= deadline) return;
+    env.log.info(`${unserved.length} ${unserved.length === 1 ? 'trigger' : 'triggers'} arrived during the sync (${unserved[0].what}): running again`);
+    state = undefined;
   }
-  env.log.info(`sync (${trigger}): ${state.selectionSummary}`);
-  await continueRun(state, request, deps, { deadline, whileWaiting: 'sleep' });
-  await saveRecord(env, state.record);
-  if (state.phase !== 'done') {
-    await env.store.save(SYNC_RUN_KEY, state);
-    env.log.info('sync paused at its deadline: the next trigger continues it');
-    return;
-  }
-  await env.store.delete(SYNC_RUN_KEY);
-  const report = toReport(state, env.clock.now());
-  await env.store.save(LATEST_REPORT_KEY, reportJson(report));
-  env.log.info(`sync ${report.outcome}`, { counts: report.counts, departures: report.departures.length, failure: report.failure });
-  // Lambda counts the error (the constructs' sync-failure metric); the next trigger runs the sync again.
-  if (report.outcome === 'failed') throw new Error(`The sync failed: ${truncate(report.failure ?? 'the onboarding failed', 3000)}`);
 }
 
 /** The payload of `aws_lambda_invocation` with `lifecycle_scope = "CRUD"`: our input plus the action. */
@@ -517,16 +614,16 @@ export interface TerraformPayload {
  * destroy. What does not fit in it is saved as the sync's run and reported as pending: the
  * scheduled sync finishes it. Destroy retains by default, as the custom resource does.
  */
-export async function handleTerraform(payload: TerraformPayload, remainingMs: number, env: LambdaEnvironment): Promise<Record<string, unknown>> {
+export async function handleTerraform(rawPayload: unknown, remainingMs: number, env: LambdaEnvironment): Promise<Record<string, unknown>> {
+  const payload = parseTerraformPayload(rawPayload);
   const lifecycle = payload[TERRAFORM_KEY];
   const action = lifecycle?.action ?? 'create';
-  if (!['create', 'update', 'delete'].includes(action)) throw new Error(`Unknown Terraform lifecycle action '${action}' (expected create, update or delete)`);
   const props = { [SPEC_PROPERTY]: action === 'delete' ? payload[SPEC_PROPERTY] ?? lifecycle?.prev_input?.[SPEC_PROPERTY] : payload[SPEC_PROPERTY] };
   env.log.info(`terraform ${action}`);
   const deadline = deadlineOf(remainingMs, env); // counted from now: waiting for the lease uses it up
   const wait = Math.max(0, Math.min(TERRAFORM_LEASE_WAIT_MS, remainingMs - 2 * IN_FLIGHT_MARGIN_MS));
   // A sync may be writing: wait for it (an invocation cannot come back later, as the custom resource does).
-  return withLease(env, `deploy:terraform:${env.clock.now()}`, wait, async () => {
+  return withLease(env, `deploy:terraform:${env.clock.now()}:${Math.random().toString(36).slice(2, 10)}`, wait, async (held) => {
     if (action === 'delete') {
       let removal = RemovalBehaviour.RETAIN;
       let organizationId: string | undefined;
@@ -543,6 +640,7 @@ export async function handleTerraform(payload: TerraformPayload, remainingMs: nu
       const deployed = (await env.store.load<{ physicalId: string }>(CURRENT_SPEC_KEY))
         ?? (await env.store.load<{ physicalId: string }>(TERRAFORM_DESTROY_KEY));
       await env.store.delete(CURRENT_SPEC_KEY);
+      await env.store.delete(SYNC_RUN_KEY); // nothing of this onboarding runs after its destroy
       if (removal === RemovalBehaviour.RETAIN) return { status: 'retained' };
       const { deps } = await dependencies(env);
       // As the custom resource's Delete: never act on another tenant than the one onboarded.
@@ -553,7 +651,8 @@ export async function handleTerraform(payload: TerraformPayload, remainingMs: nu
         return { status: 'retained', reason: `the API key belongs to another Prowler tenant (${tenant}) than the one onboarded (${onboarded.tenantId})` };
       }
       const org = organizationId ?? (await env.organizations.send(new DescribeOrganizationCommand({}))).Organization!.Id!;
-      const report = await offboard(org, removal, deps.prowler, env.log, deps.record, { stop: () => env.clock.now() >= deadline, concurrency });
+      const stop = () => env.clock.now() >= deadline || held.lost();
+      const report = await offboard(org, removal, deps.prowler, env.log, deps.record, { stop, concurrency });
       await saveRecord(env, deps.record);
       if (report.outcome === 'failed') throw new Error(`${report.failure}. Retry the destroy, or set removal to retain`);
       if (report.outcome === 'incomplete') {
@@ -571,13 +670,13 @@ export async function handleTerraform(payload: TerraformPayload, remainingMs: nu
     await warnWithoutTrail(state, env);
     const physicalId = physicalIdOf(state.organization.id, state.tenantId);
     await env.store.save(CURRENT_SPEC_KEY, { physicalId, spec });
-    await continueRun(state, request, deps, { deadline, whileWaiting: 'sleep' });
-    await saveRecord(env, state.record);
+    await continueRun(state, request, deps, { deadline, whileWaiting: 'sleep', stop: held.lost });
     if (state.phase !== 'done') {
       await env.store.save(SYNC_RUN_KEY, { ...state, physicalId });
       env.log.info('onboarding continues in the scheduled sync (it did not fit in one invocation)');
       return { status: 'pending', ...attributes(state) };
     }
+    await servedTriggers(env.store, state.startedAt);
     const report = toReport(state, env.clock.now());
     await env.store.save(LATEST_REPORT_KEY, reportJson(report));
     if (report.outcome === 'failed') throw new Error(truncate(report.failure ?? 'the onboarding failed', 3000));

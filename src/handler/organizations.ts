@@ -4,7 +4,9 @@
  * retry (Organizations throttles with TooManyRequestsException).
  */
 import {
+  DescribeAccountCommand,
   DescribeOrganizationCommand,
+  ListParentsCommand,
   OrganizationsClient,
   paginateListAccountsForParent,
   paginateListOrganizationalUnitsForParent,
@@ -256,6 +258,45 @@ function toAccount(a: Account, parentId: string): OrgAccount {
     joinedMethod: a.JoinedMethod,
     parentId,
   };
+}
+
+/**
+ * Where each of these accounts is now, asked one by one (DescribeAccount, ListParents): an account
+ * a walk did not list may have left, or may have moved between two OUs while the walk listed them
+ * (from one not listed yet into one listed already). `undefined`: Organizations says it is not a
+ * member any more. Absence from a walk is never taken for a departure without this.
+ */
+export async function locateAccounts(
+  client: OrganizationsClient,
+  accountIds: readonly string[],
+  options: { readonly withTags?: boolean; readonly concurrency?: number } = {},
+): Promise<{ accounts: Map<string, OrgAccount | undefined>; calls: number }> {
+  const accounts = new Map<string, OrgAccount | undefined>();
+  let calls = 0;
+  const gone = (error: unknown) => ['AccountNotFoundException', 'ChildNotFoundException', 'TargetNotFoundException'].includes((error as { name?: string }).name ?? '');
+  await forEachUntil(accountIds, options.concurrency ?? 4, () => false, async (id) => {
+    try {
+      calls += 2;
+      const [{ Account: account }, { Parents: parents }] = await explained(() => Promise.all([
+        client.send(new DescribeAccountCommand({ AccountId: id })),
+        client.send(new ListParentsCommand({ ChildId: id })),
+      ]));
+      let found = toAccount(account!, parents?.[0]?.Id ?? '');
+      if (options.withTags) {
+        const tags: Record<string, string> = {};
+        for await (const page of paginateListTagsForResource({ client }, { ResourceId: id })) {
+          calls++;
+          for (const tag of page.Tags ?? []) tags[tag.Key!] = tag.Value ?? '';
+        }
+        found = { ...found, tags };
+      }
+      accounts.set(id, found);
+    } catch (error) {
+      if (!gone(error) && !gone((error as { cause?: unknown }).cause)) throw error;
+      accounts.set(id, undefined);
+    }
+  });
+  return { accounts, calls };
 }
 
 /** The chain of units from a root down to (and including) `unitId`. */

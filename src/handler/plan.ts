@@ -2,7 +2,7 @@
  * The plan of a run: discovery, selection, what Prowler has, and what to do for every account and
  * every departure. Writes nothing.
  */
-import { beginDiscovery, continueDiscovery, type OrganizationSnapshot } from './organizations';
+import { beginDiscovery, continueDiscovery, locateAccounts, type OrganizationSnapshot, type OrgAccount } from './organizations';
 import { fingerprint, originOf, removalFor } from './record';
 import { plannedOutcome } from './removal';
 import {
@@ -16,7 +16,7 @@ import {
   type OnboardingRequest,
   type RunState,
 } from './run-types';
-import { accountsNeedingTags, selectAccounts, unknownSelectionIds, type AccountDecision } from './selection';
+import { accountsNeedingTags, needsTags, selectAccounts, unknownSelectionIds, type AccountDecision } from './selection';
 import { desiredSecret } from './steps';
 import { RemovalBehaviour, ScanMode } from '../core/spec';
 
@@ -97,8 +97,14 @@ export async function discoverAndPlan(state: RunState, request: OnboardingReques
 }
 
 /** Selection and the plan, once the organization is discovered: the run moves on to `depart`. */
-async function plan(state: RunState, snapshot: OrganizationSnapshot, request: OnboardingRequest, deps: EngineDependencies): Promise<void> {
+async function plan(state: RunState, walked: OrganizationSnapshot, request: OnboardingRequest, deps: EngineDependencies): Promise<void> {
   const log = deps.log ?? silentLogger;
+  // Prowler's side: the organization's group and its members (what may depart).
+  const groups = await deps.prowler.listProviderGroups();
+  const groupName = organizationGroupName(walked.organization.id);
+  const ourGroup = groups.find((g) => g.attributes.name === groupName);
+  const members = ourGroup ? await deps.prowler.providersInGroup(ourGroup.id) : [];
+  const { snapshot, unplaced } = await placeMissingMembers(state, walked, members.map((p) => p.attributes.uid), request, deps);
   const unknown = unknownSelectionIds(snapshot, request.selection);
   if (unknown.length > 0) {
     throw new ProwlerOnboardingError(`The selection names ${unknown.length === 1 ? 'an id' : `${unknown.length} ids`} the organization does not have, so nothing was changed:\n  - ${unknown.join('\n  - ')}`);
@@ -114,15 +120,11 @@ async function plan(state: RunState, snapshot: OrganizationSnapshot, request: On
   const chosen = results.filter((r) => r.selected);
   const externalId = state.externalId;
 
-  // Prowler's side: the organization's group, existing providers.
-  const groups = await deps.prowler.listProviderGroups();
-  const groupName = organizationGroupName(snapshot.organization.id);
   // Another organization's group has exactly this package's name for it; a user's own group that
   // merely starts the same way ("AWS Organization prod") blocks nothing.
   const otherOrganizations = new Map(groups
     .map((g) => [g.id, g.attributes.name.match(ORGANIZATION_GROUP_NAME)?.[1]] as const)
     .filter((entry): entry is readonly [string, string] => entry[1] !== undefined && entry[1] !== snapshot.organization.id));
-  const ourGroup = groups.find((g) => g.attributes.name === groupName);
   const existing = await deps.prowler.findAwsProviders(chosen.map((r) => r.accountId));
 
   for (const r of chosen) {
@@ -142,6 +144,11 @@ async function plan(state: RunState, snapshot: OrganizationSnapshot, request: On
       continue;
     }
     r.grouped = ourGroup !== undefined && memberOf.includes(ourGroup.id);
+    if (!r.grouped && deps.record?.creating?.[r.accountId] !== undefined) {
+      // An earlier run of this onboarding created it and was cut short: its creation goes on.
+      r.action = 'create';
+      continue;
+    }
     const explicitAlias = request.selection.aliases?.[r.accountId];
     const currentAlias = provider.attributes.alias ?? undefined;
     if (!r.grouped) {
@@ -160,18 +167,16 @@ async function plan(state: RunState, snapshot: OrganizationSnapshot, request: On
   const removal = request.removal ?? RemovalBehaviour.RETAIN;
   const chosenIds = new Set(chosen.map((r) => r.accountId));
   const decisionOf = new Map(results.map((r) => [r.accountId, r]));
-  const departures: Departure[] = ourGroup
-    ? (await deps.prowler.providersInGroup(ourGroup.id))
-      .filter((p) => !chosenIds.has(p.attributes.uid))
-      .map((p) => ({
-        accountId: p.attributes.uid,
-        providerId: p.id,
-        alias: p.attributes.alias ?? undefined,
-        reason: decisionOf.get(p.attributes.uid) ? `not selected: ${decisionOf.get(p.attributes.uid)!.reason}` : 'no longer in the organization',
-        origin: originOf(deps.record, p.id),
-        outcome: 'retained' as const,
-      }))
-    : [];
+  const departures: Departure[] = members
+    .filter((p) => !chosenIds.has(p.attributes.uid) && !unplaced.has(p.attributes.uid))
+    .map((p) => ({
+      accountId: p.attributes.uid,
+      providerId: p.id,
+      alias: p.attributes.alias ?? undefined,
+      reason: decisionOf.get(p.attributes.uid) ? `not selected: ${decisionOf.get(p.attributes.uid)!.reason}` : 'no longer in the organization',
+      origin: originOf(deps.record, p.id, p.attributes.uid),
+      outcome: 'retained' as const,
+    }));
   if (request.dryRun) for (const d of departures) d.outcome = plannedOutcome(removalFor(removal, d.origin));
 
   Object.assign(state, {
@@ -189,6 +194,44 @@ async function plan(state: RunState, snapshot: OrganizationSnapshot, request: On
     departures,
     groupId: ourGroup?.id,
   } satisfies Partial<RunState>);
+}
+
+/**
+ * The organization as the plan sees it: the walk, plus the members of the organization's group
+ * that the walk did not list but Organizations says are still in it. A walk is not a snapshot:
+ * an account moved from an OU not listed yet into one listed already is in neither listing, and
+ * must not be taken for one that left. Each is asked where it is (locateAccounts); one that
+ * moved into a unit the walk never saw (made during the walk) is left as it is until the next run.
+ */
+async function placeMissingMembers(
+  state: RunState,
+  walked: OrganizationSnapshot,
+  memberAccounts: readonly string[],
+  request: OnboardingRequest,
+  deps: EngineDependencies,
+): Promise<{ snapshot: OrganizationSnapshot; unplaced: Set<string> }> {
+  const unplaced = new Set<string>();
+  const listed = new Set(walked.accounts.map((a) => a.id));
+  const missing = [...new Set(memberAccounts)].filter((id) => !listed.has(id));
+  // A simulated organization (--simulate) is a snapshot: what it lacks is not there.
+  if (missing.length === 0 || deps.discover) return { snapshot: walked, unplaced };
+  const { accounts, calls } = await locateAccounts(deps.organizations, missing, { withTags: needsTags(request.selection) });
+  state.calls.organizations += calls;
+  const placed: OrgAccount[] = [];
+  for (const [id, account] of accounts) {
+    if (!account) continue; // confirmed gone: it departs
+    if (walked.units.has(account.parentId)) placed.push(account);
+    else unplaced.add(id);
+  }
+  const log = deps.log ?? silentLogger;
+  if (placed.length > 0) log.info(`${placed.length} ${placed.length === 1 ? 'account' : 'accounts'} the walk did not list moved while it ran, and stay: ${placed.map((a) => a.id).join(', ')}`);
+  if (unplaced.size > 0) {
+    const warning = `${unplaced.size} ${unplaced.size === 1 ? 'account' : 'accounts'} moved during discovery into an OU it had not seen (${[...unplaced].join(', ')}): left as they are until the next sync`;
+    state.warnings.push(warning);
+    log.warn(warning);
+  }
+  if (placed.length === 0) return { snapshot: walked, unplaced };
+  return { snapshot: { ...walked, accounts: [...walked.accounts, ...placed].sort((a, b) => a.id.localeCompare(b.id)) }, unplaced };
 }
 
 export function toResult(d: AccountDecision): AccountResult {

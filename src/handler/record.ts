@@ -22,6 +22,12 @@ export interface OnboardingRecord {
    * not posted again; `once`, the one scan it started (scan mode once), not started again.
    */
   schedules?: Record<string, 'daily' | 'once'>;
+  /**
+   * Account id → when (epoch ms) a run set out to create its provider: written (and saved) before
+   * the create is sent, so a run killed between Prowler's answer and the next save still knows
+   * the provider it finds for that account is one it created. Cleared once the creation is recorded.
+   */
+  creating?: Record<string, number>;
 }
 
 export const emptyRecord = (): OnboardingRecord => ({ created: {}, linked: {} });
@@ -29,12 +35,29 @@ export const emptyRecord = (): OnboardingRecord => ({ created: {}, linked: {} })
 /** How a provider came to this onboarding. */
 export type Origin = 'created' | 'linked' | 'unrecorded';
 
-/** Without a record (the CLI), nothing proves a provider was created here: it counts as linked. */
-export function originOf(record: OnboardingRecord | undefined, providerId: string): Origin {
+/**
+ * Without a record (the CLI), nothing proves a provider was created here: it counts as linked. A
+ * provider of an account this onboarding set out to create (and never recorded otherwise) is one
+ * it created.
+ */
+export function originOf(record: OnboardingRecord | undefined, providerId: string, accountId?: string): Origin {
   if (!record) return 'linked';
   if (providerId in record.created) return 'created';
   if (providerId in record.linked) return 'linked';
+  if (accountId !== undefined && record.creating?.[accountId] !== undefined) return 'created';
   return 'unrecorded';
+}
+
+/** Records, before anything is sent, that this run is about to create these accounts' providers. */
+export function intendToCreate(record: OnboardingRecord | undefined, accountIds: readonly string[], now: number): void {
+  if (!record || accountIds.length === 0) return;
+  record.creating ??= {};
+  for (const id of accountIds) record.creating[id] ??= now;
+}
+
+/** A creation that was refused outright: nothing was created for the account. */
+export function abandonCreate(record: OnboardingRecord | undefined, accountId: string): void {
+  if (record?.creating) delete record.creating[accountId];
 }
 
 /** What `removal` may do to a provider of this origin. */
@@ -44,10 +67,17 @@ export function removalFor(removal: RemovalBehaviour, origin: Origin): 'retain' 
   return 'unlink';
 }
 
-/** Records a provider this onboarding created, or one it took in (never downgrading a creation). */
+/**
+ * Records a provider this onboarding created, or one it took in (never downgrading a creation). A
+ * provider found for an account this onboarding had set out to create is one it created: its
+ * create went through before the run that sent it was cut short.
+ */
 export function note(record: OnboardingRecord | undefined, origin: 'created' | 'linked', providerId: string, accountId: string): void {
-  if (!record || providerId in record.created) return;
-  if (origin === 'created') {
+  if (!record) return;
+  const intended = record.creating?.[accountId] !== undefined;
+  if (record.creating) delete record.creating[accountId];
+  if (providerId in record.created) return;
+  if (origin === 'created' || intended) {
     delete record.linked[providerId];
     record.created[providerId] = accountId;
   } else {

@@ -91,13 +91,14 @@ export async function offboard(
     providerId: p.id,
     alias: p.attributes.alias ?? undefined,
     reason: 'the onboarding was deleted',
-    origin: originOf(record, p.id),
+    origin: originOf(record, p.id, p.attributes.uid),
     outcome: 'retained' as const,
   }));
-  if (group && removal !== RemovalBehaviour.RETAIN) {
-    await removeProviders(prowler, group.id, providers.filter((p) => removalFor(removal, p.origin) !== 'retain'), removal, record, options);
+  if (removal === RemovalBehaviour.DESTROY) providers.push(...await createdOutsideGroup(prowler, record, new Set(members.map((p) => p.id))));
+  if (providers.length > 0 && removal !== RemovalBehaviour.RETAIN) {
+    await removeProviders(prowler, group?.id ?? '', providers.filter((p) => removalFor(removal, p.origin) !== 'retain'), removal, record, options);
     // The group goes only with its last member: what this onboarding never recorded stays in it.
-    if (providers.every((p) => p.outcome === 'unlinked' || p.outcome === 'destroyed')) await prowler.deleteProviderGroup(group.id);
+    if (group && providers.every((p) => p.outcome === 'unlinked' || p.outcome === 'destroyed')) await prowler.deleteProviderGroup(group.id);
   }
   const failed = providers.filter((p) => p.outcome === 'failed');
   const remaining = removal === RemovalBehaviour.RETAIN ? 0 : pendingRemoval(providers, removal).length;
@@ -114,3 +115,21 @@ export async function offboard(
   };
 }
 
+
+/**
+ * Providers this onboarding created that are not in its group: a run cut short (or failed) between
+ * creating them and grouping them. The record names them, or names the accounts it was creating.
+ */
+async function createdOutsideGroup(prowler: ProwlerClient, record: OnboardingRecord | undefined, grouped: ReadonlySet<string>): Promise<Departure[]> {
+  if (!record) return [];
+  const found = new Map(Object.entries(record.created).filter(([id]) => !grouped.has(id)));
+  const intended = Object.keys(record.creating ?? {});
+  if (intended.length > 0) {
+    for (const [accountId, provider] of await prowler.findAwsProviders(intended)) {
+      if (!grouped.has(provider.id) && !(provider.id in record.linked)) found.set(provider.id, accountId);
+    }
+  }
+  return [...found].map(([providerId, accountId]) => ({
+    accountId, providerId, reason: 'the onboarding was deleted', origin: 'created' as const, outcome: 'retained' as const,
+  }));
+}

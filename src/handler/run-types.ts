@@ -98,6 +98,12 @@ export interface EngineDependencies {
   readonly stackSetTargets?: StackSetDeploymentTargets;
   /** What this onboarding created and linked so far (record.ts); without one, nothing is ever deleted. */
   readonly record?: OnboardingRecord;
+  /**
+   * Saves the run's record durably (the state bucket). The engine calls it before it creates
+   * providers (with the accounts it is about to create) and after each step, so a run cut short
+   * anywhere leaves a record from which the next one knows what this onboarding created.
+   */
+  readonly checkpoint?: (record: OnboardingRecord) => Promise<void>;
   /** Discovery from elsewhere than the Organizations API (a simulated organization, the CLI's --simulate). */
   readonly discover?: () => Promise<OrganizationSnapshot>;
 }
@@ -216,6 +222,8 @@ export interface ContinueOptions {
    * back so the caller can come back later (a Lambda invocation should not sleep).
    */
   readonly whileWaiting?: 'sleep' | 'return';
+  /** Start no new work once this says so (the run's lease was taken over). */
+  readonly stop?: () => boolean;
 }
 
 /** A failure of the whole run, with what to fix. */

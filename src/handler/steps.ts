@@ -4,7 +4,7 @@
 import { AssumeRoleCommand } from '@aws-sdk/client-sts';
 import { hintFor, messageOf } from './hints';
 import { taskFailureReason, TransientError, type Provider, type ProwlerClient, type RoleSecret } from './prowler-api';
-import { fingerprint, forget, note, noteSchedule, noteSecret, type OnboardingRecord } from './record';
+import { abandonCreate, fingerprint, forget, note, noteSchedule, noteSecret, type OnboardingRecord } from './record';
 import {
   OUTSIDE_STACKSET,
   type AccountResult,
@@ -99,7 +99,8 @@ export async function register(r: AccountResult, state: RunState, request: Onboa
       r.providerId = provider.id;
       if (created) createdNow = provider.id;
       r.hadSecret = Boolean(provider.relationships?.secret?.data?.id);
-      // A create answered "exists" found someone else's provider: it is linked, never ours to delete.
+      // A create answered "exists" found someone else's provider: it is linked, never ours to delete,
+      // unless the record says an earlier run of this onboarding had set out to create it (note).
       note(state.record, created ? 'created' : 'linked', provider.id, r.accountId);
     } else {
       provider = await deps.prowler.getProvider(r.providerId);
@@ -124,6 +125,8 @@ export async function register(r: AccountResult, state: RunState, request: Onboa
     r.failedAt = 'registration';
     // Refused outright (not a lost answer): the provider this run just made has no role secret.
     if (createdNow && !(error instanceof TransientError)) await undoCreate(r, createdNow, state, deps);
+    // Refused before anything was created: nothing to remember (a lost answer may have created it).
+    else if (!r.providerId && !(error instanceof TransientError)) abandonCreate(state.record, r.accountId);
   }
 }
 

@@ -48,7 +48,7 @@ describe('prowler-org with a stateBucket', () => {
     const store = new MemoryJsonStore();
     const [a, b] = await Promise.all([cli('apply', spec({ removal: 'unlink' }), store), cli('apply', spec({ removal: 'unlink' }), store)]);
     expect([a.code, b.code]).toEqual([0, 0]);
-    expect([a.err, b.err].filter((e) => /waiting for a cli run of this onboarding to finish \(cli:/.test(e))).toHaveLength(1);
+    expect([a.err, b.err].filter((e) => /waiting: a cli run of this onboarding \(cli:[^)]*\) holds its lease since /.test(e))).toHaveLength(1);
     expect([...double.providers.values()].map((p) => p.uid).sort()).toEqual(ACTIVE.map((x) => x.id).sort());
     const group = double.groupNamed(organizationGroupName(ORG.id));
     expect(group.providerIds.size).toBe(ACTIVE.length);
@@ -65,7 +65,7 @@ describe('prowler-org with a stateBucket', () => {
     expect(double.requests.filter((r) => r.method !== 'GET')).toEqual([]);
     const applied = await cli('apply', spec(), store);
     expect(applied.code).toBe(0);
-    expect(applied.err).toMatch(/waiting for a sync run of this onboarding to finish \(sync:abc\)/);
+    expect(applied.err).toMatch(/waiting: a sync run of this onboarding \(sync:abc\) holds its lease, until /);
   }, 60_000);
 
   test('the record is kept: scanMode once starts one scan per account however often it is applied, and destroy removes only what was created', async () => {

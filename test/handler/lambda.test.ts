@@ -433,7 +433,7 @@ describe('the Terraform adapter (aws_lambda_invocation, lifecycle_scope CRUD)', 
 
   test('an unknown action fails with what is expected', async () => {
     s = await setup();
-    await expect(handleTerraform({ Spec: '{}', tf: { action: 'read' } }, 840_000, s.env)).rejects.toThrow("Unknown Terraform lifecycle action 'read' (expected create, update or delete)");
+    await expect(handleTerraform({ Spec: '{}', tf: { action: 'read' } }, 840_000, s.env)).rejects.toThrow("Invalid Terraform invocation input: tf.action: must be one of 'create', 'update', 'delete', got 'read'");
   });
 });
 
@@ -493,7 +493,7 @@ describe('one run at a time (the lease in the state bucket)', () => {
     const before = s.double.requests.length;
     expect(await handleIsComplete(update as never, 300_000, s.env)).toEqual({ IsComplete: false });
     expect(writes(before)).toEqual([]);
-    expect(s.logs.some((l) => l.startsWith('waiting for a sync run of this onboarding to finish (sync:running)'))).toBe(true);
+    expect(s.logs.some((l) => l.startsWith('waiting: a sync run of this onboarding (sync:running) holds its lease since 1970-01-01T00:'))).toBe(true);
     await releaseLease(s.store, 'sync:running');
     expect(await handleIsComplete(update as never, 300_000, s.env)).toMatchObject({ IsComplete: true });
   });
@@ -505,7 +505,7 @@ describe('one run at a time (the lease in the state bucket)', () => {
     const before = s.double.requests.length;
     await Promise.all(Array.from({ length: 10 }, () => handleSync(orgEvent('CreateAccountResult', s.env.clock.now()), 600_000, s.env)));
     expect(writes(before).filter((r) => r.method === 'POST' && r.path === '/api/v1/providers')).toHaveLength(1);
-    expect(s.logs.filter((l) => l.includes('run of this onboarding is in progress')).length).toBe(9);
+    expect(s.logs.filter((l) => l.includes('the trigger is recorded, and that run serves it before it finishes')).length).toBe(9);
     // One run's writes: the new account onboarded once.
     const shape = (path: string) => path.replace(/[0-9a-f]{8}-[0-9a-f-]{27}/g, '{id}');
     expect(writes(before).map((r) => `${r.method} ${shape(r.path)}`).sort()).toEqual([
@@ -529,7 +529,7 @@ describe('one run at a time (the lease in the state bucket)', () => {
     s = await setup();
     await acquireLease(s.store, 'sync:slow', 'sync', s.env.clock.now(), 60 * 60_000);
     await expect(handleTerraform({ Spec: JSON.stringify({ selection: {} }), tf: { action: 'create' } }, 900_000, s.env))
-      .rejects.toThrow(/A sync run of this onboarding is still in progress \(sync:slow\) after 360 s of waiting: retry in a few minutes/);
+      .rejects.toThrow(/a sync run of this onboarding \(sync:slow\) holds its lease since .*; still so after 360 s of waiting: retry when it has finished/);
     expect(s.double.requests.filter((r) => r.method !== 'GET')).toEqual([]);
   });
 

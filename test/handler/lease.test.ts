@@ -8,9 +8,9 @@ describe('the lease: one run of an onboarding at a time', () => {
   test('free: taken; held: refused, naming the holder; renewed by its owner; taken over once expired', async () => {
     const store = new MemoryJsonStore();
     expect(await acquireLease(store, 'deploy:1', 'deploy', 1_000, 60_000)).toEqual({ acquired: true });
-    expect(await acquireLease(store, 'sync:a', 'sync', 2_000, 60_000)).toEqual({ acquired: false, holder: { owner: 'deploy:1', kind: 'deploy', expiresAt: 61_000 } });
+    expect(await acquireLease(store, 'sync:a', 'sync', 2_000, 60_000)).toEqual({ acquired: false, holder: { owner: 'deploy:1', kind: 'deploy', since: 1_000, heartbeatAt: 1_000, expiresAt: 61_000 } });
     expect(await acquireLease(store, 'deploy:1', 'deploy', 30_000, 60_000)).toEqual({ acquired: true }); // renewed
-    expect(await store.load<Lease>(STATE_KEYS.lease)).toMatchObject({ expiresAt: 90_000 });
+    expect(await store.load<Lease>(STATE_KEYS.lease)).toMatchObject({ since: 1_000, heartbeatAt: 30_000, expiresAt: 90_000 });
     expect(await acquireLease(store, 'sync:a', 'sync', 90_001, 60_000)).toEqual({ acquired: true }); // its holder died
   });
 
