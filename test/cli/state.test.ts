@@ -68,6 +68,21 @@ describe('prowler-org with a stateBucket', () => {
     expect(applied.err).toMatch(/waiting: a sync run of this onboarding \(sync:abc\) holds its lease, until /);
   }, 60_000);
 
+  test('an apply that waited for the lease reads the record after it: what a sync created meanwhile stays created (issue 25, finding 6)', async () => {
+    const store = new MemoryJsonStore();
+    await store.save(STATE_KEYS.lease, { owner: 'sync:abc', kind: 'sync', expiresAt: Date.now() + 60_000 } satisfies Lease);
+    const applying = cli('apply', spec({ removal: 'destroy' }), store);
+    await new Promise((resolve) => setTimeout(resolve, 500)); // the apply is waiting for the lease
+    // Meanwhile the sync creates three providers, records them and gives the lease back.
+    const bySync = ACTIVE.slice(1, 4).map((a) => double.seedProvider(a.id, { connected: true, groupName: organizationGroupName(ORG.id) }));
+    await store.save(STATE_KEYS.record, { created: Object.fromEntries(bySync.map((p) => [p.id, p.uid])), linked: {} } satisfies OnboardingRecord);
+    await store.save(STATE_KEYS.lease, { owner: 'sync:abc', kind: 'sync', expiresAt: 0 } satisfies Lease);
+    expect((await applying).code).toBe(0);
+    const record = (await store.load<OnboardingRecord>(STATE_KEYS.record))!;
+    expect(bySync.map((p) => record.created[p.id])).toEqual(bySync.map((p) => p.uid));
+    expect(bySync.filter((p) => p.id in record.linked)).toEqual([]);
+  }, 60_000);
+
   test('the record is kept: scanMode once starts one scan per account however often it is applied, and destroy removes only what was created', async () => {
     const store = new MemoryJsonStore();
     const theirs = double.seedProvider(ACTIVE[0].id); // the user's own, from before
