@@ -50,6 +50,8 @@ interface Outcome {
   readonly sent: readonly string[];
   /** Providers left without a role secret. */
   readonly halfRegistered?: readonly string[];
+  /** A synth error's stack trace. */
+  readonly stack?: string;
 }
 
 interface Case {
@@ -263,7 +265,7 @@ const synthError = (build: () => unknown): Promise<Outcome> => {
     build();
     return Promise.resolve({ ended: 'synthesized', message: '', sent: [] });
   } catch (error) {
-    return Promise.resolve({ ended: 'synth error', message: (error as Error).message, sent: [] });
+    return Promise.resolve({ ended: 'synth error', message: (error as Error).message, sent: [], stack: (error as Error).stack });
   }
 };
 const refused = (name: string, field: string, shows: string | null, build: () => unknown, hides?: string[]): Case =>
@@ -517,5 +519,12 @@ describe.each(TABLE)('%s', (_area, cases) => {
     expect(outcome.message.length).toBeLessThan(4000); // a megabyte of input is not echoed
     expect(outcome.sent).toEqual([]);
     expect(outcome.halfRegistered ?? []).toEqual([]);
+    if (outcome.ended === 'synth error') {
+      // The construct the case made, by its path; the trace starts in the user's code, not in a file
+      // of this package (src/ is not in the installed package, and its frames say nothing to a user).
+      expect(outcome.message).toMatch(/^Prowler\w+ at '[Ss]tack\/\w+': \d+ invalid propert(y|ies):\n/);
+      const frames = outcome.stack!.split('\n').filter((line) => /^\s+at /.test(line));
+      expect(frames.filter((frame) => /[\\/](src|lib)[\\/](cdk|cdktf|cdktn|core)[\\/]/.test(frame))).toEqual([]);
+    }
   }, 30_000);
 });

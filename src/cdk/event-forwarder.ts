@@ -2,7 +2,7 @@ import { Aws, Stack, Token } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { CDK_CHECK_CONTEXT, knownPartition, throwIfInvalid } from './validation';
+import { CDK_CHECK_CONTEXT, declareConstruct, knownPartition, throwIfInvalid } from './validation';
 import {
   ORGANIZATIONS_EVENT_PATTERN, eventForwarding, forwardingRuleArn, managementForwardingRuleName, organizationsRegion, partitionOfRegion,
 } from '../core/onboarding';
@@ -31,6 +31,7 @@ export class ProwlerOrganizationEventForwarder extends Construct {
 
   constructor(scope: Construct, id: string, props: ProwlerOrganizationEventForwarderProps) {
     super(scope, id);
+    declareConstruct(this, 'ProwlerOrganizationEventForwarder');
     const stack = Stack.of(this);
     const target = props.delegatedAdministratorAccountId;
     const problems = [
@@ -51,7 +52,7 @@ export class ProwlerOrganizationEventForwarder extends Construct {
     if (!Token.isUnresolved(target) && !Token.isUnresolved(stack.account) && target === stack.account) {
       problems.push(`delegatedAdministratorAccountId: '${target}' is this stack's own account: the onboarding in the management account receives the events already`);
     }
-    throwIfInvalid(this, 'ProwlerOrganizationEventForwarder', problems);
+    throwIfInvalid(this, problems);
 
     const ruleName = managementForwardingRuleName(target, props.onboardingRegion);
     const ruleArn = forwardingRuleArn({ partition: Aws.PARTITION, home: stack.region, account: stack.account, ruleName });

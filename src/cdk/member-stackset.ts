@@ -1,6 +1,6 @@
 import { Annotations, CfnStackSet, Names, Stack } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import { CDK_CHECK_CONTEXT, knownPartition, throwIfInvalid } from './validation';
+import { CDK_CHECK_CONTEXT, declareConstruct, knownPartition, throwIfInvalid } from './validation';
 import type { MemberStackSetOptions, StackSetDeploymentTargets } from '../core/options';
 import { partitionProblems } from '../core/partition';
 import { deploymentTargets, memberStackSetModel, memberStackSetWarnings } from '../core/stackset';
@@ -29,8 +29,9 @@ export class ProwlerMemberRoleStackSet extends Construct {
 
   constructor(scope: Construct, id: string, props: ProwlerMemberRoleStackSetProps) {
     super(scope, id);
+    declareConstruct(this, 'ProwlerMemberRoleStackSet');
     const partition = knownPartition(this);
-    throwIfInvalid(this, 'ProwlerMemberRoleStackSet', [
+    throwIfInvalid(this, [
       ...validateMemberStackSet(props, CDK_CHECK_CONTEXT),
       ...(partition ? partitionProblems(partition, { trust: props }) : []),
     ]);

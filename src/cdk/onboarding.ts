@@ -13,7 +13,7 @@ import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import type { ProwlerMemberRoleStackSet } from './member-stackset';
 import { acknowledgeOwnNagFindings } from './nag';
-import { knownPartition, throwIfInvalid } from './validation';
+import { declareConstruct, knownPartition, throwIfInvalid } from './validation';
 import { bind } from '../core/bind';
 import {
   CUSTOM_RESOURCE_TYPE, DEFAULT_SYNC_SCHEDULE, ONBOARDING_FUNCTION_SETTINGS, ONBOARDING_OUTPUTS, ORGANIZATIONS_EVENT_PATTERN, SPEC_PROPERTY,
@@ -171,10 +171,11 @@ export class ProwlerOrganizationOnboarding extends Construct {
 
   constructor(scope: Construct, id: string, props: ProwlerOrganizationOnboardingProps) {
     super(scope, id);
+    declareConstruct(this, 'ProwlerOrganizationOnboarding');
     acknowledgeOwnNagFindings(this);
     const { spec, url, problems } = constructSpec(props, (v) => Token.isUnresolved(v));
     const partition = knownPartition(this);
-    throwIfInvalid(this, 'ProwlerOrganizationOnboarding', [
+    throwIfInvalid(this, [
       ...problems,
       ...(partition && !Token.isUnresolved(props.prowlerApiUrl) ? partitionProblems(partition, { api: props }) : []),
     ]);

@@ -2,7 +2,7 @@ import { Annotations } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { ProwlerMemberRoleStackSet } from './member-stackset';
 import { ProwlerScanRole } from './scan-role';
-import { CDK_CHECK_CONTEXT, throwIfInvalid } from './validation';
+import { CDK_CHECK_CONTEXT, declareConstruct, throwIfInvalid } from './validation';
 import type { OrganizationRolesOptions } from '../core/options';
 import { createsLocalRole, DELEGATED_ADMIN_MANAGEMENT_ROLE } from '../core/stackset';
 import { organizationRolesParts } from '../core/validate';
@@ -27,8 +27,9 @@ export class ProwlerOrganizationRoles extends Construct {
 
   constructor(scope: Construct, id: string, props: ProwlerOrganizationRolesProps) {
     super(scope, id);
+    declareConstruct(this, 'ProwlerOrganizationRoles');
     const { roleOptions, stackSetOptions, problems } = organizationRolesParts(props, CDK_CHECK_CONTEXT);
-    throwIfInvalid(this, 'ProwlerOrganizationRoles', problems);
+    throwIfInvalid(this, problems);
     if (createsLocalRole(props.callAs)) {
       this.managementRole = new ProwlerScanRole(this, 'ManagementRole', roleOptions);
     } else {

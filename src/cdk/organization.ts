@@ -2,7 +2,7 @@ import { Annotations } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { ProwlerOrganizationOnboarding, type OnboardingOptions } from './onboarding';
 import { ProwlerOrganizationRoles, type ProwlerOrganizationRolesProps } from './organization-roles';
-import { knownPartition, throwIfInvalid } from './validation';
+import { declareConstruct, knownPartition, throwIfInvalid } from './validation';
 import { partitionProblems } from '../core/partition';
 import { selectionWithinStackSet } from '../core/spec';
 
@@ -27,12 +27,13 @@ export class ProwlerOrganization extends Construct {
 
   constructor(scope: Construct, id: string, props: ProwlerOrganizationProps) {
     super(scope, id);
+    declareConstruct(this, 'ProwlerOrganization');
     // Both at once, before the parts each report theirs: in GovCloud or China neither default works.
     const partition = knownPartition(this);
-    throwIfInvalid(this, 'ProwlerOrganization', partition ? partitionProblems(partition, { trust: props, api: props }) : []);
+    throwIfInvalid(this, partition ? partitionProblems(partition, { trust: props, api: props }) : []);
     this.roles = new ProwlerOrganizationRoles(this, 'Roles', props);
     const { selection, problems, warnings } = selectionWithinStackSet(props, props.selection);
-    throwIfInvalid(this, 'ProwlerOrganization', problems);
+    throwIfInvalid(this, problems);
     for (const warning of warnings) Annotations.of(this).addWarningV2('prowler-org-onboarding:selectionBeyondStackSet', warning);
     this.onboarding = new ProwlerOrganizationOnboarding(this, 'Onboarding', { ...props, selection, memberStackSet: this.roles.memberStackSet });
     // Connection tests need the roles: the management role and the member StackSet first.

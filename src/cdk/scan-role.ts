@@ -2,7 +2,7 @@ import { Annotations, Aws, Duration, Tags } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { acknowledgeOwnNagFindings } from './nag';
-import { CDK_CHECK_CONTEXT, knownPartition, throwIfInvalid } from './validation';
+import { CDK_CHECK_CONTEXT, declareConstruct, knownPartition, throwIfInvalid } from './validation';
 import { bind, bindAll } from '../core/bind';
 import { MAX_SESSION_DURATION_SECONDS, SCAN_MANAGED_POLICY_ARNS, SCAN_ROLE_NAME, scanRoleTags } from '../core/defaults';
 import type { ScanRoleOptions } from '../core/options';
@@ -28,9 +28,10 @@ export class ProwlerScanRole extends Construct {
 
   constructor(scope: Construct, id: string, props: ProwlerScanRoleProps) {
     super(scope, id);
+    declareConstruct(this, 'ProwlerScanRole');
     acknowledgeOwnNagFindings(this);
     const partition = knownPartition(this);
-    throwIfInvalid(this, 'ProwlerScanRole', [
+    throwIfInvalid(this, [
       ...validateScanRole(props, CDK_CHECK_CONTEXT),
       ...(partition ? partitionProblems(partition, { trust: props }) : []),
     ]);

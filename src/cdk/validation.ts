@@ -1,15 +1,22 @@
 import { Stack, Token } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
+import { constructError } from '../core/construct-errors';
 import { partitionOfRegion } from '../core/partition';
-import { problemsMessage, type CheckContext } from '../core/validate';
+import type { CheckContext } from '../core/validate';
 
 /** Tokens are only known at deploy time: the validators skip them. */
 export const CDK_CHECK_CONTEXT: CheckContext = { isUnresolved: (value) => Token.isUnresolved(value) };
 
-/** Throws one error listing every problem, naming the construct by its path. */
-export function throwIfInvalid(scope: IConstruct, kind: string, problems: readonly string[]): void {
-  const unique = [...new Set(problems)];
-  if (unique.length > 0) throw new Error(problemsMessage(`${kind} at '${scope.node.path}'`, unique));
+/** Records a construct as this package's, with what its errors call it (core's `declareConstruct`). */
+export { declareConstruct } from '../core/construct-errors';
+
+/**
+ * Throws one error listing every problem, naming the construct the user wrote (the outermost of
+ * this package's around `scope`) by its path; its stack trace starts in the user's code.
+ */
+export function throwIfInvalid(scope: IConstruct, problems: readonly string[]): void {
+  const error = constructError(scope, problems);
+  if (error) throw error;
 }
 
 /**

@@ -7,7 +7,7 @@ import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
 import { Fn, Op, Token, type TerraformProvider } from 'cdktf';
 import { Construct } from 'constructs';
-import { TF_CHECK_CONTEXT, throwIfInvalid } from './validation';
+import { declareConstruct, TF_CHECK_CONTEXT, throwIfInvalid } from './validation';
 import {
   ORGANIZATIONS_EVENT_PATTERN, ORGANIZATIONS_REGIONS, eventForwarding, forwardingRuleArn, managementForwardingRuleName, partitionOfRegion,
   statementJson,
@@ -42,8 +42,9 @@ export class ProwlerOrganizationEventForwarder extends Construct {
 
   constructor(scope: Construct, id: string, props: ProwlerOrganizationEventForwarderProps) {
     super(scope, id);
+    declareConstruct(this, 'ProwlerOrganizationEventForwarder');
     const target = props.delegatedAdministratorAccountId;
-    throwIfInvalid(this, 'ProwlerOrganizationEventForwarder', [
+    throwIfInvalid(this, [
       ...checkRequired('delegatedAdministratorAccountId', target, 'accountId', TF_CHECK_CONTEXT),
       ...checkRequired('onboardingRegion', props.onboardingRegion, 'region', TF_CHECK_CONTEXT),
     ]);

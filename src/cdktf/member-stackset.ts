@@ -3,7 +3,7 @@ import { CloudformationStackSet } from '@cdktf/provider-aws/lib/cloudformation-s
 import { Annotations } from 'cdktf';
 import { Construct } from 'constructs';
 import { stackPartition, stackRegion } from './stack-data';
-import { onlyInProwlerCloudPartition, terraformLiteral, TF_CHECK_CONTEXT, throwIfInvalid } from './validation';
+import { declareConstruct, onlyInProwlerCloudPartition, terraformLiteral, TF_CHECK_CONTEXT, throwIfInvalid } from './validation';
 import { DEFAULT_TERRAFORM_STACKSET_NAME } from '../core/defaults';
 import type { MemberStackSetOptions, StackSetDeploymentTargets } from '../core/options';
 import { OTHER_PARTITIONS, trustOutsidePartitionMessage, trustsProwlerCloud } from '../core/partition';
@@ -43,7 +43,8 @@ export class ProwlerMemberRoleStackSet extends Construct {
 
   constructor(scope: Construct, id: string, props: ProwlerMemberRoleStackSetProps) {
     super(scope, id);
-    throwIfInvalid(this, 'ProwlerMemberRoleStackSet', validateMemberStackSet(props, TF_CHECK_CONTEXT));
+    declareConstruct(this, 'ProwlerMemberRoleStackSet');
+    throwIfInvalid(this, validateMemberStackSet(props, TF_CHECK_CONTEXT));
     const model = memberStackSetModel(props);
     for (const warning of memberStackSetWarnings(props)) Annotations.of(this).addWarning(warning);
     this.callAs = model.callAs;

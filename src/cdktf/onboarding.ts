@@ -21,7 +21,7 @@ import { Annotations, AssetType, Fn, Op, TerraformAsset, TerraformStack, type Te
 import { Construct } from 'constructs';
 import type { ProwlerMemberRoleStackSet } from './member-stackset';
 import { stackAccount, stackPartition, stackRegion } from './stack-data';
-import { onlyInProwlerCloudPartition, terraformLiteralKeepingTokens, TF_CHECK_CONTEXT, throwIfInvalid } from './validation';
+import { declareConstruct, onlyInProwlerCloudPartition, terraformLiteralKeepingTokens, TF_CHECK_CONTEXT, throwIfInvalid } from './validation';
 import { bind } from '../core/bind';
 import {
   DEFAULT_SYNC_SCHEDULE, ONBOARDING_FUNCTION_SETTINGS, ONBOARDING_OUTPUTS, ORGANIZATIONS_EVENT_PATTERN, SPEC_PROPERTY, STATE_BUCKET_PROTECTIONS,
@@ -170,6 +170,7 @@ export class ProwlerOrganizationOnboarding extends Construct {
 
   constructor(scope: Construct, id: string, props: ProwlerOrganizationOnboardingProps) {
     super(scope, id);
+    declareConstruct(this, 'ProwlerOrganizationOnboarding');
     const { spec, url, problems } = constructSpec(props, TF_CHECK_CONTEXT.isUnresolved!);
     const ctx = TF_CHECK_CONTEXT;
     problems.push(
@@ -181,7 +182,7 @@ export class ProwlerOrganizationOnboarding extends Construct {
     );
     if (props.subnetIds && !props.securityGroupIds?.length) problems.push(`securityGroupIds is required with subnetIds, got ${JSON.stringify(props.securityGroupIds ?? null)}`);
     if (props.securityGroupIds && !props.subnetIds?.length) problems.push(`subnetIds is required with securityGroupIds, got ${JSON.stringify(props.subnetIds ?? null)}`);
-    throwIfInvalid(this, 'ProwlerOrganizationOnboarding', problems);
+    throwIfInvalid(this, problems);
 
     const partition = stackPartition(this);
     const region = stackRegion(this);

@@ -2,7 +2,7 @@ import { Annotations, dependable } from 'cdktf';
 import { Construct } from 'constructs';
 import { ProwlerOrganizationOnboarding, type OnboardingOptions } from './onboarding';
 import { ProwlerOrganizationRoles, type ProwlerOrganizationRolesProps } from './organization-roles';
-import { throwIfInvalid } from './validation';
+import { declareConstruct, throwIfInvalid } from './validation';
 import { selectionWithinStackSet } from '../core/spec';
 
 /**
@@ -25,9 +25,10 @@ export class ProwlerOrganization extends Construct {
 
   constructor(scope: Construct, id: string, props: ProwlerOrganizationProps) {
     super(scope, id);
+    declareConstruct(this, 'ProwlerOrganization');
     this.roles = new ProwlerOrganizationRoles(this, 'Roles', props);
     const { selection, problems, warnings } = selectionWithinStackSet(props, props.selection);
-    throwIfInvalid(this, 'ProwlerOrganization', problems);
+    throwIfInvalid(this, problems);
     for (const warning of warnings) Annotations.of(this).addWarning(warning);
     this.onboarding = new ProwlerOrganizationOnboarding(this, 'Onboarding', { ...props, selection, memberStackSet: this.roles.memberStackSet });
     // Terraform wants static references here (aws_iam_role.x), which dependable() renders.

@@ -4,7 +4,7 @@ import { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy
 import { Annotations } from 'cdktf';
 import { Construct } from 'constructs';
 import { stackPartition } from './stack-data';
-import { onlyInProwlerCloudPartition, TF_CHECK_CONTEXT, throwIfInvalid } from './validation';
+import { declareConstruct, onlyInProwlerCloudPartition, TF_CHECK_CONTEXT, throwIfInvalid } from './validation';
 import { bind, bindAll } from '../core/bind';
 import { MAX_SESSION_DURATION_SECONDS, SCAN_MANAGED_POLICY_ARNS, SCAN_ROLE_NAME, scanRoleTags } from '../core/defaults';
 import type { ScanRoleOptions } from '../core/options';
@@ -29,7 +29,8 @@ export class ProwlerScanRole extends Construct {
 
   constructor(scope: Construct, id: string, props: ProwlerScanRoleProps) {
     super(scope, id);
-    throwIfInvalid(this, 'ProwlerScanRole', validateScanRole(props, TF_CHECK_CONTEXT));
+    declareConstruct(this, 'ProwlerScanRole');
+    throwIfInvalid(this, validateScanRole(props, TF_CHECK_CONTEXT));
     const roleName = props.roleName ?? SCAN_ROLE_NAME;
     if (roleName !== SCAN_ROLE_NAME) {
       Annotations.of(this).addWarning(

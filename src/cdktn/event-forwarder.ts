@@ -8,7 +8,7 @@ import { IamRole } from '@cdktn/provider-aws/lib/iam-role';
 import { IamRolePolicy } from '@cdktn/provider-aws/lib/iam-role-policy';
 import { Fn, Op, Token, type TerraformProvider } from 'cdktn';
 import { Construct } from 'constructs';
-import { TF_CHECK_CONTEXT, throwIfInvalid } from './validation';
+import { declareConstruct, TF_CHECK_CONTEXT, throwIfInvalid } from './validation';
 import {
   ORGANIZATIONS_EVENT_PATTERN, ORGANIZATIONS_REGIONS, eventForwarding, forwardingRuleArn, managementForwardingRuleName, partitionOfRegion,
   statementJson,
@@ -43,8 +43,9 @@ export class ProwlerOrganizationEventForwarder extends Construct {
 
   constructor(scope: Construct, id: string, props: ProwlerOrganizationEventForwarderProps) {
     super(scope, id);
+    declareConstruct(this, 'ProwlerOrganizationEventForwarder');
     const target = props.delegatedAdministratorAccountId;
-    throwIfInvalid(this, 'ProwlerOrganizationEventForwarder', [
+    throwIfInvalid(this, [
       ...checkRequired('delegatedAdministratorAccountId', target, 'accountId', TF_CHECK_CONTEXT),
       ...checkRequired('onboardingRegion', props.onboardingRegion, 'region', TF_CHECK_CONTEXT),
     ]);

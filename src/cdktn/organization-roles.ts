@@ -3,7 +3,7 @@ import { Annotations } from 'cdktn';
 import { Construct } from 'constructs';
 import { ProwlerMemberRoleStackSet } from './member-stackset';
 import { ProwlerScanRole } from './scan-role';
-import { TF_CHECK_CONTEXT, throwIfInvalid } from './validation';
+import { declareConstruct, TF_CHECK_CONTEXT, throwIfInvalid } from './validation';
 import type { OrganizationRolesOptions } from '../core/options';
 import { createsLocalRole, DELEGATED_ADMIN_MANAGEMENT_ROLE } from '../core/stackset';
 import { organizationRolesParts } from '../core/validate';
@@ -24,8 +24,9 @@ export class ProwlerOrganizationRoles extends Construct {
 
   constructor(scope: Construct, id: string, props: ProwlerOrganizationRolesProps) {
     super(scope, id);
+    declareConstruct(this, 'ProwlerOrganizationRoles');
     const { roleOptions, stackSetOptions, problems } = organizationRolesParts(props, TF_CHECK_CONTEXT);
-    throwIfInvalid(this, 'ProwlerOrganizationRoles', problems);
+    throwIfInvalid(this, problems);
     if (createsLocalRole(props.callAs)) {
       this.managementRole = new ProwlerScanRole(this, 'ManagementRole', roleOptions);
     } else {
