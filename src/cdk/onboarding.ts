@@ -13,6 +13,7 @@ import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import type { ProwlerMemberRoleStackSet } from './member-stackset';
 import { acknowledgeOwnNagFindings } from './nag';
+import { addStackOutputs } from './outputs';
 import { declareConstruct, knownPartition, throwIfInvalid } from './validation';
 import { bind } from '../core/bind';
 import {
@@ -24,7 +25,8 @@ import {
   type StatementModel,
 } from '../core/onboarding';
 import type { OnboardingIdentity, OnboardingSettings } from '../core/onboarding-types';
-import { CallAs } from '../core/options';
+import { CallAs, type StackOutputsOptions } from '../core/options';
+import { latestReportUri } from '../core/outputs';
 import { partitionProblems } from '../core/partition';
 import { constructSpec } from '../core/spec';
 import { DELEGATED_ADMIN_EVENTS } from '../core/stackset';
@@ -117,7 +119,7 @@ export interface OnboardingOptions extends OnboardingSettings {
 }
 
 /** Properties of {@link ProwlerOrganizationOnboarding}. */
-export interface ProwlerOrganizationOnboardingProps extends OnboardingOptions, OnboardingIdentity {
+export interface ProwlerOrganizationOnboardingProps extends OnboardingOptions, OnboardingIdentity, StackOutputsOptions {
   /**
    * The member-role StackSet: connection tests wait (up to 10 minutes) for its instances to be
    * CURRENT in the selected accounts below its targets, and failures name an instance's status.
@@ -291,6 +293,10 @@ export class ProwlerOrganizationOnboarding extends Construct {
     this.connectedCount = this.resource.getAttString(out.connected);
     this.failedCount = this.resource.getAttString(out.failed);
     this.blockedCount = this.resource.getAttString(out.blocked);
+    addStackOutputs(this, props.outputs, {
+      stateBucketName: this.stateBucket.bucketName,
+      latestReportUri: latestReportUri(this.stateBucket.bucketName),
+    });
 
     const sync = new targets.LambdaFunction(this.syncFunction, { retryAttempts: 2 });
     this.syncScheduleRule = new events.Rule(this, 'SyncSchedule', {

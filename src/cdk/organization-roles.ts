@@ -1,14 +1,18 @@
 import { Annotations } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { ProwlerMemberRoleStackSet } from './member-stackset';
+import { addStackOutputs } from './outputs';
 import { ProwlerScanRole } from './scan-role';
 import { CDK_CHECK_CONTEXT, declareConstruct, throwIfInvalid } from './validation';
-import type { OrganizationRolesOptions } from '../core/options';
+import type { OrganizationRolesOptions, StackOutputsOptions } from '../core/options';
 import { createsLocalRole, DELEGATED_ADMIN_MANAGEMENT_ROLE } from '../core/stackset';
 import { organizationRolesParts } from '../core/validate';
 
-/** Properties of {@link ProwlerOrganizationRoles}: the shared {@link OrganizationRolesOptions}. */
-export interface ProwlerOrganizationRolesProps extends OrganizationRolesOptions {}
+/**
+ * Properties of {@link ProwlerOrganizationRoles}: the shared {@link OrganizationRolesOptions}, and
+ * whether to add its stack outputs (the management role's ARN, the StackSet's name and id).
+ */
+export interface ProwlerOrganizationRolesProps extends OrganizationRolesOptions, StackOutputsOptions {}
 
 /**
  * The usual pair in one line: the management-account `ProwlerScan` role with Organizations
@@ -36,5 +40,10 @@ export class ProwlerOrganizationRoles extends Construct {
       Annotations.of(this).addWarningV2('prowler-org-onboarding:delegatedAdmin', DELEGATED_ADMIN_MANAGEMENT_ROLE);
     }
     this.memberStackSet = new ProwlerMemberRoleStackSet(this, 'MemberRoles', stackSetOptions);
+    addStackOutputs(this, props.outputs, {
+      scanRoleArn: this.managementRole?.roleArn,
+      stackSetName: this.memberStackSet.stackSetName,
+      stackSetId: this.memberStackSet.stackSetId,
+    });
   }
 }

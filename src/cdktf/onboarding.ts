@@ -20,6 +20,7 @@ import { S3BucketServerSideEncryptionConfigurationA } from '@cdktf/provider-aws/
 import { Annotations, AssetType, Fn, Op, TerraformAsset, TerraformStack, type TerraformProvider } from 'cdktf';
 import { Construct } from 'constructs';
 import type { ProwlerMemberRoleStackSet } from './member-stackset';
+import { addStackOutputs } from './outputs';
 import { stackAccount, stackPartition, stackRegion } from './stack-data';
 import { declareConstruct, onlyInProwlerCloudPartition, terraformLiteralKeepingTokens, TF_CHECK_CONTEXT, throwIfInvalid } from './validation';
 import { bind } from '../core/bind';
@@ -31,7 +32,8 @@ import {
   stateBucketPolicy, statementJson, type StatementModel,
 } from '../core/onboarding';
 import type { OnboardingIdentity, OnboardingSettings } from '../core/onboarding-types';
-import { CallAs } from '../core/options';
+import { CallAs, type StackOutputsOptions } from '../core/options';
+import { latestReportUri } from '../core/outputs';
 import { apiOutsidePartitionMessage, callsProwlerCloud, OTHER_PARTITIONS } from '../core/partition';
 import { constructSpec } from '../core/spec';
 import { DELEGATED_ADMIN_EVENTS } from '../core/stackset';
@@ -105,7 +107,7 @@ export interface OnboardingOptions extends OnboardingSettings {
 }
 
 /** Properties of {@link ProwlerOrganizationOnboarding} (Terraform). */
-export interface ProwlerOrganizationOnboardingProps extends OnboardingOptions, OnboardingIdentity {
+export interface ProwlerOrganizationOnboardingProps extends OnboardingOptions, OnboardingIdentity, StackOutputsOptions {
   /**
    * The member-role StackSet: connection tests wait for its instances to be CURRENT in the
    * selected accounts below its targets.
@@ -301,6 +303,10 @@ export class ProwlerOrganizationOnboarding extends Construct {
     this.connectedCount = Fn.lookup(result, out.connected, '');
     this.failedCount = Fn.lookup(result, out.failed, '');
     this.blockedCount = Fn.lookup(result, out.blocked, '');
+    addStackOutputs(this, props.outputs, {
+      stateBucketName: this.stateBucketName,
+      latestReportUri: latestReportUri(this.stateBucketName),
+    });
 
     this.syncScheduleRule = this.syncRule('SyncSchedule', `${name}-syncschedule`, { scheduleExpression: props.syncSchedule ?? DEFAULT_SYNC_SCHEDULE });
     if (props.syncOnOrganizationEvents ?? true) {

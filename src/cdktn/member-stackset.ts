@@ -35,6 +35,8 @@ export class ProwlerMemberRoleStackSet extends Construct {
   public readonly instances: CloudformationStackInstances;
   /** The StackSet's name. */
   public readonly stackSetName: string;
+  /** The StackSet's id (`name:uuid`). */
+  public readonly stackSetId: string;
   /** Who deploys it: `SELF` or `DELEGATED_ADMIN`. */
   public readonly callAs: string;
   /** Where it deploys the role (the onboarding's connection tests wait only there). */
@@ -73,6 +75,7 @@ export class ProwlerMemberRoleStackSet extends Construct {
       },
     });
     this.stackSetName = this.stackSet.name;
+    this.stackSetId = this.stackSet.stackSetId;
     this.region = stackRegion(this);
     const group = model.instanceGroup;
     this.deploymentTargets = deploymentTargets(group);

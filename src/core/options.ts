@@ -207,6 +207,20 @@ export interface OrganizationRolesOptions extends MemberStackSetOptions {
   readonly stackSetManagement?: boolean;
 }
 
+/** Whether a construct adds its stack outputs (CloudFormation outputs, Terraform outputs). */
+export interface StackOutputsOptions {
+  /**
+   * Add this construct's stack outputs, under fixed names a pipeline reads after a deploy.
+   *
+   * The roles add the management role's ARN and the StackSet's name and id, the onboarding its
+   * state bucket's name and the latest report's location; the README lists their names
+   * (CloudFormation and Terraform). A stack has one output of a name: with two of these
+   * constructs in one stack, set `false` on all but one (synth fails, saying so, otherwise).
+   * @default true
+   */
+  readonly outputs?: boolean;
+}
+
 /** What a CloudFormation Quick Create link opens. */
 export interface QuickCreateLinkOptions {
   /** The region the console opens in (the stack's region). */
