@@ -6,8 +6,9 @@ import { CfnInclude } from 'aws-cdk-lib/cloudformation-include';
 import { parse } from 'yaml';
 import { ProwlerMemberRoleStackSet, ProwlerOrganizationRoles, ProwlerScanRole } from '../src/cdk';
 import { CfnEvaluator, roleGrants } from './support/cfn-eval';
+import { STACK_OUTPUTS } from '../src/core/outputs';
 import { specFileJsonSchema } from '../src/core/spec';
-import { renderTemplateFiles, TEMPLATE_FILES } from '../src/core/templates';
+import { renderTemplateFiles, TEMPLATE_FILES, TERRAFORM_MODULE_DIR } from '../src/core/templates';
 import { checkFormat } from '../src/core/validate';
 
 const TEMPLATES_DIR = join(__dirname, '..', 'templates');
@@ -94,6 +95,29 @@ describe('templates/', () => {
       .resource('ProwlerScanStackSet');
     expect(defaults.StackInstancesGroup[0].Regions).toEqual(['eu-west-1']);
     expect(defaults.CallAs).toBe('SELF');
+  });
+
+  test("the standalone template's and the Terraform module's outputs are core's (names, descriptions), where they have the resource", () => {
+    const outputs = standalone().Outputs;
+    // The role's key and export are the template's since its first release; its description is core's.
+    expect(Object.keys(outputs)).toEqual(['LocalProwlerScanRoleArn', STACK_OUTPUTS.stackSetName.cloudFormation, STACK_OUTPUTS.stackSetId.cloudFormation]);
+    expect(outputs.LocalProwlerScanRoleArn).toMatchObject({ Description: STACK_OUTPUTS.scanRoleArn.description, Export: { Name: { 'Fn::Sub': '${AWS::StackName}-ProwlerScanRoleArn' } } });
+    expect(outputs.StackSetName).toEqual({
+      Condition: 'DeployStackSetEnabled', Description: STACK_OUTPUTS.stackSetName.description, Value: standalone().Resources.ProwlerScanStackSet.Properties.StackSetName,
+    });
+    expect(outputs.StackSetId).toEqual({ Condition: 'DeployStackSetEnabled', Description: STACK_OUTPUTS.stackSetId.description, Value: { Ref: 'ProwlerScanStackSet' } });
+    const evaluated = new CfnEvaluator(standalone(), { stackName: 'Prowler', parameters: { ExternalId: EXTERNAL_ID, DeployStackSet: 'true', AWSOrganizationalUnitId: ['r-ab12'] } });
+    expect(evaluated.eval(outputs.StackSetName.Value)).toBe('Prowler-ProwlerScan-StackSet');
+    // The member template (every member account's stack) keeps its output as it was.
+    expect(member().Outputs).toEqual({ [STACK_OUTPUTS.scanRoleArn.cloudFormation]: { Description: 'ARN of the ProwlerScan IAM role', Value: { 'Fn::GetAtt': ['ProwlerScan', 'Arn'] } } });
+
+    const module = committed(`${TERRAFORM_MODULE_DIR}/outputs.tf`);
+    const declared = [...module.matchAll(/^output "(\w+)" \{\n {2}description = "([^"]*)"/gm)].map((m) => [m[1], m[2]]);
+    expect(declared).toEqual([
+      [STACK_OUTPUTS.scanRoleArn.terraform, `${STACK_OUTPUTS.scanRoleArn.description}; null without deploy_local_role`],
+      [STACK_OUTPUTS.stackSetName.terraform, `${STACK_OUTPUTS.stackSetName.description}; null without deploy_stackset`],
+      [STACK_OUTPUTS.stackSetId.terraform, `${STACK_OUTPUTS.stackSetId.description}; null without deploy_stackset`],
+    ]);
   });
 });
 

@@ -17,6 +17,7 @@ import {
   scanRoleTags,
   STACKSET_DESCRIPTION,
 } from './defaults';
+import { STACK_OUTPUTS } from './outputs';
 import {
   organizationsPolicy,
   policyDocument,
@@ -143,10 +144,14 @@ export function memberTemplate(): Json {
       ]),
     },
     Outputs: {
-      ProwlerScanRoleArn: { Description: 'ARN of the ProwlerScan IAM role', Value: { 'Fn::GetAtt': ['ProwlerScan', 'Arn'] } },
+      // Its description stays as it was: a change to the member template updates every member account's stack.
+      [STACK_OUTPUTS.scanRoleArn.cloudFormation]: { Description: 'ARN of the ProwlerScan IAM role', Value: { 'Fn::GetAtt': ['ProwlerScan', 'Arn'] } },
     },
   };
 }
+
+/** The standalone template's StackSet name (its `StackSetName` output too: a StackSet's `Ref` is its id). */
+const STANDALONE_STACKSET_NAME = { 'Fn::Sub': '${AWS::StackName}-ProwlerScan-StackSet' };
 
 /** The Organizations policy of the standalone template, for every combination of its parameters. */
 function organizationsPolicyByParameters(): Json {
@@ -276,7 +281,7 @@ export function standaloneTemplate(memberTemplateBody: string): Json {
         Type: 'AWS::CloudFormation::StackSet',
         Condition: 'DeployStackSetEnabled',
         Properties: {
-          StackSetName: { 'Fn::Sub': '${AWS::StackName}-ProwlerScan-StackSet' },
+          StackSetName: STANDALONE_STACKSET_NAME,
           Description: STACKSET_DESCRIPTION,
           PermissionModel: 'SERVICE_MANAGED',
           CallAs: ifCondition('UseDelegatedAdmin', 'DELEGATED_ADMIN', 'SELF'),
@@ -299,15 +304,21 @@ export function standaloneTemplate(memberTemplateBody: string): Json {
       },
     },
     Outputs: {
+      // Its key and export are the template's since its first release: kept, so pipelines reading them go on working.
       LocalProwlerScanRoleArn: {
         Condition: 'DeployLocalRoleEnabled',
-        Description: 'ARN of the ProwlerScan IAM role in this account',
+        Description: STACK_OUTPUTS.scanRoleArn.description,
         Value: { 'Fn::GetAtt': ['ProwlerScan', 'Arn'] },
         Export: { Name: { 'Fn::Sub': '${AWS::StackName}-ProwlerScanRoleArn' } },
       },
-      StackSetId: {
+      [STACK_OUTPUTS.stackSetName.cloudFormation]: {
         Condition: 'DeployStackSetEnabled',
-        Description: 'The StackSet deploying the ProwlerScan role to member accounts',
+        Description: STACK_OUTPUTS.stackSetName.description,
+        Value: STANDALONE_STACKSET_NAME,
+      },
+      [STACK_OUTPUTS.stackSetId.cloudFormation]: {
+        Condition: 'DeployStackSetEnabled',
+        Description: STACK_OUTPUTS.stackSetId.description,
         Value: { Ref: 'ProwlerScanStackSet' },
       },
     },

@@ -18,6 +18,7 @@ import {
   STACKSET_DESCRIPTION,
 } from './defaults';
 import { expr, hclBlock, hclString, hclValue, type HclBlock } from './hcl';
+import { STACK_OUTPUTS, type StackOutput } from './outputs';
 import { organizationsPolicy, policyDocument, S3_INTEGRATION_POLICY, SCAN_POLICY, trustPolicyDocument, type InlinePolicySpec } from './policy';
 
 /** The oldest hashicorp/aws provider with `aws_cloudformation_stack_instances` (5.67.0, September 2024). */
@@ -304,24 +305,17 @@ function mainTf(): string {
   ].join('\n\n');
 }
 
-/** outputs.tf */
+/** outputs.tf: core's names and descriptions; null when a variable leaves the resource out. */
 function outputsTf(): string {
+  const output = (key: StackOutput, value: string, nullWithout: string) => hclBlock({
+    type: 'output',
+    labels: [STACK_OUTPUTS[key].terraform],
+    attributes: { description: `${STACK_OUTPUTS[key].description}; null without ${nullWithout}`, value: expr(value) },
+  });
   return [
-    hclBlock({
-      type: 'output',
-      labels: ['prowler_scan_role_arn'],
-      attributes: { description: 'ARN of the ProwlerScan IAM role in this account (null without deploy_local_role)', value: expr('one(aws_iam_role.prowler_scan[*].arn)') },
-    }),
-    hclBlock({
-      type: 'output',
-      labels: ['stackset_name'],
-      attributes: { description: 'The StackSet deploying the ProwlerScan role to member accounts (null without deploy_stackset)', value: expr('one(aws_cloudformation_stack_set.member_roles[*].name)') },
-    }),
-    hclBlock({
-      type: 'output',
-      labels: ['stackset_id'],
-      attributes: { description: 'The StackSet\'s id (null without deploy_stackset)', value: expr('one(aws_cloudformation_stack_set.member_roles[*].stack_set_id)') },
-    }),
+    output('scanRoleArn', 'one(aws_iam_role.prowler_scan[*].arn)', 'deploy_local_role'),
+    output('stackSetName', 'one(aws_cloudformation_stack_set.member_roles[*].name)', 'deploy_stackset'),
+    output('stackSetId', 'one(aws_cloudformation_stack_set.member_roles[*].stack_set_id)', 'deploy_stackset'),
   ].join('\n\n');
 }
 

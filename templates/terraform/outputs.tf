@@ -2,16 +2,16 @@
 # Regenerate with `npx projen templates`; a test fails when this file drifts from src/core.
 
 output "prowler_scan_role_arn" {
-  description = "ARN of the ProwlerScan IAM role in this account (null without deploy_local_role)"
+  description = "ARN of the ProwlerScan IAM role in this account; null without deploy_local_role"
   value       = one(aws_iam_role.prowler_scan[*].arn)
 }
 
 output "stackset_name" {
-  description = "The StackSet deploying the ProwlerScan role to member accounts (null without deploy_stackset)"
+  description = "The StackSet deploying the ProwlerScan role to member accounts; null without deploy_stackset"
   value       = one(aws_cloudformation_stack_set.member_roles[*].name)
 }
 
 output "stackset_id" {
-  description = "The StackSet's id (null without deploy_stackset)"
+  description = "The StackSet's id (name:uuid); null without deploy_stackset"
   value       = one(aws_cloudformation_stack_set.member_roles[*].stack_set_id)
 }
