@@ -91,6 +91,7 @@ describe('a one-liner with one target OU onboards only what the StackSet reaches
     const event = {
       RequestType: 'Create',
       RequestId: 'req-1',
+      StackId: 'arn:aws:cloudformation:us-east-1:111111111111:stack/OneLiner/1',
       LogicalResourceId: 'Onboarding',
       ResourceType: 'Custom::ProwlerOrganizationOnboarding',
       ResourceProperties: { ServiceToken: 'arn:aws:lambda:us-east-1:111111111111:function:provider', Spec: resource.Properties.Spec },

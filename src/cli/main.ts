@@ -26,7 +26,7 @@ import { acquireLease, describeHolder, holdLease, type HeldLease } from '../hand
 import { organizationsRegion, type OrganizationSnapshot } from '../handler/organizations';
 import { PROWLER_CLOUD_API_URL, ProwlerClient, realClock, type ProwlerAuth } from '../handler/prowler-api';
 import { emptyRecord, type OnboardingRecord } from '../handler/record';
-import { renderSummary, reportJson } from '../handler/report';
+import { ACTION_WORDS, actionText, hasChanges, planSummary, renderSummary, reportDocument } from '../handler/report';
 import { keyProblem, readProwlerAuth } from '../handler/secrets';
 import { S3JsonStore, type JsonStore } from '../handler/store';
 
@@ -199,39 +199,35 @@ async function onboardWith(
   return toReport(state, deps.clock.now(), options.dryRun);
 }
 
-const ACTION_TEXT: Record<string, string> = {
-  'create': 'create provider', 'link': 'link existing provider', 'update': 'update alias/secret', 'unchanged': 'unchanged', 'blocked': 'blocked', 'not-selected': 'out of selection',
-};
-
-/** What apply would do, as a table, markdown (for a pull request) or JSON. */
+/** What apply would do, as a table, markdown (for a pull request) or JSON (the report's one shape). */
 export function renderPlan(report: OnboardingReport, format: 'table' | 'markdown' | 'json'): string {
+  if (format === 'json') return JSON.stringify(reportDocument(report), null, 2);
   const rows = report.accounts.map((a) => ({
     account: a.accountId,
     alias: a.alias,
-    action: ACTION_TEXT[a.action] ?? a.action,
+    action: actionText(a),
     why: a.action === 'blocked' ? a.blockedBy ?? '' : a.reason,
+    changes: a.selected && a.action !== 'blocked' && (a.writes?.length ?? 0) > 0,
   }));
-  const departures = report.departures.map((d) => ({ account: d.accountId, alias: d.alias ?? '', action: `leaves: provider ${d.outcome}`, why: d.reason }));
+  const departures = report.departures.map((d) => ({
+    account: d.accountId, alias: d.alias ?? '', action: `leaves: provider ${d.outcome}`, why: d.reason, changes: d.outcome !== 'retained',
+  }));
   const all = [...rows, ...departures];
-  const c = report.counts;
-  const summary = `${report.selectionSummary}: ${c.created} to create, ${c.linked} to link, ${c.updated} to update, ${c.unchanged} unchanged, ${c.blocked} blocked, ${departures.length} leaving`;
-  if (format === 'json') return JSON.stringify({ summary, changes: hasChanges(report), organization: report.organization, externalId: report.externalId, counts: c, accounts: rows, departures }, null, 2);
+  const summary = planSummary(report);
   if (format === 'markdown') {
     const escape = (t: string) => t.replace(/\|/g, '\\|');
+    const table = (list: typeof all) => ['| Account | Alias | Action | Why |', '| --- | --- | --- | --- |', ...list.map((r) => `| ${r.account} | ${escape(r.alias)} | ${r.action} | ${escape(r.why)} |`)];
+    const changing = all.filter((r) => r.changes || r.action === ACTION_WORDS.blocked);
     return [
       `### Prowler onboarding plan for \`${report.organization.id}\``,
       '',
       `**${summary}**`,
       '',
-      '| Account | Alias | Action | Why |',
-      '| --- | --- | --- | --- |',
-      ...all.filter((r) => r.action !== 'unchanged' && r.action !== 'out of selection').map((r) => `| ${r.account} | ${escape(r.alias)} | ${r.action} | ${escape(r.why)} |`),
+      ...(changing.length > 0 ? table(changing) : ['No changes: apply would write nothing to Prowler.']),
       '',
       `<details><summary>All ${all.length} accounts</summary>`,
       '',
-      '| Account | Alias | Action | Why |',
-      '| --- | --- | --- | --- |',
-      ...all.map((r) => `| ${r.account} | ${escape(r.alias)} | ${r.action} | ${escape(r.why)} |`),
+      ...table(all),
       '',
       '</details>',
     ].join('\n');
@@ -241,10 +237,7 @@ export function renderPlan(report: OnboardingReport, format: 'table' | 'markdown
   return [line(['ACCOUNT', 'ALIAS', 'ACTION', 'WHY']), ...all.map((r) => line([r.account, r.alias, r.action, r.why])), '', summary].join('\n');
 }
 
-export function hasChanges(report: OnboardingReport): boolean {
-  const c = report.counts;
-  return c.created + c.linked + c.updated > 0 || report.departures.some((d) => d.outcome !== 'retained');
-}
+export { hasChanges };
 
 async function confirm(question: string): Promise<boolean> {
   const rl = createInterface({ input: process.stdin, output: process.stderr });
@@ -361,7 +354,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
     }
     const report = await run(spec, { dryRun: false, simulated }, io);
     if (io.isTty) io.err('\n');
-    io.out(`${o.format === 'json' ? JSON.stringify(reportJson(report), null, 2) : renderSummary(report)}\n`);
+    io.out(`${o.format === 'json' ? JSON.stringify(reportDocument(report), null, 2) : renderSummary(report)}\n`);
     return report.outcome === 'succeeded' ? EXIT.OK : EXIT.FAILED;
   } catch (error) {
     io.err(`error: ${(error as Error).message}\n`);

@@ -3,7 +3,8 @@
  * every departure. Writes nothing.
  */
 import { beginDiscovery, continueDiscovery, locateAccounts, type OrganizationSnapshot, type OrgAccount } from './organizations';
-import { fingerprint, originOf, removalFor } from './record';
+import type { Provider } from './prowler-api';
+import { originOf, removalFor } from './record';
 import { plannedOutcome } from './removal';
 import {
   ORGANIZATION_GROUP_NAME,
@@ -17,7 +18,7 @@ import {
   type RunState,
 } from './run-types';
 import { accountsNeedingTags, needsTags, selectAccounts, unknownSelectionIds, type AccountDecision } from './selection';
-import { desiredSecret } from './steps';
+import { desiredSecret, plannedWrites, secretDecision } from './steps';
 import { RemovalBehaviour, ScanMode } from '../core/spec';
 
 /**
@@ -129,9 +130,15 @@ async function plan(state: RunState, walked: OrganizationSnapshot, request: Onbo
 
   for (const r of chosen) {
     const provider = existing.get(r.accountId);
+    planAccount(r, provider);
+    if (r.action !== 'blocked') r.writes = plannedWrites(r, provider, request, externalId, deps.record);
+  }
+
+  /** The account's action (create, link, update, unchanged, blocked) from what Prowler has. */
+  function planAccount(r: AccountResult, provider: Provider | undefined): void {
     if (!provider) {
       r.action = 'create';
-      continue;
+      return;
     }
     r.providerId = provider.id;
     r.hadSecret = Boolean(provider.relationships?.secret?.data?.id);
@@ -141,25 +148,27 @@ async function plan(state: RunState, walked: OrganizationSnapshot, request: Onbo
     if (other) {
       r.action = 'blocked';
       r.blockedBy = `linked_to_other_organization: the provider belongs to organization ${other} in Prowler`;
-      continue;
+      return;
     }
     r.grouped = ourGroup !== undefined && memberOf.includes(ourGroup.id);
     if (!r.grouped && deps.record?.creating?.[r.accountId] !== undefined) {
       // An earlier run of this onboarding created it and was cut short: its creation goes on.
       r.action = 'create';
-      continue;
+      return;
     }
     const explicitAlias = request.selection.aliases?.[r.accountId];
     const currentAlias = provider.attributes.alias ?? undefined;
+    // A provider this onboarding did not create keeps its alias, unless the spec names one for it.
+    const created = originOf(deps.record, provider.id, r.accountId) === 'created' && deps.record !== undefined;
+    const wanted = explicitAlias ?? (created ? r.alias : currentAlias ?? r.alias);
+    r.alias = wanted;
+    const secretWrite = secretDecision(provider, r.wasConnected, deps.record?.secrets?.[provider.id], desiredSecret(r.accountId, externalId, request)) === 'write';
     if (!r.grouped) {
       r.action = 'link';
-      if (explicitAlias === undefined) r.alias = currentAlias ?? r.alias; // keep the user's alias
     } else {
-      const wanted = explicitAlias ?? r.alias;
-      r.action = wanted !== currentAlias ? 'update' : 'unchanged';
-      // Written by this onboarding as it must be, and working: nothing to send for it.
-      const written = deps.record?.secrets?.[provider.id];
-      if (r.action === 'unchanged' && r.wasConnected && r.hadSecret && written === fingerprint(desiredSecret(r.accountId, externalId, request))) r.secret = 'kept';
+      r.action = wanted !== currentAlias || secretWrite ? 'update' : 'unchanged';
+      // As it must be, and working: nothing to send for it.
+      if (r.action === 'unchanged') r.secret = 'kept';
     }
   }
 

@@ -2,12 +2,65 @@
  * The report: JSON for machines, and a summary for people — the OU tree with ✓ / ✗ per account,
  * "X of Y accounts selected", what failed and why.
  */
-import type { AccountResult, OnboardingReport } from './engine';
+import type { AccountResult, OnboardingReport, RegistrationAction } from './engine';
+import type { AccountWrite } from './steps';
 
 /** The report as JSON for machines: everything but the OU tree, which is for the summary. */
 export function reportJson(report: OnboardingReport) {
   const { tree: _tree, ...rest } = report;
   return rest;
+}
+
+/** The words people read for each action (the JSON has the action itself). */
+export const ACTION_WORDS: Record<RegistrationAction, string> = {
+  'create': 'create provider',
+  'link': 'link existing provider',
+  'update': 'update',
+  'unchanged': 'unchanged',
+  'blocked': 'blocked',
+  'not-selected': 'out of selection',
+};
+
+/** The words people read for each write to Prowler. */
+export const WRITE_WORDS: Record<AccountWrite, string> = {
+  'create-provider': 'provider',
+  'update-alias': 'alias',
+  'write-secret': 'role secret',
+  'join-group': 'group',
+  'test-connection': 'connection test',
+  'schedule-scans': 'daily scans',
+  'start-scan': 'one scan',
+};
+
+/** An account's action and what it writes, as people read it: "update (role secret, connection test)". */
+export function actionText(r: Pick<AccountResult, 'action' | 'writes'>): string {
+  const writes = (r.writes ?? []).filter((w) => w !== 'create-provider');
+  return writes.length > 0 && r.action !== 'blocked' && r.action !== 'not-selected'
+    ? `${ACTION_WORDS[r.action]} (${writes.map((w) => WRITE_WORDS[w]).join(', ')})`
+    : ACTION_WORDS[r.action];
+}
+
+/** Whether the run writes to Prowler (a plan), or wrote (an apply): `plan` exits 2 exactly then. */
+export function hasChanges(report: OnboardingReport): boolean {
+  return report.accounts.some((a) => a.selected && a.action !== 'blocked' && (a.writes?.length ?? 0) > 0)
+    || report.departures.some((d) => d.outcome !== 'retained');
+}
+
+/** One line: what the plan (or the run) does. */
+export function planSummary(report: OnboardingReport): string {
+  const c = report.counts;
+  const retests = report.accounts.filter((a) => a.action === 'unchanged' && a.writes?.includes('test-connection')).length;
+  const leaving = report.departures.filter((d) => d.outcome !== 'retained').length;
+  return `${report.selectionSummary}: ${c.created} to create, ${c.linked} to link, ${c.updated} to update, ${c.unchanged} unchanged`
+    + `${retests ? ` (${retests} to test again)` : ''}, ${c.blocked} blocked, ${leaving} leaving`;
+}
+
+/**
+ * The document `plan --format json` and `apply --format json` print: one shape for both (the
+ * report, with `summary` and `changes`), described by schema/onboarding-report.schema.json.
+ */
+export function reportDocument(report: OnboardingReport) {
+  return { summary: planSummary(report), changes: hasChanges(report), ...reportJson(report) };
 }
 
 function mark(r: AccountResult): string {
@@ -76,8 +129,9 @@ export function renderSummary(report: OnboardingReport, options: { maxAccountsPe
     }
   }
   lines.push('');
+  const already = report.accounts.filter((r) => r.scan === 'already-scheduled' || r.scan === 'already-started').length;
   lines.push(`${c.created} created · ${c.linked} linked · ${c.updated} updated · ${c.unchanged} unchanged · ${c.blocked} blocked · `
-    + `${c.connected} connected · ${c.failed} failed · ${c.scheduled} scans launched`);
+    + `${c.connected} connected · ${c.failed} failed · ${c.scheduled - already} scans launched${already ? ` (${already} already in place)` : ''}`);
   lines.push(report.outcome === 'succeeded' ? `Onboarding succeeded in ${(report.durationMs / 1000).toFixed(1)} s.` : `Onboarding failed: ${report.failure}`);
   return lines.join('\n');
 }

@@ -6,6 +6,7 @@ import { type STSClient } from '@aws-sdk/client-sts';
 import { type DiscoveryProgress, type OrganizationSnapshot, type OrgUnit } from './organizations';
 import { type Clock, type ProwlerClient } from './prowler-api';
 import { type OnboardingRecord, type Origin } from './record';
+import type { AccountWrite } from './steps';
 import type { StackSetDeploymentTargets } from '../core/options';
 import { RemovalBehaviour, ScanMode, type AccountSelection, type ConnectionTestOptions } from '../core/spec';
 import { FORMATS } from '../core/validate';
@@ -120,6 +121,8 @@ export interface AccountResult {
   alias: string;
   readonly isManagementAccount: boolean;
   action: RegistrationAction;
+  /** What the run sends to Prowler for it, as planned (steps.ts `plannedWrites`). */
+  writes?: AccountWrite[];
   providerId?: string;
   /** The provider existed with a secret and was connected when planned. */
   wasConnected?: boolean;

@@ -3,7 +3,7 @@
  */
 import { AssumeRoleCommand } from '@aws-sdk/client-sts';
 import { hintFor, messageOf } from './hints';
-import { taskFailureReason, TransientError, type Provider, type ProwlerClient, type RoleSecret } from './prowler-api';
+import { taskFailureReason, TransientError, type Provider, type RoleSecret } from './prowler-api';
 import { abandonCreate, fingerprint, forget, note, noteSchedule, noteSecret, type OnboardingRecord } from './record';
 import {
   OUTSIDE_STACKSET,
@@ -105,19 +105,13 @@ export async function register(r: AccountResult, state: RunState, request: Onboa
     } else {
       provider = await deps.prowler.getProvider(r.providerId);
       note(state.record, 'linked', provider.id, r.accountId); // a user's provider, or one recorded before
-
-      const explicitAlias = request.selection.aliases?.[r.accountId];
-      if (r.action === 'update' || (r.action === 'link' && explicitAlias && provider.attributes.alias !== r.alias)) {
-        await deps.prowler.updateProviderAlias(provider.id, r.alias);
-      }
+      if (r.writes?.includes('update-alias') && provider.attributes.alias !== r.alias) await deps.prowler.updateProviderAlias(provider.id, r.alias);
     }
     const secret = desiredSecret(r.accountId, state.externalId, request);
-    const written = state.record?.secrets?.[provider.id];
-    // What this onboarding wrote before is rewritten only when the desired secret changed; a
-    // user's provider it never wrote keeps a secret that works.
-    r.secret = written !== undefined
-      ? (written === fingerprint(secret) && r.hadSecret !== false ? 'kept' : await deps.prowler.putRoleSecret(provider, secret))
-      : await putSecret(deps.prowler, provider, r.wasConnected ?? false, secret);
+    // The plan's decision, on the provider as it is now (one function for both).
+    r.secret = secretDecision(provider, r.wasConnected, state.record?.secrets?.[provider.id], secret) === 'keep'
+      ? 'kept'
+      : await deps.prowler.putRoleSecret(provider, secret);
     if (r.secret !== 'kept') noteSecret(state.record, provider.id, secret);
     if (r.secret === 'updated' && r.action === 'unchanged') r.action = 'update';
   } catch (error) {
@@ -185,11 +179,49 @@ export function desiredSecret(accountId: string, externalId: string, request: On
   };
 }
 
-/** A connected provider keeps the secret it has; a missing or failing one gets ours. */
-export async function putSecret(prowler: ProwlerClient, provider: Provider, wasConnected: boolean, secret: RoleSecret): Promise<'created' | 'updated' | 'kept'> {
+/**
+ * Whether a provider's role secret is written: what this onboarding wrote before is rewritten
+ * only when the desired secret changed (its fingerprint, `written`); a provider it never wrote
+ * keeps a secret that works (connected), and a missing or failing one gets ours. The plan and the
+ * run both decide with this.
+ */
+export function secretDecision(provider: Provider, wasConnected: boolean | undefined, written: string | undefined, desired: RoleSecret): 'keep' | 'write' {
   const hasSecret = Boolean(provider.relationships?.secret?.data?.id);
-  if (hasSecret && wasConnected) return 'kept';
-  return prowler.putRoleSecret(provider, secret);
+  if (written !== undefined) return written === fingerprint(desired) && hasSecret ? 'keep' : 'write';
+  return hasSecret && wasConnected ? 'keep' : 'write';
+}
+
+/** What apply sends to Prowler for one account, in the plan's words (report.ts explains each). */
+export type AccountWrite = 'create-provider' | 'update-alias' | 'write-secret' | 'join-group' | 'test-connection' | 'schedule-scans' | 'start-scan';
+
+/**
+ * The writes a selected account's run will make, from what Prowler has (`provider`, undefined
+ * for one to create) and the record: the plan lists them, `plan` exits 2 when there is any, and
+ * the run makes exactly these (register, the group step, the tests, launch).
+ */
+export function plannedWrites(
+  r: AccountResult,
+  provider: Provider | undefined,
+  request: OnboardingRequest,
+  externalId: string,
+  record: OnboardingRecord | undefined,
+): AccountWrite[] {
+  const writes: AccountWrite[] = [];
+  const desired = desiredSecret(r.accountId, externalId, request);
+  const secretWritten = !provider || secretDecision(provider, r.wasConnected, record?.secrets?.[provider.id], desired) === 'write';
+  if (!provider) writes.push('create-provider');
+  else if ((provider.attributes.alias ?? undefined) !== r.alias) writes.push('update-alias');
+  if (secretWritten) writes.push('write-secret');
+  if (!r.grouped) writes.push('join-group');
+  // A provider left as it was and connected is not tested again (the test phase's rule).
+  if (secretWritten || !r.wasConnected) writes.push('test-connection');
+  const mode = request.scanMode ?? ScanMode.DAILY;
+  const launched = provider ? record?.schedules?.[provider.id] : undefined;
+  // Without a record an existing provider's schedule cannot be known (Prowler App lists none):
+  // apply asks for one, and Prowler answers that it exists.
+  if (mode === ScanMode.DAILY && launched !== 'daily' && (!provider || record !== undefined)) writes.push('schedule-scans');
+  if (mode === ScanMode.ONCE && launched === undefined) writes.push('start-scan');
+  return writes;
 }
 
 export type TestOutcome = { connected: boolean; error?: string; hint?: string };
