@@ -41,6 +41,12 @@ interface Io {
   store?: (bucket: string) => JsonStore;
 }
 
+/** What a run without stateBucket cannot know, said once (validate, plan and apply). */
+export const WITHOUT_STATE_BUCKET = 'without stateBucket, no record of this onboarding is kept: every provider counts as one it linked '
+  + '(removal never deletes), a role secret it wrote is rewritten only when its provider is not connected (a changed role name or External ID '
+  + 'is not seen while the old one still connects), and which daily schedules exist cannot be known (apply asks for each; Prowler refuses '
+  + 'those that exist). Nothing stops a sync of the constructs or another apply from running at the same time.';
+
 /** How often a waiting apply looks at the lease again. */
 const LEASE_POLL_MS = 2_000;
 /** How long an apply waits for another run (a deployment may run for most of an hour). */
@@ -326,6 +332,13 @@ export async function main(argv: string[], io: Io): Promise<number> {
       io.err(`${file}: ${problems.length} ${problems.length === 1 ? 'problem' : 'problems'}:\n${problems.map((p) => `  ${p.path}: ${p.message}`).join('\n')}\n`);
       return EXIT.FAILED;
     }
+    if (spec.removal === 'destroy' && !spec.stateBucket) {
+      io.err(`${file}: removal: 'destroy' needs stateBucket: without the onboarding's record in a bucket, nothing shows which providers `
+        + 'this onboarding created, so none could ever be deleted safely. Add stateBucket (an S3 bucket this identity can read and write), '
+        + 'or use removal: unlink or retain\n');
+      return EXIT.FAILED;
+    }
+    if (!spec.stateBucket) io.err(`note: ${WITHOUT_STATE_BUCKET}\n`);
     if (command === 'validate') {
       io.out(`${file}: valid\n`);
       return EXIT.OK;

@@ -117,3 +117,27 @@ describe('prowler-org with a stateBucket', () => {
     expect((await store.load<Lease>(STATE_KEYS.lease))?.expiresAt).toBe(0);
   }, 60_000);
 });
+
+describe('prowler-org without a stateBucket', () => {
+  test('removal: destroy is refused before anything is read, saying why; a plan says once what it cannot know', async () => {
+    const double = await new ProwlerApiDouble({ apiKeys: [KEY] }).start();
+    try {
+      const path = join(dir, `spec-${n++}.yaml`);
+      writeFileSync(path, stringify({ prowlerApiUrl: double.url, removal: 'destroy' }));
+      let err = '';
+      const io = { out: () => {}, err: (t: string) => (err += t), env: { PROWLER_API_KEY: KEY }, isTty: false };
+      for (const command of ['validate', 'plan', 'apply']) {
+        err = '';
+        expect(await main([command, path, '--simulate', FIXTURE, '--yes'], io)).toBe(1);
+        expect(err).toMatch(/removal: 'destroy' needs stateBucket: without the onboarding's record in a bucket, nothing shows which providers this onboarding created/);
+      }
+      expect(double.requests).toEqual([]);
+      writeFileSync(path, stringify({ prowlerApiUrl: double.url, removal: 'unlink' }));
+      err = '';
+      expect(await main(['plan', path, '--simulate', FIXTURE], io)).toBe(2);
+      expect(err.match(/note: without stateBucket, no record of this onboarding is kept/g)).toHaveLength(1);
+    } finally {
+      await double.stop();
+    }
+  }, 60_000);
+});
