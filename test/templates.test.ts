@@ -7,6 +7,7 @@ import { parse } from 'yaml';
 import { ProwlerMemberRoleStackSet, ProwlerOrganizationRoles, ProwlerScanRole } from '../src/cdk';
 import { CfnEvaluator, roleGrants } from './support/cfn-eval';
 import { STACK_OUTPUTS } from '../src/core/outputs';
+import { reportJsonSchema } from '../src/core/report-schema';
 import { specFileJsonSchema } from '../src/core/spec';
 import { renderTemplateFiles, TEMPLATE_FILES, TERRAFORM_MODULE_DIR } from '../src/core/templates';
 import { checkFormat } from '../src/core/validate';
@@ -45,6 +46,11 @@ describe('templates/', () => {
   test('schema/prowler-onboarding.schema.json is what the spec\'s zod schema renders', () => {
     const committedSchema = readFileSync(join(__dirname, '..', 'schema', 'prowler-onboarding.schema.json'), 'utf8');
     expect(committedSchema).toBe(`${JSON.stringify(specFileJsonSchema(), null, 2)}\n`);
+  });
+
+  test('schema/onboarding-report.schema.json is what the report\'s zod schema renders', () => {
+    const committedSchema = readFileSync(join(__dirname, '..', 'schema', 'onboarding-report.schema.json'), 'utf8');
+    expect(committedSchema).toBe(`${JSON.stringify(reportJsonSchema(), null, 2)}\n`);
   });
 
   test('the templates\' ExternalId pattern accepts what core accepts, and refuses a Prowler API key or token (never into a trust policy)', () => {

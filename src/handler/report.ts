@@ -2,8 +2,8 @@
  * The report: JSON for machines, and a summary for people — the OU tree with ✓ / ✗ per account,
  * "X of Y accounts selected", what failed and why.
  */
-import type { AccountResult, OnboardingReport, RegistrationAction } from './engine';
-import type { AccountWrite } from './steps';
+import type { AccountResult, OnboardingReport } from './engine';
+import { ACCOUNT_ACTIONS, ACCOUNT_WRITES } from '../core/report-words';
 
 /** The report as JSON for machines: everything but the OU tree, which is for the summary. */
 export function reportJson(report: OnboardingReport) {
@@ -11,26 +11,9 @@ export function reportJson(report: OnboardingReport) {
   return rest;
 }
 
-/** The words people read for each action (the JSON has the action itself). */
-export const ACTION_WORDS: Record<RegistrationAction, string> = {
-  'create': 'create provider',
-  'link': 'link existing provider',
-  'update': 'update',
-  'unchanged': 'unchanged',
-  'blocked': 'blocked',
-  'not-selected': 'out of selection',
-};
-
-/** The words people read for each write to Prowler. */
-export const WRITE_WORDS: Record<AccountWrite, string> = {
-  'create-provider': 'provider',
-  'update-alias': 'alias',
-  'write-secret': 'role secret',
-  'join-group': 'group',
-  'test-connection': 'connection test',
-  'schedule-scans': 'daily scans',
-  'start-scan': 'one scan',
-};
+/** The words people read for each action and write (core's vocabulary; the JSON has the keys). */
+export const ACTION_WORDS = ACCOUNT_ACTIONS;
+export const WRITE_WORDS = ACCOUNT_WRITES;
 
 /** An account's action and what it writes, as people read it: "update (role secret, connection test)". */
 export function actionText(r: Pick<AccountResult, 'action' | 'writes'>): string {

@@ -6,8 +6,8 @@ import { type STSClient } from '@aws-sdk/client-sts';
 import { type DiscoveryProgress, type OrganizationSnapshot, type OrgUnit } from './organizations';
 import { type Clock, type ProwlerClient } from './prowler-api';
 import { type OnboardingRecord, type Origin } from './record';
-import type { AccountWrite } from './steps';
 import type { StackSetDeploymentTargets } from '../core/options';
+import type { AccountAction, AccountWrite } from '../core/report-words';
 import { RemovalBehaviour, ScanMode, type AccountSelection, type ConnectionTestOptions } from '../core/spec';
 import { FORMATS } from '../core/validate';
 
@@ -109,7 +109,7 @@ export interface EngineDependencies {
   readonly discover?: () => Promise<OrganizationSnapshot>;
 }
 
-export type RegistrationAction = 'create' | 'link' | 'update' | 'unchanged' | 'blocked' | 'not-selected';
+export type RegistrationAction = AccountAction;
 
 export interface AccountResult {
   readonly accountId: string;

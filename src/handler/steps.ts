@@ -16,6 +16,7 @@ import {
 } from './run-types';
 import { SCAN_ROLE_NAME } from '../core/defaults';
 import type { StackSetDeploymentTargets } from '../core/options';
+import type { AccountWrite } from '../core/report-words';
 import { DEFAULT_STACKSET_WAIT_SECONDS, ScanMode } from '../core/spec';
 
 export const STACKSET_POLL_MS = 30_000;
@@ -191,8 +192,8 @@ export function secretDecision(provider: Provider, wasConnected: boolean | undef
   return hasSecret && wasConnected ? 'keep' : 'write';
 }
 
-/** What apply sends to Prowler for one account, in the plan's words (report.ts explains each). */
-export type AccountWrite = 'create-provider' | 'update-alias' | 'write-secret' | 'join-group' | 'test-connection' | 'schedule-scans' | 'start-scan';
+/** What apply sends to Prowler for one account (core's report vocabulary). */
+export type { AccountWrite };
 
 /**
  * The writes a selected account's run will make, from what Prowler has (`provider`, undefined

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { main } from '../../src/cli/main';
+import { onboardingReportSchema } from '../../src/core/report-schema';
 import { organizationGroupName } from '../../src/handler/engine';
 import type { AccountWrite } from '../../src/handler/steps';
 import { MemoryJsonStore } from '../../src/handler/store';
@@ -138,6 +139,10 @@ describe('plan = apply (random histories, with a stateBucket)', () => {
           cases++;
           const where = `history ${h} after ${history.join(' → ')}`;
           if (plan.code === 1 || apply.code === null) { mismatches.push(`${where}: plan failed: ${plan.err}`); break; }
+          for (const [what, doc] of [['plan', plan.doc], ['apply', apply.doc]] as const) {
+            const parsed = onboardingReportSchema.safeParse(doc);
+            if (!parsed.success) mismatches.push(`${where}: the ${what} document is not the report schema's: ${JSON.stringify(parsed.error.issues.slice(0, 3))}`);
+          }
           const observed = observedWrites(world, double.requests.slice(from));
           const wrote = double.requests.slice(from).some((r) => r.method !== 'GET' && r.status < 400);
           if ((plan.code === 2) !== wrote) mismatches.push(`${where}: plan exit ${plan.code}, apply ${wrote ? 'wrote' : 'wrote nothing'} (${JSON.stringify([...observed])})`);

@@ -8,6 +8,7 @@ import { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { STATE_KEYS } from '../../src/core/onboarding';
+import { onboardingReportSchema } from '../../src/core/report-schema';
 import { parseOnboardingSpec } from '../../src/core/spec';
 import { handleIsComplete, handleOnEvent, handleSync, handleTerraform, type LambdaEnvironment } from '../../src/handler/lambda';
 import { acquireLease, type Lease } from '../../src/handler/lease';
@@ -131,6 +132,7 @@ describe('the record is the truth (issue 25)', () => {
     expect(s.double.providerByUid(moving.id)?.id).toBe(provider.id);
     expect(s.double.requests.some((r) => r.method === 'DELETE')).toBe(false);
     const report = await s.store.load<any>(STATE_KEYS.latestReport);
+    expect(onboardingReportSchema.safeParse(report).success).toBe(true); // the functions' report has the CLI's shape
     expect(report.departures).toEqual([]);
     expect(report.accounts.find((a: { accountId: string }) => a.accountId === moving.id)).toMatchObject({ selected: true, parentId: destination.id });
     expect(s.logs.some((l) => l.startsWith(`1 account the walk did not list moved while it ran, and stay: ${moving.id}`))).toBe(true);

@@ -1,0 +1,101 @@
+/**
+ * The onboarding report as a schema: what `prowler-org plan --format json`, `apply --format json`
+ * and the functions' `reports/latest.json` hold, one shape for all (published as
+ * schema/onboarding-report.schema.json). Strict: a field the engine adds without adding it here
+ * fails the tests that parse real reports with it.
+ */
+import { ACCOUNT_ACTIONS, ACCOUNT_WRITES, DEPARTURE_OUTCOMES } from './report-words';
+import * as z from './zod';
+
+const words = (what: string, table: Record<string, string>) => `${what}: ${Object.entries(table).map(([k, v]) => `${k} (${v})`).join('; ')}`;
+const keys = <T extends Record<string, string>>(table: T) => Object.keys(table) as Array<keyof T & string>;
+const count = z.number().check(z.int(), z.minimum(0));
+
+const connectionSchema = z.strictObject({
+  connected: z.boolean(),
+  error: z.optional(z.string()),
+  hint: z.optional(z.string()),
+  attempts: count,
+  tested: z.boolean(),
+});
+
+export const accountReportSchema = z.strictObject({
+  accountId: z.string(),
+  name: z.string(),
+  status: z.string(),
+  parentId: z.string(),
+  selected: z.boolean(),
+  reason: z.string(),
+  alias: z.string(),
+  isManagementAccount: z.boolean(),
+  action: z.enum(keys(ACCOUNT_ACTIONS)).check(z.meta({ description: words('What the run does with the account\'s provider', ACCOUNT_ACTIONS) })),
+  writes: z.optional(z.array(z.enum(keys(ACCOUNT_WRITES))).check(z.meta({ description: words('What the run sends to Prowler for the account, as planned', ACCOUNT_WRITES) }))),
+  providerId: z.optional(z.string()),
+  wasConnected: z.optional(z.boolean()),
+  hadSecret: z.optional(z.boolean()),
+  secret: z.optional(z.enum(['created', 'updated', 'kept'])),
+  grouped: z.optional(z.boolean()),
+  stackInstance: z.optional(z.string()),
+  blockedBy: z.optional(z.string()),
+  connection: z.optional(connectionSchema),
+  scan: z.optional(z.enum(['scheduled', 'already-scheduled', 'started', 'already-started', 'none', 'not-connected'])),
+  error: z.optional(z.string()),
+  failedAt: z.optional(z.enum(['registration', 'launch'])),
+});
+
+export const departureReportSchema = z.strictObject({
+  accountId: z.string(),
+  providerId: z.string(),
+  alias: z.optional(z.string()),
+  reason: z.string(),
+  origin: z.enum(['created', 'linked', 'unrecorded']).check(z.meta({ description: 'How the provider came to this onboarding: only what it created is ever deleted' })),
+  outcome: z.enum(keys(DEPARTURE_OUTCOMES)).check(z.meta({ description: words('What happens to the provider (planned, in a plan)', DEPARTURE_OUTCOMES) })),
+  error: z.optional(z.string()),
+});
+
+const recordSchema = z.strictObject({
+  created: z.record(z.string(), z.string()),
+  linked: z.record(z.string(), z.string()),
+  secrets: z.optional(z.record(z.string(), z.string())),
+  schedules: z.optional(z.record(z.string(), z.enum(['daily', 'once']))),
+  creating: z.optional(z.record(z.string(), z.number())),
+});
+
+export const onboardingReportSchema = z.strictObject({
+  summary: z.optional(z.string()),
+  changes: z.optional(z.boolean().check(z.meta({ description: 'Whether the run writes (a plan) or wrote (an apply) anything to Prowler: plan exits 2 exactly then' }))),
+  organization: z.strictObject({ id: z.string(), managementAccountId: z.string(), roots: count, ous: count, depth: count }),
+  externalId: z.string(),
+  externalIdSource: z.enum(['given', 'prowler']),
+  warnings: z.array(z.string()),
+  selectionSummary: z.string(),
+  counts: z.strictObject({
+    discovered: count,
+    selected: count,
+    created: count,
+    linked: count,
+    updated: count,
+    unchanged: count,
+    blocked: count,
+    connected: count,
+    failed: count,
+    scheduled: count,
+  }),
+  accounts: z.array(accountReportSchema),
+  departures: z.array(departureReportSchema),
+  outcome: z.enum(['succeeded', 'failed']),
+  failure: z.optional(z.string()),
+  dryRun: z.boolean(),
+  durationMs: z.number(),
+  calls: z.strictObject({ organizations: count, prowler: count }),
+  record: z.optional(recordSchema),
+});
+
+/** The report's JSON Schema (schema/onboarding-report.schema.json). */
+export function reportJsonSchema(): Record<string, unknown> {
+  return {
+    ...z.toJSONSchema(onboardingReportSchema, { io: 'output', unrepresentable: 'any' }),
+    $id: 'https://github.com/prowler-org-onboarding/prowler-org-onboarding/schema/onboarding-report.schema.json',
+    title: 'prowler-org-onboarding report (plan --format json, apply --format json, reports/latest.json)',
+  };
+}
