@@ -666,11 +666,20 @@ export async function handleTerraform(rawPayload: unknown, remainingMs: number, 
     const spec = specOf(props);
     const { deps, assumeCredentials } = await dependencies(env);
     const request = requestOf(spec, env, assumeCredentials);
-    const state = await startRun(request, deps, { deadline });
+    let state = await startRun(request, deps, { deadline });
     await warnWithoutTrail(state, env);
     const physicalId = physicalIdOf(state.organization.id, state.tenantId);
     await env.store.save(CURRENT_SPEC_KEY, { physicalId, spec });
     await continueRun(state, request, deps, { deadline, whileWaiting: 'sleep', stop: held.lost });
+    // Triggers that arrived while it ran (an account that joined after its discovery): served now.
+    for (let replans = 0; state.phase === 'done' && state.outcome === 'succeeded' && replans < MAX_REPLANS && !held.lost(); replans++) {
+      const unserved = await unservedTriggers(env.store, state.startedAt);
+      if (unserved.length === 0 || env.clock.now() >= deadline) break;
+      env.log.info(`${unserved.length} ${unserved.length === 1 ? 'trigger' : 'triggers'} arrived during the apply (${unserved[0].what}): running again`);
+      await servedTriggers(env.store, state.startedAt);
+      state = await startRun(request, deps, { deadline });
+      await continueRun(state, request, deps, { deadline, whileWaiting: 'sleep', stop: held.lost });
+    }
     if (state.phase !== 'done') {
       await env.store.save(SYNC_RUN_KEY, { ...state, physicalId });
       env.log.info('onboarding continues in the scheduled sync (it did not fit in one invocation)');

@@ -279,6 +279,23 @@ describe('the record is the truth (issue 25)', () => {
     expect(s.double.providerByUid('999999999995')).toBeDefined();
   });
 
+  test('5c. an account that joins during a Terraform apply (its event finds the lease held) is onboarded by that apply', async () => {
+    s = await setup();
+    let joined = false;
+    s.fault(({ method, path }) => {
+      // Between the apply's registrations: the account joins, and its event arrives.
+      if (!joined && method === 'POST' && path === '/api/v1/providers/secrets') {
+        joined = true;
+        s.org.accounts.push({ ...s.org.accounts[1], id: '999999999997', name: 'joined-during-apply', email: 'j@example.com' });
+        void s.env.clock.sleep(1_000).then(() => handleSync(organizationEvent('CreateAccountResult', s.env.clock.now()), 600_000, s.env));
+      }
+      return undefined;
+    });
+    const result = await handleTerraform({ Spec: JSON.stringify({ selection: {}, connection: { retryRounds: 0 } }), tf: { action: 'create', prev_input: null } }, 900_000, s.env);
+    expect(result).toMatchObject({ status: 'complete' });
+    expect(s.double.providerByUid('999999999997')).toBeDefined();
+  });
+
   test('5b. an event while a dead sync\'s lease is still alive waits it out (it stopped renewing) and runs', async () => {
     s = await setup();
     await deploy(s, cfnEvent('Create', { selection: {}, connection: { retryRounds: 0 } }));
