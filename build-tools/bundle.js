@@ -24,6 +24,20 @@ const sdkPackageVersions = {
   },
 };
 
+// The package's own package.json (the CLI's --version, src/cli/version.ts): its name and version
+// only, embedded in the bundle, which reads no file at run time.
+const ownPackageVersion = {
+  name: 'own-package-version',
+  setup(build) {
+    const own = path.join(__dirname, '..', 'package.json');
+    build.onLoad({ filter: /[\\/]package\.json$/ }, (args) => {
+      if (path.resolve(args.path) !== own) return undefined;
+      const { name, version } = JSON.parse(fs.readFileSync(args.path, 'utf8'));
+      return { contents: JSON.stringify({ name, version }), loader: 'json' };
+    });
+  },
+};
+
 const LAMBDA_UNUSED_CREDENTIAL_SOURCES = {
   '@aws-sdk/credential-provider-ini': 'fromIni',
   '@aws-sdk/credential-provider-sso': 'fromSSO',
@@ -56,7 +70,8 @@ const TARGETS = {
     plugins: [sdkPackageVersions, lambdaCredentials],
     mustNotHold: /@aws-sdk[\\/](nested-clients|credential-provider-(ini|sso|process|web-identity|login)|token-providers)[\\/]/,
   },
-  cli: { entryPoints: ['src/cli/main.ts'], outfile: 'lib/cli/prowler-org.js', target: 'node20', banner: { js: '#!/usr/bin/env node' } },
+  cli: { entryPoints: ['src/cli/main.ts'], outfile: 'lib/cli/prowler-org.js', target: 'node20', banner: { js: '#!/usr/bin/env node' },
+    plugins: [sdkPackageVersions, ownPackageVersion] },
   // After the compile: lib/core/zod.js, tsc's one-line re-export of zod, becomes the part of zod the
   // package calls, in one file. A construct's synth then loads one module, not zod's ninety
   // (about 45 ms of a 300 ms CDKTF synth). lib/core/zod.d.ts still names zod's types.
