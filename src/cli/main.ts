@@ -12,14 +12,14 @@ import { parseArgs } from 'node:util';
 import { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { explainRejectedKey, isMissingCredentials, keySource, missingCredentialsMessage } from './errors';
+import { applyAnnotations, FAIL_ON, failingAccounts, failOnMessage, githubAnnotation, type FailOn } from './outcomes';
+import { TEMPLATE_OPTIONS, templateCommand, templateUsage, withBooleanValues } from './template';
+import { VERSION } from './version';
 import { STATE_KEYS } from '../core/onboarding';
-import { partitionOfRegion, PROWLER_CLOUD_PARTITION, trustOutsidePartitionMessage, trustsProwlerCloud } from '../core/partition';
-import { quickCreateLink } from '../core/quick-create';
 import { shown, specProblems } from '../core/spec';
 import type { SpecFile } from '../core/spec';
 import { loadSpecFile } from '../core/spec-file-reader';
-import { standaloneTemplateYaml } from '../core/templates';
-import { checkFormat, type FormatName } from '../core/validate';
 import * as z from '../core/zod';
 import { continueRun, requestFromSpec, startRun, toReport, type EngineDependencies, type OnboardingReport } from '../handler/engine';
 import { acquireLease, describeHolder, holdLease, type HeldLease } from '../handler/lease';
@@ -30,9 +30,10 @@ import { ACTION_WORDS, actionText, hasChanges, planSummary, renderSummary, repor
 import { keyProblem, readProwlerAuth } from '../handler/secrets';
 import { S3JsonStore, type JsonStore } from '../handler/store';
 
-export const EXIT = { OK: 0, FAILED: 1, CHANGES: 2 } as const;
+/** Exit codes; ACCOUNTS: apply finished, but accounts `--fail-on` counts were not onboarded. */
+export const EXIT = { OK: 0, FAILED: 1, CHANGES: 2, ACCOUNTS: 3 } as const;
 
-interface Io {
+export interface Io {
   out: (text: string) => void;
   err: (text: string) => void;
   env: NodeJS.ProcessEnv;
@@ -55,14 +56,27 @@ const MAX_LEASE_WAIT_MS = 60 * 60_000;
 const USAGE = `Usage:
   prowler-org validate <spec-file>
   prowler-org plan <spec-file> [--format table|markdown|json] [--simulate <organization.json>]
-  prowler-org apply <spec-file> [--yes] [--simulate <organization.json>]
-  prowler-org template [--template-url <https://…> --region <region> [--stack-name <name>] [--external-id <id>]
-                       [--trusted-account-id <12 digits> --trusted-principal <role/name>]]
+  prowler-org apply <spec-file> [--yes] [--simulate <organization.json>] [--format table|json]
+                    [--fail-on failed|skipped] [--annotations github|none]
+${templateUsage()}
+  prowler-org --version | --help
 
 The Prowler API key is read from the Secrets Manager secret (apiKey.secretArn) or the environment
-variable (apiKey.env, default PROWLER_API_KEY) the spec file names.
+variable (apiKey.env, default PROWLER_API_KEY) the spec file names. plan and apply discover the
+organization with your AWS credentials (the management account or a delegated administrator);
+--simulate reads it from a file instead.
 
-Exit codes: 0 success (plan: no changes), 1 failure or invalid spec, 2 plan has changes.`;
+apply --fail-on: exit 3 when the apply finished but selected accounts were not onboarded:
+  failed   an account whose registration (provider, role secret) or scan launch failed, or a
+           provider that left the selection and could not be removed;
+  skipped  those, and every other selected account not onboarded: blocked (linked to another
+           organization) or not connected (its connection test failed).
+apply --annotations github (the default when GITHUB_ACTIONS=true): a GitHub Actions ::error or
+  ::warning annotation per account that failed or was skipped (on stdout; on stderr with
+  --format json).
+
+Exit codes: 0 success (plan: no changes), 1 failure or invalid spec, 2 plan has changes,
+3 apply --fail-on found accounts it counts.`;
 
 const fixtureSchema = z.object({
   id: z.string(),
@@ -220,6 +234,8 @@ export function renderPlan(report: OnboardingReport, format: 'table' | 'markdown
   }));
   const all = [...rows, ...departures];
   const summary = planSummary(report);
+  // No table without rows: a header alone reads as output cut short.
+  const none = `No accounts: the organization ${report.organization.id} has none, and no provider leaves.`;
   if (format === 'markdown') {
     const escape = (t: string) => t.replace(/\|/g, '\\|');
     const table = (list: typeof all) => ['| Account | Alias | Action | Why |', '| --- | --- | --- | --- |', ...list.map((r) => `| ${r.account} | ${escape(r.alias)} | ${r.action} | ${escape(r.why)} |`)];
@@ -231,15 +247,12 @@ export function renderPlan(report: OnboardingReport, format: 'table' | 'markdown
       '',
       ...(changing.length > 0 ? table(changing) : ['No changes: apply would write nothing to Prowler.']),
       '',
-      `<details><summary>All ${all.length} accounts</summary>`,
-      '',
-      ...table(all),
-      '',
-      '</details>',
+      ...(all.length > 0 ? [`<details><summary>All ${all.length} accounts</summary>`, '', ...table(all), '', '</details>'] : [none]),
     ].join('\n');
   }
   const widths = [12, Math.max(5, ...all.map((r) => r.alias.length)), Math.max(6, ...all.map((r) => r.action.length))];
   const line = (cells: string[]) => cells.map((cell, i) => (i < widths.length ? cell.padEnd(widths[i]) : cell)).join('  ');
+  if (all.length === 0) return [none, '', summary].join('\n');
   return [line(['ACCOUNT', 'ALIAS', 'ACTION', 'WHY']), ...all.map((r) => line([r.account, r.alias, r.action, r.why])), '', summary].join('\n');
 }
 
@@ -254,29 +267,22 @@ async function confirm(question: string): Promise<boolean> {
   }
 }
 
-/** The template's flags that have one of core's formats. */
-const TEMPLATE_FLAGS: Array<['external-id' | 'trusted-account-id' | 'trusted-principal' | 'region', FormatName]> = [
-  ['external-id', 'externalId'], ['trusted-account-id', 'accountId'], ['trusted-principal', 'trustedPrincipal'], ['region', 'region'],
-];
-
 /** The command line, testable: returns the exit code. */
 export async function main(argv: string[], io: Io): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({
-      args: argv,
+      args: withBooleanValues(argv),
       allowPositionals: true,
       options: {
         'format': { type: 'string', default: 'table' },
         'simulate': { type: 'string' },
         'yes': { type: 'boolean', default: false },
-        'template-url': { type: 'string' },
-        'region': { type: 'string' },
-        'stack-name': { type: 'string', default: 'Prowler' },
-        'external-id': { type: 'string' },
-        'trusted-account-id': { type: 'string' },
-        'trusted-principal': { type: 'string' },
+        'fail-on': { type: 'string' },
+        'annotations': { type: 'string' },
+        ...TEMPLATE_OPTIONS,
         'help': { type: 'boolean', short: 'h', default: false },
+        'version': { type: 'boolean', short: 'v', default: false },
       },
     });
   } catch (error) {
@@ -285,39 +291,24 @@ export async function main(argv: string[], io: Io): Promise<number> {
   }
   const [command, file] = parsed.positionals;
   const o = parsed.values;
+  if (o.version && !o.help) {
+    io.out(`${VERSION}\n`);
+    return EXIT.OK;
+  }
   if (o.help || !command) {
     (o.help ? io.out : io.err)(`${USAGE}\n`);
     return o.help ? EXIT.OK : EXIT.FAILED;
   }
+  let spec: SpecFile | undefined;
+  let simulated: OrganizationSnapshot | undefined;
+  let annotate = false;
   try {
     if (command === 'template') {
-      // The template would reject these after the user filled in the console's form.
-      const flagProblems = TEMPLATE_FLAGS.flatMap(([flag, format]) => checkFormat(`--${flag}`, o[flag], format));
-      if (flagProblems.length > 0) {
-        io.err(`${flagProblems.join('\n')}\n`);
+      if (file !== undefined) {
+        io.err(`template takes no spec file, got '${file}' (a flag's value? lists are comma-separated: --organizational-unit-ids r-ab12,ou-ab12-abcdefgh)\n`);
         return EXIT.FAILED;
       }
-      if (o['template-url'] || o.region) {
-        const partition = partitionOfRegion(o.region ?? '');
-        if (partition !== PROWLER_CLOUD_PARTITION && trustsProwlerCloud(o['trusted-account-id'])) {
-          io.err(`${trustOutsidePartitionMessage(partition, o['trusted-account-id'], { account: '--trusted-account-id', principal: '--trusted-principal' })}\n`);
-          return EXIT.FAILED;
-        }
-        io.out(`${quickCreateLink({
-          region: o.region ?? '',
-          templateUrl: o['template-url'] ?? '',
-          stackName: o['stack-name'],
-          parameters: {
-            ...(o['external-id'] ? { ExternalId: o['external-id'] } : {}),
-            ...(o['trusted-account-id'] ? { AccountId: o['trusted-account-id'] } : {}),
-            ...(o['trusted-principal'] ? { IAMPrincipal: o['trusted-principal'] } : {}),
-            EnableOrganizations: 'true',
-          },
-        })}\n`);
-      } else {
-        io.out(standaloneTemplateYaml());
-      }
-      return EXIT.OK;
+      return templateCommand(o, io);
     }
     if (!['validate', 'plan', 'apply'].includes(command)) {
       io.err(`unknown command '${command}'\n\n${USAGE}\n`);
@@ -327,7 +318,27 @@ export async function main(argv: string[], io: Io): Promise<number> {
       io.err(`${command} needs a spec file\n\n${USAGE}\n`);
       return EXIT.FAILED;
     }
-    const { spec, problems } = loadSpecFile(file);
+    // The options first: a usage error says nothing else.
+    if (command !== 'validate' && !['table', 'markdown', 'json'].includes(o.format)) {
+      io.err(`--format must be table, markdown or json, got '${o.format}'\n`);
+      return EXIT.FAILED;
+    }
+    const applyOnly = (['fail-on', 'annotations'] as const).filter((flag) => o[flag] !== undefined);
+    if (command !== 'apply' && applyOnly.length > 0) {
+      io.err(`--${applyOnly[0]} is an option of apply, not of ${command}\n`);
+      return EXIT.FAILED;
+    }
+    if (o['fail-on'] !== undefined && !(FAIL_ON as readonly string[]).includes(o['fail-on'])) {
+      io.err(`--fail-on must be failed or skipped, got ${shown(o['fail-on'])}\n`);
+      return EXIT.FAILED;
+    }
+    if (o.annotations !== undefined && !['github', 'none'].includes(o.annotations)) {
+      io.err(`--annotations must be github or none, got ${shown(o.annotations)}\n`);
+      return EXIT.FAILED;
+    }
+    const loaded = loadSpecFile(file);
+    const problems = loaded.problems;
+    spec = loaded.spec;
     if (!spec) {
       io.err(`${file}: ${problems.length} ${problems.length === 1 ? 'problem' : 'problems'}:\n${problems.map((p) => `  ${p.path}: ${p.message}`).join('\n')}\n`);
       return EXIT.FAILED;
@@ -343,12 +354,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
       io.out(`${file}: valid\n`);
       return EXIT.OK;
     }
-    if (!['table', 'markdown', 'json'].includes(o.format)) {
-      io.err(`--format must be table, markdown or json, got '${o.format}'\n`);
-      return EXIT.FAILED;
-    }
     // The simulated organization is read before anything reaches Prowler.
-    const simulated = o.simulate !== undefined ? snapshotFromFixture(o.simulate) : undefined;
+    if (o.simulate !== undefined) simulated = snapshotFromFixture(o.simulate);
     if (command === 'plan') {
       const report = await run(spec, { dryRun: true, simulated }, io);
       io.out(`${renderPlan(report, o.format as 'table' | 'markdown' | 'json')}\n`);
@@ -365,12 +372,25 @@ export async function main(argv: string[], io: Io): Promise<number> {
         return EXIT.FAILED;
       }
     }
+    annotate = (o.annotations ?? (io.env.GITHUB_ACTIONS === 'true' ? 'github' : 'none')) === 'github';
     const report = await run(spec, { dryRun: false, simulated }, io);
     if (io.isTty) io.err('\n');
+    const failOn = o['fail-on'] as FailOn | undefined;
+    // Workflow commands go to stdout, as GitHub documents; with --format json, stdout is the report's alone.
+    if (annotate) (o.format === 'json' ? io.err : io.out)(applyAnnotations(report, failOn).map((line) => `${line}\n`).join(''));
     io.out(`${o.format === 'json' ? JSON.stringify(reportDocument(report), null, 2) : renderSummary(report)}\n`);
-    return report.outcome === 'succeeded' ? EXIT.OK : EXIT.FAILED;
-  } catch (error) {
-    io.err(`error: ${(error as Error).message}\n`);
+    if (report.outcome !== 'succeeded') return EXIT.FAILED;
+    const failing = failOn ? failingAccounts(report, failOn) : [];
+    if (failOn && failing.length > 0) {
+      io.err(`${failOnMessage(failOn, failing)}\n`);
+      return EXIT.ACCOUNTS;
+    }
+    return EXIT.OK;
+  } catch (caught) {
+    const error = spec ? explainRejectedKey(caught, keySource(spec)) : caught;
+    const message = isMissingCredentials(error) ? missingCredentialsMessage(error, spec, simulated !== undefined) : (error as Error).message;
+    if (annotate) (o.format === 'json' ? io.err : io.out)(`${githubAnnotation('error', 'Prowler onboarding', message)}\n`);
+    io.err(`error: ${message}\n`);
     return EXIT.FAILED;
   }
 }

@@ -3,7 +3,7 @@
  * simulated organization (--simulate) and the Prowler API double.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -25,9 +25,9 @@ interface Result {
   stderr: string;
 }
 
-function cli(args: string[], options: { env?: Record<string, string>; killWhen?: () => boolean } = {}): Promise<Result> {
+function cli(args: string[], options: { env?: Record<string, string>; killWhen?: () => boolean; bin?: string } = {}): Promise<Result> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
+    const child = spawn(process.execPath, [options.bin ?? BIN, ...args], {
       env: { PATH: process.env.PATH ?? '', PROWLER_API_KEY: KEY, ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -194,6 +194,30 @@ describe('prowler-org', () => {
     const bad = await cli(['template', '--template-url', 'https://example.com/t.yaml', '--region', 'us-east-1', '--external-id', 'has spaces']);
     expect(bad).toMatchObject({ code: 1, stdout: '' });
     expect(bad.stderr).toMatch(/^--external-id: Must be a valid External ID: expected 2–1224 characters .*, got 'has spaces'\n$/);
+  });
+
+  test('--version: the version is in the bundle, which reads no package.json at run time (a copy alone in a folder says the same)', async () => {
+    const { version } = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8'));
+    const alone = join(dir, 'alone', 'bin');
+    mkdirSync(alone, { recursive: true });
+    copyFileSync(BIN, join(alone, 'prowler-org.js'));
+    expect(await cli(['--version'], { bin: join(alone, 'prowler-org.js') })).toMatchObject({ code: 0, stdout: `${version}\n` });
+    expect((await cli(['-v'])).stdout).toBe(`${version}\n`);
+  });
+
+  test('without AWS credentials, plan says what to do: a profile, aws sso login or keys, of the management account or a delegated administrator', async () => {
+    // No profile, no keys, no instance metadata: the SDK's whole default chain comes up empty.
+    const home = join(dir, 'empty-home');
+    mkdirSync(home, { recursive: true });
+    const result = await cli(['plan', spec()], {
+      env: { HOME: home, AWS_CONFIG_FILE: join(home, 'none'), AWS_SHARED_CREDENTIALS_FILE: join(home, 'none'), AWS_EC2_METADATA_DISABLED: 'true', AWS_REGION: 'us-east-1' },
+    });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^error: no AWS credentials were found \(the AWS SDK said: Could not load credentials from any providers\)\.$/m);
+    expect(result.stderr).toContain('as the management account or a delegated administrator for Organizations');
+    expect(result.stderr).toContain('export AWS_PROFILE=<profile> (for an IAM Identity Center profile, run `aws sso login --profile <profile>` first)');
+    expect(result.stderr).toContain('--simulate <organization.json> discovers from a file, with no credentials');
+    expect(double.requests).toHaveLength(0);
   });
 
   test('usage errors: no command, an unknown command, a missing file argument, a bad option value', async () => {
