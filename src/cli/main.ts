@@ -349,9 +349,11 @@ export async function main(argv: string[], io: Io): Promise<number> {
         + 'or use removal: unlink or retain\n');
       return EXIT.FAILED;
     }
-    if (!spec.stateBucket) io.err(`note: ${WITHOUT_STATE_BUCKET}\n`);
+    // Said once, after what was asked for (validate and plan: apply's record is its own concern).
+    const note = () => { if (!spec.stateBucket) io.err(`note: ${WITHOUT_STATE_BUCKET}\n`); };
     if (command === 'validate') {
       io.out(`${file}: valid\n`);
+      note();
       return EXIT.OK;
     }
     // The simulated organization is read before anything reaches Prowler.
@@ -359,6 +361,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
     if (command === 'plan') {
       const report = await run(spec, { dryRun: true, simulated }, io);
       io.out(`${renderPlan(report, o.format as 'table' | 'markdown' | 'json')}\n`);
+      note();
       return hasChanges(report) ? EXIT.CHANGES : EXIT.OK;
     }
     // apply

@@ -15,9 +15,10 @@ export function reportJson(report: OnboardingReport) {
 export const ACTION_WORDS = ACCOUNT_ACTIONS;
 export const WRITE_WORDS = ACCOUNT_WRITES;
 
-/** An account's action and what it writes, as people read it: "update (role secret, connection test)". */
+/** An account's action and what it writes, as people read it: "update (role secret, connection test)", "create provider". */
 export function actionText(r: Pick<AccountResult, 'action' | 'writes'>): string {
-  const writes = (r.writes ?? []).filter((w) => w !== 'create-provider');
+  // A creation makes all of them: its word says so.
+  const writes = r.action === 'create' ? [] : r.writes ?? [];
   return writes.length > 0 && r.action !== 'blocked' && r.action !== 'not-selected'
     ? `${ACTION_WORDS[r.action]} (${writes.map((w) => WRITE_WORDS[w]).join(', ')})`
     : ACTION_WORDS[r.action];
