@@ -350,7 +350,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
       return EXIT.FAILED;
     }
     // Said once, after what was asked for (validate and plan: apply's record is its own concern).
-    const note = () => { if (!spec.stateBucket) io.err(`note: ${WITHOUT_STATE_BUCKET}\n`); };
+    const withoutStateBucket = !spec.stateBucket;
+    const note = () => { if (withoutStateBucket) io.err(`note: ${WITHOUT_STATE_BUCKET}\n`); };
     if (command === 'validate') {
       io.out(`${file}: valid\n`);
       note();
