@@ -1,7 +1,5 @@
 import { CloudFormationClient, ListStackResourcesCommand } from '@aws-sdk/client-cloudformation';
 import { CloudTrailClient, DescribeTrailsCommand } from '@aws-sdk/client-cloudtrail';
-import { OrganizationsClient } from '@aws-sdk/client-organizations';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { STSClient } from '@aws-sdk/client-sts';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -10,58 +8,17 @@ import { onboardingEnvironment } from '../../src/core/onboarding';
 import { organizationGroupName } from '../../src/handler/engine';
 import {
   CURRENT_SPEC_KEY, environmentFromProcess, handleIsComplete, handleOnEvent, handleSync, handleTerraform, LATEST_REPORT_KEY, physicalIdOf,
-  type LambdaEnvironment,
 } from '../../src/handler/lambda';
 import { acquireLease, releaseLease } from '../../src/handler/lease';
-import { MemoryJsonStore, S3JsonStore } from '../../src/handler/store';
-import { fakeClock } from '../../testing/harness';
-import { generateOrganization, mockOrganizations, type SimOrganization } from '../../testing/organization';
-import { ProwlerApiDouble, type ConnectionRule } from '../../testing/prowler-api-double';
+import { S3JsonStore } from '../../src/handler/store';
+import type { ConnectionRule } from '../../testing/prowler-api-double';
+import { lambdaSetup, type LambdaSetup } from '../support/lambda-setup';
 
 const KEY = 'pk_live.LAMBDA-SECRET-KEY';
 const SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:111111111111:secret:prowler-AbCdEf';
 
-interface Setup {
-  org: SimOrganization;
-  double: ProwlerApiDouble;
-  env: LambdaEnvironment;
-  store: MemoryJsonStore;
-  logs: string[];
-  stop(): Promise<void>;
-}
-
-async function setup(options: { connectionRule?: ConnectionRule } = {}): Promise<Setup> {
-  const org = generateOrganization({ accounts: 12, ous: 4, depth: 2, suspended: 1, seed: 31 });
-  const double = await new ProwlerApiDouble({ apiKeys: [KEY], connectionRule: options.connectionRule }).start();
-  const orgMock = mockOrganizations(org);
-  const sm = mockClient(SecretsManagerClient);
-  sm.on(GetSecretValueCommand, { SecretId: SECRET_ARN }).resolves({ SecretString: KEY });
-  const store = new MemoryJsonStore();
-  const logs: string[] = [];
-  const record = (m: string, e?: object) => logs.push(`${m} ${JSON.stringify(e ?? {})}`);
-  const env: LambdaEnvironment = {
-    prowlerApiUrl: double.url,
-    apiKeySecretArn: SECRET_ARN,
-    partition: 'aws',
-    store,
-    organizations: new OrganizationsClient({ region: 'us-east-1', credentials: { accessKeyId: 'AKID', secretAccessKey: 's' } }),
-    secrets: new SecretsManagerClient({ region: 'us-east-1' }),
-    clock: fakeClock(),
-    log: { info: record, warn: record },
-  };
-  return {
-    org,
-    double,
-    env,
-    store,
-    logs,
-    stop: async () => {
-      orgMock.restore();
-      sm.restore();
-      await double.stop();
-    },
-  };
-}
+type Setup = LambdaSetup;
+const setup = (options: { connectionRule?: ConnectionRule } = {}) => lambdaSetup(KEY, SECRET_ARN, options);
 
 function cfnEvent(requestType: 'Create' | 'Update' | 'Delete', spec: unknown, extra: Record<string, unknown> = {}): CloudFormationCustomResourceEvent {
   return {

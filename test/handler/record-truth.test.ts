@@ -4,74 +4,20 @@
  * organization that changes under them neither lose nor destroy what they should not.
  * Each test here reproduces a finding of issue 25 and fails on the code before it.
  */
-import { OrganizationsClient } from '@aws-sdk/client-organizations';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { mockClient } from 'aws-sdk-client-mock';
 import { STATE_KEYS } from '../../src/core/onboarding';
 import { onboardingReportSchema } from '../../src/core/report-schema';
 import { parseOnboardingSpec } from '../../src/core/spec';
-import { handleIsComplete, handleOnEvent, handleSync, handleTerraform, type LambdaEnvironment } from '../../src/handler/lambda';
+import { handleIsComplete, handleOnEvent, handleSync, handleTerraform } from '../../src/handler/lambda';
 import { acquireLease, type Lease } from '../../src/handler/lease';
 import type { OnboardingRecord } from '../../src/handler/record';
-import { MemoryJsonStore } from '../../src/handler/store';
-import { fakeClock } from '../../testing/harness';
-import { generateOrganization, mockOrganizations, organizationsApi, type SimOrganization } from '../../testing/organization';
-import { ProwlerApiDouble, type ProwlerApiDoubleOptions } from '../../testing/prowler-api-double';
+import { organizationsApi } from '../../testing/organization';
+import { lambdaSetup, type LambdaSetup } from '../support/lambda-setup';
 
 const KEY = 'pk_truth.RECORD-SECRET-KEY';
 const SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:111111111111:secret:prowler-TrUtH1';
 
-type Fault = ReturnType<NonNullable<ProwlerApiDoubleOptions['fault']>>;
-
-interface Setup {
-  org: SimOrganization;
-  double: ProwlerApiDouble;
-  env: LambdaEnvironment;
-  store: MemoryJsonStore;
-  logs: string[];
-  /** Replaces the double's fault rule (undefined: none). */
-  fault: (rule?: (r: { method: string; path: string; index: number }) => Fault) => void;
-  /** The Organizations operations, answered from the org unless `intercept` answers. */
-  intercept: (rule?: (operation: string, input: any) => any) => void;
-  stop(): Promise<void>;
-}
-
-async function setup(): Promise<Setup> {
-  const org = generateOrganization({ accounts: 12, ous: 4, depth: 2, suspended: 1, seed: 31 });
-  let rule: ((r: { method: string; path: string; index: number }) => Fault) | undefined;
-  const double = await new ProwlerApiDouble({ apiKeys: [KEY], fault: (r) => rule?.(r) }).start();
-  let organizationsRule: ((operation: string, input: any) => any) | undefined;
-  const orgMock = mockOrganizations(org, (operation, input) => organizationsRule?.(operation, input));
-  const sm = mockClient(SecretsManagerClient);
-  sm.on(GetSecretValueCommand, { SecretId: SECRET_ARN }).resolves({ SecretString: KEY });
-  const store = new MemoryJsonStore();
-  const logs: string[] = [];
-  const log = (m: string, e?: object) => logs.push(`${m} ${JSON.stringify(e ?? {})}`);
-  const env: LambdaEnvironment = {
-    prowlerApiUrl: double.url,
-    apiKeySecretArn: SECRET_ARN,
-    partition: 'aws',
-    store,
-    organizations: new OrganizationsClient({ region: 'us-east-1', credentials: { accessKeyId: 'AKID', secretAccessKey: 's' } }),
-    secrets: new SecretsManagerClient({ region: 'us-east-1' }),
-    clock: fakeClock(),
-    log: { info: log, warn: log },
-  };
-  return {
-    org,
-    double,
-    env,
-    store,
-    logs,
-    fault: (r) => { rule = r; },
-    intercept: (r) => { organizationsRule = r; },
-    stop: async () => {
-      orgMock.restore();
-      sm.restore();
-      await double.stop();
-    },
-  };
-}
+type Setup = LambdaSetup;
+const setup = () => lambdaSetup(KEY, SECRET_ARN);
 
 let requestNumber = 0;
 function cfnEvent(requestType: 'Create' | 'Update' | 'Delete', spec: unknown, extra: Record<string, unknown> = {}) {
