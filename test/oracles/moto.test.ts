@@ -22,7 +22,7 @@ import { ORGANIZATIONS_EVENT_PATTERN, STATE_KEYS, onboardingEnvironment } from '
 import { memberStackSetModel } from '../../src/core/stackset';
 import { environmentFromProcess, handleSync, handleTerraform } from '../../src/handler/lambda';
 import { acquireLease, releaseLease } from '../../src/handler/lease';
-import { discoverOrganization, organizationsClient } from '../../src/handler/organizations';
+import { discoverOrganization, locateAccounts, organizationsClient } from '../../src/handler/organizations';
 import { readAssumeCredentials, readProwlerAuth } from '../../src/handler/secrets';
 import { stackInstanceStatuses } from '../../src/handler/stackset';
 import { S3JsonStore } from '../../src/handler/store';
@@ -117,6 +117,22 @@ describeWith(MOTO_SERVER, 'moto: the handler\'s AWS calls with the real SDK clie
     }
     expect(snapshot.units.get(built.ous.Payments.id)?.depth).toBe(4);
     for (const [id, { tags }] of Object.entries(built.accounts)) expect(snapshot.accounts.find((a) => a.id === id)?.tags).toEqual(tags);
+  });
+
+  test('locating accounts a walk did not list (DescribeAccount, ListParents): a moved one where it is now, one that is not a member as gone', async () => {
+    const client = organizationsClient();
+    const moving = Object.keys(built.accounts).find((id) => built.accounts[id].ou === 'Dev')!;
+    const to = built.ous.Sandbox.id;
+    await client.send(new MoveAccountCommand({ AccountId: moving, SourceParentId: built.ous.Dev.id, DestinationParentId: to }));
+    try {
+      const { accounts, calls } = await locateAccounts(client, [moving, '999999999999'], { withTags: true });
+      expect(accounts.get(moving)).toMatchObject({ id: moving, parentId: to, status: 'ACTIVE', tags: built.accounts[moving].tags });
+      expect(accounts.has('999999999999')).toBe(true);
+      expect(accounts.get('999999999999')).toBeUndefined();
+      expect(calls).toBeGreaterThanOrEqual(4);
+    } finally {
+      await client.send(new MoveAccountCommand({ AccountId: moving, SourceParentId: to, DestinationParentId: built.ous.Dev.id }));
+    }
   });
 
   test('the S3 state store: a missing key, an overwrite, conditional writes, and the lease built on them', async () => {
