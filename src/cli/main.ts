@@ -14,6 +14,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { explainRejectedKey, isMissingCredentials, keySource, missingCredentialsMessage } from './errors';
 import { applyAnnotations, FAIL_ON, failingAccounts, failOnMessage, githubAnnotation, type FailOn } from './outcomes';
+import { permissionsCommand, permissionsUsage } from './permissions';
 import { TEMPLATE_OPTIONS, templateCommand, templateUsage, withBooleanValues } from './template';
 import { VERSION } from './version';
 import { STATE_KEYS } from '../core/onboarding';
@@ -59,6 +60,7 @@ const USAGE = `Usage:
   prowler-org apply <spec-file> [--yes] [--simulate <organization.json>] [--format table|json]
                     [--fail-on failed|skipped] [--annotations github|none]
 ${templateUsage()}
+${permissionsUsage()}
   prowler-org --version | --help
 
 The Prowler API key is read from the Secrets Manager secret (apiKey.secretArn) or the environment
@@ -269,6 +271,7 @@ async function confirm(question: string): Promise<boolean> {
 
 /** The command line, testable: returns the exit code. */
 export async function main(argv: string[], io: Io): Promise<number> {
+  if (argv[0] === 'permissions') return permissionsCommand(argv.slice(1), io); // its own flags
   let parsed;
   try {
     parsed = parseArgs({
