@@ -196,6 +196,16 @@ describe('prowler-org', () => {
     expect(bad.stderr).toMatch(/^--external-id: Must be a valid External ID: expected 2–1224 characters .*, got 'has spaces'\n$/);
   });
 
+  test('permissions prints a policy document for the spec file\'s bucket and secret, or the text to read', async () => {
+    const json = await cli(['permissions', 'apply', spec({ stateBucket: 'prowler-onboarding-state' })]);
+    expect(json).toMatchObject({ code: 0, stderr: '' });
+    const policy = JSON.parse(json.stdout);
+    expect(policy.Version).toBe('2012-10-17');
+    expect(policy.Statement.find((s: any) => s.Sid === 'StateObjects').Resource).toEqual(['arn:aws:s3:::prowler-onboarding-state/onboarding/record.json', 'arn:aws:s3:::prowler-onboarding-state/locks/run.json']);
+    const text = await cli(['permissions', 'deploy-cdktf', '--format', 'text']);
+    expect(text.stdout).toMatch(/^prowler-org permissions deploy-cdktf: for the identity that runs `cdktf deploy`/);
+  });
+
   test('--version: the version is in the bundle, which reads no package.json at run time (a copy alone in a folder says the same)', async () => {
     const { version } = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8'));
     const alone = join(dir, 'alone', 'bin');
