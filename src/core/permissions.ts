@@ -205,7 +205,12 @@ interface DeployScope {
   readonly named: boolean;
   /** CloudFormation reads the functions' code from the CDK's asset bucket with the execution role's credentials. */
   readonly cdkAssets: boolean;
+  /** The deployment has functions (and their roles, named with our prefix, with Lambda's managed policies). */
+  readonly functions: boolean;
 }
+
+/** The types that are handed a role: the functions, the provider framework's state machine, the rules' targets. */
+const TAKES_A_ROLE = ['AWS::Lambda::Function', 'AWS::StepFunctions::StateMachine', 'AWS::Events::Rule', 'aws_lambda_function', 'aws_cloudwatch_event_target'];
 
 const arns = (s: DeployScope, service: string, path: (name: string) => string, names: readonly string[], regions = s.regions) =>
   regions.flatMap((region) => names.map((name) => `arn:${s.partition}:${service}:${region}:${s.account}:${path(name)}`));
@@ -223,8 +228,8 @@ export const DEPLOYED_RESOURCES: readonly DeployedResources[] = [
     types: ['AWS::IAM::Role', 'AWS::IAM::Policy', 'aws_iam_role', 'aws_iam_role_policy', 'aws_iam_role_policy_attachment', 'data.aws_iam_role'],
     statements: (s) => {
       const role = (name: string) => `arn:${s.partition}:iam::${s.account}:role/${name}`;
-      const written = s.named ? [...ours(s), s.roleName].map(role) : [role('*')];
-      const managed = [...SCAN_MANAGED_POLICY_ARNS, VPC_ACCESS_MANAGED_POLICY_ARN, LAMBDA_BASIC_EXECUTION_POLICY_ARN]
+      const written = s.named ? [...(s.functions ? ours(s) : []), s.roleName].map(role) : [role('*')];
+      const managed = [...SCAN_MANAGED_POLICY_ARNS, ...(s.functions ? [VPC_ACCESS_MANAGED_POLICY_ARN, LAMBDA_BASIC_EXECUTION_POLICY_ARN] : [])]
         .map((arn) => bind(arn, { Partition: s.partition }));
       return [
         {
@@ -239,10 +244,18 @@ export const DEPLOYED_RESOURCES: readonly DeployedResources[] = [
           resources: written,
         },
         { sid: 'ManagedPolicies', actions: ['iam:AttachRolePolicy', 'iam:DetachRolePolicy'], resources: written, condition: { ArnEquals: { 'iam:PolicyARN': managed } } },
-        // The functions' role may be one you bring (functionRole, functionRoleName): any name.
-        { sid: 'PassRoles', actions: ['iam:PassRole'], resources: [role('*')], condition: { StringEquals: { 'iam:PassedToService': passedTo(s.partition) } } },
       ];
     },
+  },
+  {
+    types: TAKES_A_ROLE,
+    // The functions' role may be one you bring (functionRole, functionRoleName): any name, handed to these services only.
+    statements: (s) => [{
+      sid: 'PassRoles',
+      actions: ['iam:PassRole'],
+      resources: [`arn:${s.partition}:iam::${s.account}:role/*`],
+      condition: { StringEquals: { 'iam:PassedToService': passedTo(s.partition) } },
+    }],
   },
   {
     types: ['AWS::Lambda::Function', 'AWS::Lambda::Permission', 'AWS::Lambda::EventInvokeConfig', 'aws_lambda_function', 'aws_lambda_permission',
@@ -393,8 +406,17 @@ export function deployPermissions(target: DeployTarget, i: DeployPermissionInput
   }
   const named = target !== 'cdk-execution';
   const eventRegions = named && i.region ? [...new Set([i.region, organizationsRegion(i.partition)])] : regions;
-  const scope: DeployScope = { partition: i.partition, account, regions, eventRegions, roleName: i.roleName ?? SCAN_ROLE_NAME, named, cdkAssets: target === 'cdk-execution' };
   const types = new Set(deployedTypes(target));
+  const scope: DeployScope = {
+    partition: i.partition,
+    account,
+    regions,
+    eventRegions,
+    roleName: i.roleName ?? SCAN_ROLE_NAME,
+    named,
+    cdkAssets: target === 'cdk-execution',
+    functions: types.has('AWS::Lambda::Function') || types.has('aws_lambda_function'),
+  };
   const statements = DEPLOYED_RESOURCES.filter((r) => r.types.some((t) => types.has(t))).flatMap((r) => r.statements(scope));
   if (target === 'cloudformation') statements.unshift(...stackStatements(scope));
   return statements;

@@ -308,8 +308,16 @@ describe('deploying each flavour covers what it synthesizes', () => {
     expect(terraformModuleTypes()).toEqual(expect.arrayContaining(['aws_iam_role', 'aws_cloudformation_stack_set', 'aws_cloudformation_stack_instances']));
     const covered = DEPLOYED_RESOURCES.flatMap((r) => r.types);
     expect(terraformModuleTypes().filter((t) => !covered.includes(t))).toEqual([]);
-    // Only what the module needs: no Lambda, no bucket.
-    expect(actionsOf(deployPermissions('terraform', { partition: 'aws' })).filter((a) => /^(lambda|s3|logs|events|states):/.test(a))).toEqual([]);
+  });
+
+  test.each(['terraform', 'cloudformation'] as const)('the plain %s flavour\'s policy: the scan role and the StackSet only', (target) => {
+    const statements = deployPermissions(target, { partition: 'aws', account: ACCOUNT });
+    expect(actionsOf(statements).filter((a) => /^(lambda|s3|logs|events|states|ec2):/.test(a) || a === 'iam:PassRole')).toEqual([]);
+    expect(statements.find((s) => s.sid === 'Roles')!.resources).toEqual([`arn:aws:iam::${ACCOUNT}:role/ProwlerScan`]);
+    expect(statements.find((s) => s.sid === 'ManagedPolicies')!.condition).toEqual({
+      ArnEquals: { 'iam:PolicyARN': ['arn:aws:iam::aws:policy/SecurityAudit', 'arn:aws:iam::aws:policy/job-function/ViewOnlyAccess'] },
+    });
+    expect(deployPermissions(target, { partition: 'aws', roleName: 'ProwlerAudit' }).find((s) => s.sid === 'Roles')!.resources).toEqual(['arn:aws:iam::*:role/ProwlerAudit']);
   });
 
   test('no type is listed that no flavour deploys (least privilege: each one costs actions)', () => {
