@@ -90,6 +90,69 @@ export enum ScanMode {
   NONE = 'none',
 }
 
+/**
+ * Which Prowler the onboarding talks to: Prowler Cloud has organizations (the object its
+ * wizard creates, with OU nodes, an organization credential and its own discovery and scheduler);
+ * a self-hosted Prowler App has only providers and provider groups.
+ */
+export enum ProwlerEdition {
+  /** Ask the API: Prowler Cloud serves `/organizations`, Prowler App answers 404. */
+  AUTO = 'auto',
+  /** Prowler Cloud: onboard through a Prowler organization, as its wizard does. */
+  CLOUD = 'cloud',
+  /** A self-hosted Prowler App: providers in a provider group named after the organization. */
+  APP = 'app',
+}
+
+/** How often scheduled scans run (Prowler Cloud's scheduler; Prowler App has daily only). */
+export enum ScheduleFrequency {
+  DAILY = 'daily',
+  /** Every `intervalHours` hours (24 or more). */
+  INTERVAL = 'interval',
+  /** Once a week, on `dayOfWeek`. */
+  WEEKLY = 'weekly',
+  /** Once a month, on `dayOfMonth` (1–28). */
+  MONTHLY = 'monthly',
+}
+
+/**
+ * When scheduled scans run (scan mode daily): Prowler Cloud's scheduler. Prowler App has only a
+ * daily schedule that starts when it is made: there, anything but the default fails before
+ * anything is written.
+ */
+export interface ScanSchedule {
+  /**
+   * How often.
+   * @default ScheduleFrequency.DAILY
+   */
+  readonly frequency?: ScheduleFrequency;
+  /**
+   * The hour of the day the scan starts (0–23), in `timeZone`.
+   * @default 0
+   */
+  readonly hour?: number;
+  /**
+   * The IANA time zone of `hour` (`Europe/Madrid`, `America/New_York`).
+   * @default 'UTC'
+   */
+  readonly timeZone?: string;
+  /**
+   * Hours between scans (24–8760), with frequency `interval` only.
+   * @default - required with frequency `interval`
+   */
+  readonly intervalHours?: number;
+  /**
+   * The day of the week (0–6, Sunday 0), with frequency `weekly` only.
+   * @default - required with frequency `weekly`
+   */
+  readonly dayOfWeek?: number;
+  /**
+   * The day of the month (1–28, so every month has it), with frequency `monthly` only.
+   * @default - required with frequency `monthly`
+   */
+  readonly dayOfMonth?: number;
+}
+
 /** What to do when some connection tests fail (the wizard's "Skip Connection Validation"). */
 export enum ConnectionFailurePolicy {
   /** Go on with the accounts that connected, when at least one did. */
@@ -165,6 +228,23 @@ export interface OnboardingSettings {
    * @default ScanMode.DAILY
    */
   readonly scanMode?: ScanMode;
+  /**
+   * When scheduled scans run (scan mode daily). On Prowler App only the default exists.
+   * @default - daily at 00:00 UTC
+   */
+  readonly schedule?: ScanSchedule;
+  /**
+   * Which Prowler the API URL is.
+   * @default ProwlerEdition.AUTO (asked after the key check)
+   */
+  readonly prowlerEdition?: ProwlerEdition;
+  /**
+   * On Prowler Cloud, an account whose provider has credentials of its own gets the
+   * organization's instead (Prowler's `will_replace`; the wizard asks the same). By default such
+   * accounts are left out and reported as keeping their own credentials.
+   * @default false
+   */
+  readonly replaceCredentials?: boolean;
   /**
    * Connection testing: failure policy and smart-retry rounds.
    * @default - skip failed accounts when at least one connects; 3 re-test rounds 30 s apart

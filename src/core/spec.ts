@@ -182,6 +182,41 @@ export const connectionTestSchema = z.strictObject({
   concurrentTests: z.optional(wholeNumber(1, 500, 'must be 1–500 tests')),
 });
 
+/** Whether the runtime knows an IANA time zone (Intl has the whole database in Node). */
+export function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return zone.length > 0;
+  } catch {
+    return false;
+  }
+}
+
+/** Which fields each frequency needs, and allows. */
+const FREQUENCY_FIELDS = { daily: undefined, interval: 'intervalHours', weekly: 'dayOfWeek', monthly: 'dayOfMonth' } as const;
+
+export const scanScheduleSchema = z.strictObject({
+  frequency: z.optional(z.enum(['daily', 'interval', 'weekly', 'monthly'])),
+  hour: z.optional(wholeNumber(0, 23, 'must be an hour of the day, 0–23')),
+  timeZone: z.optional(z.string().check(z.refine(isTimeZone, {
+    error: (issue) => `must be an IANA time zone such as 'UTC', 'Europe/Madrid' or 'America/New_York', got ${shown(issue.input)}`,
+  }))),
+  intervalHours: z.optional(wholeNumber(24, 8760, 'must be 24–8760 hours (Prowler schedules at most one scan a day)')),
+  dayOfWeek: z.optional(wholeNumber(0, 6, 'must be a day of the week, 0–6 (Sunday 0)')),
+  dayOfMonth: z.optional(wholeNumber(1, 28, 'must be a day of the month, 1–28 (so that every month has it)')),
+}).check(z.superRefine((s, ctx) => {
+  const frequency = s.frequency ?? 'daily';
+  const needed = FREQUENCY_FIELDS[frequency];
+  for (const field of Object.values(FREQUENCY_FIELDS)) {
+    if (field === undefined) continue;
+    if (field === needed && s[field] === undefined) ctx.addIssue({ code: 'custom', path: [field], message: `is required with frequency '${frequency}'` });
+    if (field !== needed && s[field] !== undefined) {
+      const owner = Object.entries(FREQUENCY_FIELDS).find(([, f]) => f === field)![0];
+      ctx.addIssue({ code: 'custom', path: [field], message: `is only for frequency '${owner}' (frequency is '${frequency}')` });
+    }
+  }
+}));
+
 /**
  * Everything one onboarding needs besides credentials: which accounts, and how. What a custom
  * resource carries (as one JSON property: CloudFormation turns every other value into a string),
@@ -195,6 +230,9 @@ export const onboardingSpecSchema = z.strictObject({
   scanMode: z.optional(z.enum(['daily', 'once', 'none'])),
   connection: z.optional(connectionTestSchema),
   removal: z.optional(z.enum(['retain', 'unlink', 'destroy'])),
+  schedule: z.optional(scanScheduleSchema),
+  prowlerEdition: z.optional(z.enum(['auto', 'cloud', 'app'])),
+  replaceCredentials: z.optional(z.boolean()),
   concurrency: z.optional(wholeNumber(1, 100, 'must be 1–100')),
   roleSessionName: z.optional(z.string().check(z.regex(/^[\w+=,.@-]{2,64}$/, 'must be 2–64 characters of letters, digits and _+=,.@-'))),
   // Prowler asks STS for this long a session: over the role's MaxSessionDuration every assume fails.
