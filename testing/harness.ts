@@ -4,7 +4,7 @@
  */
 import { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { generateOrganization, mockOrganizations, type SimOrganization } from './organization';
-import { ProwlerApiDouble, type ConnectionRule } from './prowler-api-double';
+import { cloudOrganizationFromSimulation, ProwlerApiDouble, type CloudModeOptions, type ConnectionRule } from './prowler-api-double';
 import { onboard, type OnboardingRequest } from '../src/handler/engine';
 import { ProwlerClient, type Clock } from '../src/handler/prowler-api';
 import { emptyRecord, type OnboardingRecord } from '../src/handler/record';
@@ -37,12 +37,26 @@ export interface HarnessOptions {
   readonly org?: SimOrganization;
   /** Each Organizations call takes this long on the clock (default 0). */
   readonly organizationsLatencyMs?: number;
+  /** The double is Prowler Cloud (organizations), seeing the simulated organization; default Prowler App. */
+  readonly cloud?: boolean | Partial<CloudModeOptions>;
+}
+
+/**
+ * Requests that delete an organization or an organization node: in Prowler Cloud they delete
+ * every provider under it with its history. This package never sends one.
+ */
+export const CASCADE = /^\/api\/v1\/organization(s|-nodes)\/[^/]+\/?$/;
+export function cascadeRequests(double: ProwlerApiDouble): string[] {
+  return double.requests.filter((r) => r.method === 'DELETE' && CASCADE.test(r.path)).map((r) => `${r.method} ${r.path}`);
 }
 
 export async function harness(options: HarnessOptions = {}): Promise<Harness> {
   const org = options.org ?? generateOrganization({ accounts: 20, ous: 6, depth: 3, suspended: 1, closed: 1, seed: 11 });
-  const double = await new ProwlerApiDouble({ apiKeys: [HARNESS_API_KEY], connectionRule: options.connectionRule }).start();
   const clock = fakeClock();
+  const cloud: CloudModeOptions | undefined = options.cloud
+    ? { organization: () => cloudOrganizationFromSimulation(org), ...(options.cloud === true ? {} : options.cloud) }
+    : undefined;
+  const double = await new ProwlerApiDouble({ apiKeys: [HARNESS_API_KEY], connectionRule: options.connectionRule, ...(cloud ? { cloud, now: clock.now } : {}) }).start();
   const organizationsCalls: string[] = [];
   const mock = mockOrganizations(org, undefined, async (operation) => {
     organizationsCalls.push(operation);
@@ -74,6 +88,9 @@ export async function harness(options: HarnessOptions = {}): Promise<Harness> {
     stop: async () => {
       mock.restore();
       await double.stop();
+      // Every lifecycle test: never a request that deletes an organization or a node with all under it.
+      const cascades = cascadeRequests(double);
+      if (cascades.length > 0) throw new Error(`sent a request that deletes every provider under it: ${cascades.join(', ')}`);
     },
   };
   return h;

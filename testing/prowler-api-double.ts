@@ -1068,7 +1068,11 @@ export class ProwlerApiDouble {
   //   organization's credential did not write (its own, or another organization's), else
   //   `will_create`.
   // - blocked_reasons: `organization_conflict` for linked_to_other_organization,
-  //   `organization_node_conflict` for linked_to_other_node, then `blockedReasons(account)`.
+  //   `organization_node_conflict` for linked_to_other_node when the node is another
+  //   organization's (Prowler's UI fixtures pair the two), then `blockedReasons(account)`. A
+  //   provider of this organization under another of its nodes (the account moved to another OU)
+  //   is `linked_to_other_node` and ready: the apply moves it. Prowler's server is private: should
+  //   it block a moved account, the engine reports that verdict as it reports every other.
   //   The double stores AWS providers only, so `provider_type_conflict` comes from that hook
   //   alone. apply_status: `blocked` when there is any reason, else `ready`.
   //
@@ -1514,7 +1518,7 @@ export class ProwlerApiDouble {
       && this.managedSecrets.get(provider.secretId) !== organization.id;
     const reasons = [
       ...(organizationRelation === 'linked_to_other_organization' ? ['organization_conflict'] : []),
-      ...(nodeRelation === 'linked_to_other_node' ? ['organization_node_conflict'] : []),
+      ...(nodeRelation === 'linked_to_other_node' && current?.organizationId !== organization.id ? ['organization_node_conflict'] : []),
       ...(this.options.cloud?.blockedReasons?.(account, provider) ?? []),
     ];
     return {

@@ -27,7 +27,7 @@ import { acquireLease, describeHolder, holdLease, type HeldLease } from '../hand
 import { organizationsRegion, type OrganizationSnapshot } from '../handler/organizations';
 import { PROWLER_CLOUD_API_URL, ProwlerClient, realClock, type ProwlerAuth } from '../handler/prowler-api';
 import { emptyRecord, type OnboardingRecord } from '../handler/record';
-import { ACTION_WORDS, actionText, hasChanges, planSummary, renderSummary, reportDocument } from '../handler/report';
+import { ACTION_WORDS, actionText, cloudWrites, editionLines, hasChanges, planSummary, renderSummary, reportDocument } from '../handler/report';
 import { keyProblem, readProwlerAuth } from '../handler/secrets';
 import { S3JsonStore, type JsonStore } from '../handler/store';
 
@@ -228,23 +228,26 @@ export function renderPlan(report: OnboardingReport, format: 'table' | 'markdown
     account: a.accountId,
     alias: a.alias,
     action: actionText(a),
-    why: a.action === 'blocked' ? a.blockedBy ?? '' : a.reason,
+    why: a.action === 'blocked' || a.action === 'keep-credentials' ? a.blockedBy ?? '' : a.reason,
     changes: a.selected && a.action !== 'blocked' && (a.writes?.length ?? 0) > 0,
   }));
   const departures = report.departures.map((d) => ({
     account: d.accountId, alias: d.alias ?? '', action: `leaves: provider ${d.outcome}`, why: d.reason, changes: d.outcome !== 'retained',
   }));
   const all = [...rows, ...departures];
+  // Which Prowler, and on Prowler Cloud what the organization itself gets (created, credential, nodes).
+  const edition = [...editionLines(report), ...(report.cloud ? cloudWrites(report.cloud).map((w) => `will ${w}`) : [])];
   const summary = planSummary(report);
   // No table without rows: a header alone reads as output cut short.
   const none = `No accounts: the organization ${report.organization.id} has none, and no provider leaves.`;
   if (format === 'markdown') {
     const escape = (t: string) => t.replace(/\|/g, '\\|');
     const table = (list: typeof all) => ['| Account | Alias | Action | Why |', '| --- | --- | --- | --- |', ...list.map((r) => `| ${r.account} | ${escape(r.alias)} | ${r.action} | ${escape(r.why)} |`)];
-    const changing = all.filter((r) => r.changes || r.action === ACTION_WORDS.blocked);
+    const changing = all.filter((r) => r.changes || r.action === ACTION_WORDS.blocked || r.action === ACTION_WORDS['keep-credentials']);
     return [
       `### Prowler onboarding plan for \`${report.organization.id}\``,
       '',
+      ...edition.map((l) => `${l}  `),
       `**${summary}**`,
       '',
       ...(changing.length > 0 ? table(changing) : ['No changes: apply would write nothing to Prowler.']),
@@ -254,8 +257,8 @@ export function renderPlan(report: OnboardingReport, format: 'table' | 'markdown
   }
   const widths = [12, Math.max(5, ...all.map((r) => r.alias.length)), Math.max(6, ...all.map((r) => r.action.length))];
   const line = (cells: string[]) => cells.map((cell, i) => (i < widths.length ? cell.padEnd(widths[i]) : cell)).join('  ');
-  if (all.length === 0) return [none, '', summary].join('\n');
-  return [line(['ACCOUNT', 'ALIAS', 'ACTION', 'WHY']), ...all.map((r) => line([r.account, r.alias, r.action, r.why])), '', summary].join('\n');
+  if (all.length === 0) return [none, '', ...edition, summary].join('\n');
+  return [line(['ACCOUNT', 'ALIAS', 'ACTION', 'WHY']), ...all.map((r) => line([r.account, r.alias, r.action, r.why])), '', ...edition, summary].join('\n');
 }
 
 export { hasChanges };

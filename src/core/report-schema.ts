@@ -57,14 +57,31 @@ const recordSchema = z.strictObject({
   created: z.record(z.string(), z.string()),
   linked: z.record(z.string(), z.string()),
   secrets: z.optional(z.record(z.string(), z.string())),
-  schedules: z.optional(z.record(z.string(), z.enum(['daily', 'once']))),
+  schedules: z.optional(z.record(z.string(), z.string().check(z.regex(/^(daily|once|schedule:.*)$/)))),
   creating: z.optional(z.record(z.string(), z.number())),
+  cloud: z.optional(z.strictObject({ organizationId: z.optional(z.string()), credential: z.optional(z.string()) })),
+});
+
+const cloudSchema = z.strictObject({
+  organizationId: z.optional(z.string().check(z.meta({ description: 'The Prowler organization\'s id (absent while it is to be created)' }))),
+  organization: z.enum(['create', 'exists']),
+  credential: z.enum(['create', 'rotate', 'keep']).check(z.meta({ description: 'The organization credential: a rotation re-authenticates every provider of the organization' })),
+  credentialWritten: z.optional(z.boolean()),
+  credentialKnown: z.boolean().check(z.meta({ description: 'Whether this onboarding wrote the credential it keeps (Prowler never returns its values)' })),
+  nodes: z.array(z.string()).check(z.meta({ description: 'The OUs applied with the accounts (every ancestor of an account applied; roots never)' })),
+  discoveryId: z.optional(z.string()),
+  discoveryStartedAt: z.optional(z.number()),
+  discoveryStatus: z.optional(z.string()),
+  applied: z.optional(z.boolean()),
+  schedule: z.optional(z.string().check(z.meta({ description: 'The schedule set for the accounts that connected, as Prowler Cloud\'s attributes' }))),
 });
 
 export const onboardingReportSchema = z.strictObject({
   summary: z.optional(z.string()),
   changes: z.optional(z.boolean().check(z.meta({ description: 'Whether the run writes (a plan) or wrote (an apply) anything to Prowler: plan exits 2 exactly then' }))),
   organization: z.strictObject({ id: z.string(), managementAccountId: z.string(), roots: count, ous: count, depth: count }),
+  edition: z.optional(z.enum(['cloud', 'app']).check(z.meta({ description: 'Which Prowler the run talked to: Prowler Cloud (organizations) or a self-hosted Prowler App' }))),
+  cloud: z.optional(cloudSchema),
   externalId: z.string(),
   externalIdSource: z.enum(['given', 'prowler']),
   warnings: z.array(z.string()),

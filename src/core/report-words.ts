@@ -11,6 +11,7 @@ export const ACCOUNT_ACTIONS = {
   'update': 'update',
   'unchanged': 'unchanged',
   'blocked': 'blocked',
+  'keep-credentials': 'left out: keeps its own credentials',
   'not-selected': 'out of selection',
 } as const;
 
@@ -20,6 +21,9 @@ export const ACCOUNT_WRITES = {
   'update-alias': 'alias',
   'write-secret': 'role secret',
   'join-group': 'group',
+  'link-organization': 'organization link',
+  'move-node': 'OU node',
+  'replace-credentials': 'credentials replaced by the organization\'s',
   'test-connection': 'connection test',
   'schedule-scans': 'daily scans',
   'start-scan': 'one scan',

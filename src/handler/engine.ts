@@ -10,6 +10,7 @@
  */
 import pLimit from 'p-limit';
 import { forEachUntil } from './bounded';
+import { applySelection, ensureOrganization, needsApply, runDiscovery, scheduleCloud } from './cloud';
 import { describeFailures } from './hints';
 import { discoverAndPlan, startRun } from './plan';
 import { intendToCreate } from './record';
@@ -37,6 +38,8 @@ import {
   RemovalBehaviour,
   ScanMode,
   type OnboardingSpec,
+  type ProwlerEdition,
+  type ScanSchedule,
 } from '../core/spec';
 
 export * from './run-types';
@@ -60,6 +63,9 @@ export function requestFromSpec(spec: OnboardingSpec, extra: Partial<OnboardingR
     sessionDurationSeconds: spec.sessionDurationSeconds,
     localPrecheck: spec.localPrecheck,
     allowEmptySelection: spec.allowEmptySelection,
+    schedule: spec.schedule as ScanSchedule | undefined,
+    prowlerEdition: spec.prowlerEdition as ProwlerEdition | undefined,
+    replaceCredentials: spec.replaceCredentials,
     ...extra,
   };
 }
@@ -89,6 +95,8 @@ export function toReport(state: RunState, now: number, dryRun = false): Onboardi
     durationMs: now - state.startedAt,
     calls: state.calls,
     ...(state.record ? { record: state.record } : {}),
+    ...(state.edition ? { edition: state.edition } : {}),
+    ...(state.cloud ? { cloud: state.cloud } : {}),
   };
 }
 
@@ -109,7 +117,10 @@ export async function continueRun(
   const outOfTime = () => (options.deadline !== undefined && deps.clock.now() >= options.deadline) || (options.stop?.() ?? false);
   /** A wait that would end after the deadline is not started: the run is handed back, to be continued. */
   const cannotWait = (until: number) => options.whileWaiting === 'return' || (options.deadline !== undefined && until >= options.deadline) || outOfTime();
-  const registrable = () => state.accounts.filter((r) => r.selected && r.action !== 'blocked');
+  const registrable = () => state.accounts.filter((r) => r.selected && r.action !== 'blocked' && r.action !== 'keep-credentials');
+  const cloud = state.edition === 'cloud';
+  // Prowler Cloud schedules in bulk once the tests are done; Prowler App per account as each connects.
+  const bulkSchedules = cloud && (request.scanMode ?? ScanMode.DAILY) === ScanMode.DAILY;
   /** The record, saved: before providers are created, and after every step. */
   const checkpoint = async () => {
     if (state.record && deps.checkpoint) await deps.checkpoint(state.record);
@@ -125,7 +136,7 @@ export async function continueRun(
     const outcome = await testOne(r, request, state.externalId, deps, requests);
     r.connection = { ...outcome, attempts: (r.connection?.attempts ?? 0) + 1, tested: true };
     // Whatever the others do, while the remaining tests run (with `fail`, launching waits for every test).
-    const pipelineLaunch = (request.connection?.failurePolicy ?? ConnectionFailurePolicy.SKIP) === ConnectionFailurePolicy.SKIP;
+    const pipelineLaunch = (request.connection?.failurePolicy ?? ConnectionFailurePolicy.SKIP) === ConnectionFailurePolicy.SKIP && !bulkSchedules;
     if (outcome.connected && pipelineLaunch && r.scan === undefined) await requests(() => launch(r, request, deps, state.record));
   };
 
@@ -139,13 +150,51 @@ export async function continueRun(
         case 'depart': {
           const removal = request.removal ?? RemovalBehaviour.RETAIN;
           const pending = pendingRemoval(state.departures, removal);
-          if (pending.length > 0 && state.groupId) {
-            await removeProviders(deps.prowler, state.groupId, pending, removal, state.record, { stop: outOfTime, concurrency });
+          if (pending.length > 0 && (state.groupId || cloud)) {
+            await removeProviders(deps.prowler, state.groupId ?? '', pending, removal, state.record, { stop: outOfTime, concurrency });
             const done = pending.filter((d) => d.outcome !== 'retained');
             log.info(`${done.length} providers left the selection: ${removal}`, { accounts: done.map((d) => d.accountId) });
             if (done.length < pending.length) break; // out of time
           }
-          state.phase = 'register';
+          state.phase = cloud ? 'organization' : 'register';
+          break;
+        }
+        case 'organization': {
+          // The organization is made only for accounts to apply; a credential change is written for
+          // the accounts already linked too (it re-authenticates them: they are tested again).
+          const applying = registrable().some(needsApply);
+          const c = state.cloud!;
+          const had = { organization: c.organizationId, credential: c.credentialWritten };
+          if (applying || c.organization === 'exists') await ensureOrganization(state, request, deps);
+          if (!had.organization && c.organizationId) log.info(`created the Prowler organization ${c.organizationId} for ${state.organization.id}`);
+          if (!had.credential && c.credentialWritten) log.info(`${c.credential === 'rotate' ? 'rotated' : 'created'} the organization credential (the management account's role)`);
+          state.phase = 'prowler-discovery';
+          break;
+        }
+        case 'prowler-discovery': {
+          const { outcome, failure } = await runDiscovery(state, request, deps, (until) => !cannotWait(until));
+          if (outcome === 'waiting') {
+            log.info(`Prowler's discovery ${state.cloud!.discoveryId} is ${state.cloud!.discoveryStatus}: the next invocation goes on with it`);
+            return state;
+          }
+          if (outcome === 'failed') {
+            for (const r of registrable()) r.scan = 'none';
+            finish('failed', failure ?? 'Prowler\'s discovery of the organization failed');
+            break;
+          }
+          state.phase = 'apply';
+          break;
+        }
+        case 'apply': {
+          const toApply = registrable().filter(needsApply).length;
+          await applySelection(state, request, deps, checkpoint);
+          if (toApply > 0) log.info(`applied ${toApply} ${toApply === 1 ? 'account' : 'accounts'} and ${state.cloud!.nodes.length} OUs to Prowler's discovery ${state.cloud!.discoveryId}`);
+          const applied = registrable().filter((r) => r.failedAt === 'registration');
+          if (applied.length > 0 && applied.length === registrable().length) {
+            finish('failed', `No account could be registered with Prowler: ${applied[0].error}`);
+            break;
+          }
+          state.phase = 'test';
           break;
         }
         case 'register': {
@@ -248,7 +297,8 @@ export async function continueRun(
           const registered = registrable().filter((r) => r.providerId && !r.error);
           for (const r of registered) if (!r.connection?.connected && r.scan === undefined) r.scan = 'not-connected';
           const pending = registered.filter((r) => r.connection?.connected && r.scan === undefined);
-          await forEachUntil(pending, concurrency, outOfTime, (r) => launch(r, request, deps, state.record));
+          if (bulkSchedules) await scheduleCloud(pending, request, deps, state.record);
+          else await forEachUntil(pending, concurrency, outOfTime, (r) => launch(r, request, deps, state.record));
           if (pending.some((r) => r.scan === undefined && !r.error)) break; // out of time
           const scanFailures = registered.filter((r) => r.failedAt === 'launch');
           const registrationFailures = registrable().filter((r) => r.failedAt === 'registration');

@@ -2,6 +2,7 @@
  * The plan of a run: discovery, selection, what Prowler has, and what to do for every account and
  * every departure. Writes nothing.
  */
+import { detectEdition, organizationOf, planCloud, refuseUnsupported } from './cloud';
 import { beginDiscovery, continueDiscovery, locateAccounts, type OrganizationSnapshot, type OrgAccount } from './organizations';
 import type { Provider } from './prowler-api';
 import { originOf, removalFor } from './record';
@@ -12,6 +13,7 @@ import {
   ProwlerOnboardingError,
   silentLogger,
   type AccountResult,
+  type CloudRun,
   type Departure,
   type EngineDependencies,
   type OnboardingRequest,
@@ -44,6 +46,9 @@ export async function startRun(request: OnboardingRequest, deps: EngineDependenc
   const tenant = await deps.prowler.tenantId();
   // A key that sees only some providers misleads every later step.
   await deps.prowler.verifyAccess({ writes: !request.dryRun, scans: (request.scanMode ?? ScanMode.DAILY) !== ScanMode.NONE });
+  // Which Prowler: Prowler Cloud onboards through its organizations (cloud.ts), Prowler App through a group.
+  const { edition, organization: prowlerOrganization } = await detectEdition(request, deps, organization.id);
+  refuseUnsupported(edition, request);
   const externalId = request.externalId ?? tenant;
   if (request.externalId && request.externalId !== tenant) {
     warnings.push(`externalId '${request.externalId}' differs from the API key's Prowler tenant '${tenant}': Prowler presents its tenant id when it assumes the role, so connection tests will fail with AccessDenied unless your Prowler is set up otherwise`);
@@ -67,6 +72,13 @@ export async function startRun(request: OnboardingRequest, deps: EngineDependenc
     ...(deps.record ? { record: structuredClone(deps.record) } : {}),
     calls: { organizations: progress?.calls ?? discovered!.calls, prowler: 0 },
     invocations: 1,
+    edition,
+    ...(edition === 'cloud' ? {
+      cloud: {
+        ...(prowlerOrganization ? { organizationId: prowlerOrganization.id } : {}),
+        organization: prowlerOrganization ? 'exists' : 'create', credential: 'keep', credentialKnown: false, nodes: [],
+      } satisfies CloudRun,
+    } : {}),
   };
   const stop = () => options.deadline !== undefined && deps.clock.now() >= options.deadline;
   if (discovered) await plan(state, discovered, request, deps);
@@ -100,11 +112,15 @@ export async function discoverAndPlan(state: RunState, request: OnboardingReques
 /** Selection and the plan, once the organization is discovered: the run moves on to `depart`. */
 async function plan(state: RunState, walked: OrganizationSnapshot, request: OnboardingRequest, deps: EngineDependencies): Promise<void> {
   const log = deps.log ?? silentLogger;
-  // Prowler's side: the organization's group and its members (what may depart).
-  const groups = await deps.prowler.listProviderGroups();
+  const cloud = state.edition === 'cloud';
+  // Prowler's side: on Prowler App, the organization's group and its members (what may depart); on
+  // Prowler Cloud, the providers linked to the Prowler organization, and the recorded ones of
+  // accounts the walk did not list.
+  const groups = cloud ? [] : await deps.prowler.listProviderGroups();
   const groupName = organizationGroupName(walked.organization.id);
   const ourGroup = groups.find((g) => g.attributes.name === groupName);
-  const members = ourGroup ? await deps.prowler.providersInGroup(ourGroup.id) : [];
+  const everyProvider = cloud ? await deps.prowler.findAwsProviders(walked.accounts.map((a) => a.id)) : undefined;
+  const members = cloud ? await cloudMembers(state, walked, everyProvider!, deps) : ourGroup ? await deps.prowler.providersInGroup(ourGroup.id) : [];
   const { snapshot, unplaced } = await placeMissingMembers(state, walked, members.map((p) => p.attributes.uid), request, deps);
   const unknown = unknownSelectionIds(snapshot, request.selection);
   if (unknown.length > 0) {
@@ -126,9 +142,14 @@ async function plan(state: RunState, walked: OrganizationSnapshot, request: Onbo
   const otherOrganizations = new Map(groups
     .map((g) => [g.id, g.attributes.name.match(ORGANIZATION_GROUP_NAME)?.[1]] as const)
     .filter((entry): entry is readonly [string, string] => entry[1] !== undefined && entry[1] !== snapshot.organization.id));
-  const existing = await deps.prowler.findAwsProviders(chosen.map((r) => r.accountId));
+  const existing = everyProvider ?? await deps.prowler.findAwsProviders(chosen.map((r) => r.accountId));
 
-  for (const r of chosen) {
+  if (cloud) {
+    state.tree = { rootIds: [...snapshot.rootIds], units: [...snapshot.units.values()] };
+    const found = state.cloud?.organizationId ? { id: state.cloud.organizationId } : undefined;
+    state.cloud = await planCloud(state, chosen, existing, request, deps, found);
+  }
+  for (const r of cloud ? [] : chosen) {
     const provider = existing.get(r.accountId);
     planAccount(r, provider);
     if (r.action !== 'blocked') r.writes = plannedWrites(r, provider, request, externalId, deps.record);
@@ -241,6 +262,20 @@ async function placeMissingMembers(
   }
   if (placed.length === 0) return { snapshot: walked, unplaced };
   return { snapshot: { ...walked, accounts: [...walked.accounts, ...placed].sort((a, b) => a.id.localeCompare(b.id)) }, unplaced };
+}
+
+/**
+ * Prowler Cloud's providers of this onboarding: those linked to the Prowler organization, and
+ * those the record has for accounts the walk did not list (gone, or moved while it ran).
+ */
+async function cloudMembers(state: RunState, walked: OrganizationSnapshot, providers: ReadonlyMap<string, Provider>, deps: EngineDependencies): Promise<Provider[]> {
+  const organizationId = state.cloud?.organizationId;
+  const members = organizationId ? [...providers.values()].filter((p) => organizationOf(p) === organizationId) : [];
+  const listed = new Set(walked.accounts.map((a) => a.id));
+  const record = deps.record;
+  const recorded = record ? Object.entries({ ...record.linked, ...record.created }).filter(([, account]) => !listed.has(account)).map(([id]) => id) : [];
+  if (recorded.length > 0) members.push(...await deps.prowler.providersById(recorded));
+  return members;
 }
 
 export function toResult(d: AccountDecision): AccountResult {

@@ -75,6 +75,9 @@ export const providerSchema = z.object({
   relationships: z.optional(z.partial(z.object({
     secret: z.optional(z.object({ data: z.nullable(ref) })),
     provider_groups: z.optional(z.object({ data: z.array(ref) })),
+    // Prowler Cloud: the organization and OU node the provider is linked to.
+    organization: z.optional(z.object({ data: z.nullable(ref) })),
+    organization_node: z.optional(z.object({ data: z.nullable(ref) })),
   }))),
 });
 export type Provider = z.infer<typeof providerSchema>;
@@ -103,6 +106,69 @@ export const taskSchema = z.object({
 export type Task = z.infer<typeof taskSchema>;
 
 const secretSchema = z.object({ id: z.string(), type: z.literal('provider-secrets') });
+
+// ---- Prowler Cloud's organizations (FACTS §3b: read from its UI client; any 2xx, read the body) ----
+
+export const cloudOrganizationSchema = z.object({
+  id: z.string(),
+  type: z.literal('organizations'),
+  attributes: z.object({ name: z.optional(z.string()), org_type: z.string(), external_id: z.string() }),
+});
+export type CloudOrganization = z.infer<typeof cloudOrganizationSchema>;
+
+const organizationSecretSchema = z.object({ id: z.string(), type: z.literal('organization-secrets') });
+
+export const organizationNodeSchema = z.object({
+  id: z.string(),
+  type: z.literal('organization-nodes'),
+  attributes: z.object({ external_id: z.nullable(z.string()), kind: z.optional(z.string()), name: z.optional(z.nullable(z.string())) }),
+  relationships: z.optional(z.partial(z.object({ organization: z.optional(z.object({ data: z.nullable(ref) })) }))),
+});
+export type OrganizationNode = z.infer<typeof organizationNodeSchema>;
+
+/** What Prowler would do with an account of its discovery (`registration`). */
+export const registrationSchema = z.object({
+  provider_exists: z.optional(z.boolean()),
+  provider_id: z.optional(z.nullable(z.string())),
+  organization_relation: z.optional(z.string()),
+  organization_node_relation: z.optional(z.string()),
+  provider_secret_state: z.optional(z.string()),
+  apply_status: z.optional(z.nullable(z.string())),
+  blocked_reasons: z.optional(z.nullable(z.array(z.string()))),
+});
+export type Registration = z.infer<typeof registrationSchema>;
+
+export const discoverySchema = z.object({
+  id: z.string(),
+  attributes: z.object({
+    status: z.enum(['pending', 'running', 'succeeded', 'failed']),
+    error: z.optional(z.nullable(z.string())),
+    error_message: z.optional(z.nullable(z.string())),
+    result: z.optional(z.nullable(z.object({
+      roots: z.optional(z.array(z.unknown())),
+      organizational_units: z.optional(z.array(z.object({ id: z.string(), name: z.optional(z.string()), parent_id: z.optional(z.nullable(z.string())) }))),
+      accounts: z.optional(z.array(z.object({
+        id: z.string(),
+        name: z.optional(z.nullable(z.string())),
+        status: z.optional(z.nullable(z.string())),
+        parent_id: z.optional(z.nullable(z.string())),
+        registration: z.optional(z.nullable(registrationSchema)),
+      }))),
+    }))),
+  }),
+});
+export type Discovery = z.infer<typeof discoverySchema>;
+
+/** Prowler Cloud's schedule attributes: all seven are sent, null for the unused. */
+export interface CloudSchedule {
+  readonly scan_enabled: boolean;
+  readonly scan_frequency: 'DAILY' | 'INTERVAL' | 'WEEKLY' | 'MONTHLY';
+  readonly scan_hour: number;
+  readonly scan_timezone: string;
+  readonly scan_interval_hours: number | null;
+  readonly scan_day_of_week: number | null;
+  readonly scan_day_of_month: number | null;
+}
 
 const userSchema = z.object({
   data: z.object({
@@ -359,6 +425,138 @@ export class ProwlerClient {
     await this.request('POST', '/scans', {
       body: { data: { type: 'scans', attributes: {}, relationships: { provider: { data: { type: 'providers', id: providerId } } } } },
     });
+  }
+
+  // ---- Prowler Cloud: organizations, their credential, discovery and apply, bulk schedules ----
+
+  /**
+   * The Prowler organization of an AWS organization, found by `external_id` + `org_type`; `served`
+   * is false when this Prowler has no organizations (a self-hosted Prowler App answers 404).
+   */
+  async findOrganization(externalId: string): Promise<{ served: false } | { served: true; organization?: CloudOrganization }> {
+    const res = await this.request('GET', '/organizations', {
+      query: { 'filter[external_id]': externalId, 'filter[org_type]': 'aws', 'page[size]': String(MAX_PAGE_SIZE) },
+      retry: true,
+      tolerate: [404],
+    });
+    if (res.status === 404) return { served: false };
+    const list = this.parse(listOf(cloudOrganizationSchema), res.json, 'GET /organizations');
+    return { served: true, organization: list.data.find((o) => o.attributes.external_id === externalId && o.attributes.org_type === 'aws') };
+  }
+
+  /** Creates the Prowler organization (or finds the one a lost answer or another writer made). */
+  async createOrganization(externalId: string, name: string): Promise<CloudOrganization> {
+    const body = { data: { type: 'organizations', attributes: { name, org_type: 'aws', external_id: externalId } } };
+    const find = async () => {
+      const found = await this.findOrganization(externalId);
+      return found.served ? found.organization : undefined;
+    };
+    return this.createOnce(async () => {
+      const res = await this.request('POST', '/organizations', { body });
+      return this.parse(z.object({ data: cloudOrganizationSchema }), res.json, 'POST /organizations').data;
+    }, find, (e) => e.status === 409 || (e.status === 400 && (e.pointer ?? '').endsWith('/external_id')));
+  }
+
+  /** The organization's credential (its values are never returned). */
+  async findOrganizationSecret(organizationId: string): Promise<{ id: string } | undefined> {
+    return (await this.listAll('/organization-secrets', organizationSecretSchema, { 'filter[organization_id]': organizationId }))[0];
+  }
+
+  /**
+   * Writes the organization's credential: a POST when it has none, else a PATCH, which
+   * re-authenticates every provider of the organization: the caller sends one only on a change.
+   */
+  async putOrganizationSecret(organizationId: string, existingId: string | undefined, secret: RoleSecret): Promise<'created' | 'updated'> {
+    const attributes = { secret_type: 'role', secret };
+    if (existingId) {
+      await this.request('PATCH', `/organization-secrets/${encodeURIComponent(existingId)}`, {
+        body: { data: { type: 'organization-secrets', id: existingId, attributes } },
+        retry: true,
+      });
+      return 'updated';
+    }
+    const body = { data: { type: 'organization-secrets', attributes, relationships: { organization: { data: { type: 'organizations', id: organizationId } } } } };
+    const outcome = await this.createOnce<'created' | { id: string }>(async () => {
+      const res = await this.request('POST', '/organization-secrets', { body });
+      this.parse(z.object({ data: organizationSecretSchema }), res.json, 'POST /organization-secrets');
+      return 'created' as const;
+    }, async () => this.findOrganizationSecret(organizationId));
+    // Made by a lost answer, or by another writer: it must hold these values.
+    if (outcome !== 'created') return this.putOrganizationSecret(organizationId, outcome.id, secret);
+    return outcome;
+  }
+
+  /** Starts Prowler's discovery of the organization, with its credential; returns its id. */
+  async startDiscovery(organizationId: string): Promise<string> {
+    const res = await this.request('POST', `/organizations/${encodeURIComponent(organizationId)}/discover`, {});
+    return this.parse(z.object({ data: z.object({ id: z.string() }) }), res.json, 'POST /organizations/{id}/discover').data.id;
+  }
+
+  async getDiscovery(organizationId: string, discoveryId: string): Promise<Discovery> {
+    const res = await this.request('GET', `/organizations/${encodeURIComponent(organizationId)}/discoveries/${encodeURIComponent(discoveryId)}`, { retry: true });
+    return this.parse(z.object({ data: discoverySchema }), res.json, 'GET /organizations/{id}/discoveries/{id}').data;
+  }
+
+  /**
+   * Applies a selection of a discovery: creates or links the accounts' providers, with the OU
+   * nodes of `organizationalUnits`, and gives them the organization's credential. Never with
+   * `include` (the view rejects it). Applying the same selection again changes nothing, so a lost
+   * answer is retried. Returns the ids of the providers applied.
+   */
+  async applyDiscovery(
+    organizationId: string,
+    discoveryId: string,
+    accounts: ReadonlyArray<{ id: string; alias?: string }>,
+    organizationalUnits: readonly string[],
+  ): Promise<string[]> {
+    const body = {
+      data: {
+        type: 'organization-discoveries',
+        attributes: { accounts: accounts.map((a) => (a.alias ? { id: a.id, alias: a.alias } : { id: a.id })), organizational_units: organizationalUnits.map((id) => ({ id })) },
+      },
+    };
+    const res = await this.request('POST', `/organizations/${encodeURIComponent(organizationId)}/discoveries/${encodeURIComponent(discoveryId)}/apply`, { body, retry: true });
+    const applied = this.parse(z.object({
+      data: z.object({ relationships: z.optional(z.partial(z.object({ providers: z.object({ data: z.array(ref) }) }))) }),
+    }), res.json, 'POST /organizations/{id}/discoveries/{id}/apply');
+    return (applied.data.relationships?.providers?.data ?? []).map((p) => p.id);
+  }
+
+  /** Providers by id, 100 at a time. */
+  async providersById(ids: readonly string[]): Promise<Provider[]> {
+    const out: Provider[] = [];
+    for (let i = 0; i < ids.length; i += MAX_PAGE_SIZE) {
+      for (const p of await this.listAll('/providers', providerSchema, { 'filter[id__in]': ids.slice(i, i + MAX_PAGE_SIZE).join(',') })) out.push(p);
+    }
+    return out;
+  }
+
+  /** The organization's OU nodes. */
+  async organizationNodes(organizationId: string): Promise<OrganizationNode[]> {
+    // No filter is known for this list (an unknown one is a 400): the organization's are picked here.
+    const nodes = await this.listAll('/organization-nodes', organizationNodeSchema, {});
+    return nodes.filter((n) => (n.relationships?.organization?.data?.id ?? organizationId) === organizationId);
+  }
+
+  /**
+   * One schedule for many providers (an upsert). Prowler answers 2xx even when some fail: their
+   * ids and Prowler's words come back in `failed`.
+   */
+  async scheduleBulk(schedule: CloudSchedule, providerIds: readonly string[]): Promise<{ updated: string[]; failed: Array<{ id: string; error: string }> }> {
+    const res = await this.request('POST', '/schedules/bulk', {
+      body: { data: { type: 'schedules-bulk', attributes: { schedule, provider_ids: providerIds } } },
+      retry: true,
+    });
+    const answer = this.parse(z.object({
+      data: z.object({
+        updated: z.optional(z.array(z.union([z.string(), z.object({ id: z.string() })]))),
+        failed: z.optional(z.array(z.object({ id: z.string(), error: z.optional(z.unknown()) }))),
+      }),
+    }), res.json, 'POST /schedules/bulk').data;
+    return {
+      updated: (answer.updated ?? []).map((u) => (typeof u === 'string' ? u : u.id)),
+      failed: (answer.failed ?? []).map((f) => ({ id: f.id, error: this.redact(typeof f.error === 'string' ? f.error : JSON.stringify(f.error ?? 'failed')) })),
+    };
   }
 
   // ---- Provider groups (one per organization records which providers belong to it) ----

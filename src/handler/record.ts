@@ -21,14 +21,25 @@ export interface OnboardingRecord {
    * How this onboarding started scans per provider: `daily`, the schedule it made (or found),
    * not posted again; `once`, the one scan it started (scan mode once), not started again.
    */
-  schedules?: Record<string, 'daily' | 'once'>;
+  schedules?: Record<string, ScheduleNote>;
   /**
    * Account id → when (epoch ms) a run set out to create its provider: written (and saved) before
    * the create is sent, so a run killed between Prowler's answer and the next save still knows
    * the provider it finds for that account is one it created. Cleared once the creation is recorded.
    */
   creating?: Record<string, number>;
+  /**
+   * Prowler Cloud: the Prowler organization this onboarding works through, and the fingerprint of
+   * the organization credential it last wrote (a rewrite re-authenticates every provider).
+   */
+  cloud?: { organizationId?: string; credential?: string };
 }
+
+/**
+ * How scans were started for a provider: `daily` (Prowler App's daily schedule), `once`, or on
+ * Prowler Cloud `schedule:` and the schedule's attributes as JSON (a change is re-sent).
+ */
+export type ScheduleNote = 'daily' | 'once' | `schedule:${string}`;
 
 export const emptyRecord = (): OnboardingRecord => ({ created: {}, linked: {} });
 
@@ -108,6 +119,6 @@ export function noteSecret(record: OnboardingRecord | undefined, providerId: str
   if (record) (record.secrets ??= {})[providerId] = fingerprint(secret);
 }
 
-export function noteSchedule(record: OnboardingRecord | undefined, providerId: string, how: 'daily' | 'once' = 'daily'): void {
+export function noteSchedule(record: OnboardingRecord | undefined, providerId: string, how: ScheduleNote = 'daily'): void {
   if (record) (record.schedules ??= {})[providerId] = how;
 }

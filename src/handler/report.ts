@@ -19,7 +19,7 @@ export const WRITE_WORDS = ACCOUNT_WRITES;
 export function actionText(r: Pick<AccountResult, 'action' | 'writes'>): string {
   // A creation makes all of them: its word says so.
   const writes = r.action === 'create' ? [] : r.writes ?? [];
-  return writes.length > 0 && r.action !== 'blocked' && r.action !== 'not-selected'
+  return writes.length > 0 && r.action !== 'blocked' && r.action !== 'not-selected' && r.action !== 'keep-credentials'
     ? `${ACTION_WORDS[r.action]} (${writes.map((w) => WRITE_WORDS[w]).join(', ')})`
     : ACTION_WORDS[r.action];
 }
@@ -27,7 +27,33 @@ export function actionText(r: Pick<AccountResult, 'action' | 'writes'>): string 
 /** Whether the run writes to Prowler (a plan), or wrote (an apply): `plan` exits 2 exactly then. */
 export function hasChanges(report: OnboardingReport): boolean {
   return report.accounts.some((a) => a.selected && a.action !== 'blocked' && (a.writes?.length ?? 0) > 0)
-    || report.departures.some((d) => d.outcome !== 'retained');
+    || report.departures.some((d) => d.outcome !== 'retained')
+    || (report.cloud !== undefined && cloudWrites(report.cloud).length > 0);
+}
+
+/** What a run writes to Prowler Cloud's organization itself (besides the accounts). */
+export function cloudWrites(cloud: NonNullable<OnboardingReport['cloud']>): string[] {
+  return [
+    ...(cloud.organization === 'create' ? ['create the Prowler organization'] : []),
+    ...(cloud.credential === 'create' ? ['create the organization credential'] : []),
+    ...(cloud.credential === 'rotate' ? ['rotate the organization credential (re-authenticates every provider of the organization)'] : []),
+  ];
+}
+
+/** The lines that say which Prowler this is and, on Prowler Cloud, what the organization gets. */
+export function editionLines(report: OnboardingReport): string[] {
+  if (report.edition !== 'cloud' || !report.cloud) return report.edition === 'app' ? ['Prowler App (self-hosted): providers in the provider group "AWS Organization ' + report.organization.id + '"'] : [];
+  const c = report.cloud;
+  const done = !report.dryRun;
+  const organization = !c.organizationId ? 'to create' : `${c.organizationId}${c.organization === 'create' ? ' (created)' : ''}`;
+  const credential = c.credential === 'keep'
+    ? (c.credentialKnown ? 'unchanged' : 'kept (not written by this onboarding: Prowler never shows its values)')
+    : `${c.credential === 'create' ? (done && c.credentialWritten ? 'created' : 'to create') : (done && c.credentialWritten ? 'rotated' : 'to rotate')}`;
+  const keeping = report.accounts.filter((a) => a.action === 'keep-credentials').length;
+  return [
+    `Prowler Cloud: organization ${organization}, credential ${credential}, ${c.nodes.length} OU ${c.nodes.length === 1 ? 'node' : 'nodes'} ${done ? 'applied' : 'to apply'}`
+      + `${keeping ? `, ${keeping} ${keeping === 1 ? 'account keeps' : 'accounts keep'} its own credentials` : ''}`,
+  ];
 }
 
 /** One line: what the plan (or the run) does. */
@@ -49,7 +75,7 @@ export function reportDocument(report: OnboardingReport) {
 
 function mark(r: AccountResult): string {
   if (!r.selected) return '·';
-  if (r.action === 'blocked') return '⊘';
+  if (r.action === 'blocked' || r.action === 'keep-credentials') return '⊘';
   if (r.error || (r.connection && !r.connection.connected)) return '✗';
   if (r.connection?.connected) return '✓';
   return '○';
@@ -58,6 +84,7 @@ function mark(r: AccountResult): string {
 function describe(r: AccountResult): string {
   if (!r.selected) return `not selected: ${r.reason}`;
   if (r.action === 'blocked') return `blocked: ${r.blockedBy}`;
+  if (r.action === 'keep-credentials') return `left out, keeps its own credentials: ${r.blockedBy}`;
   const parts: string[] = [];
   const verb: Record<string, string> = { create: 'created', link: 'linked (existing provider kept)', update: 'updated', unchanged: 'unchanged' };
   parts.push(verb[r.action] ?? r.action);
@@ -98,6 +125,7 @@ export function renderSummary(report: OnboardingReport, options: { maxAccountsPe
   const c = report.counts;
   lines.push(`Organization ${report.organization.id} (management account ${report.organization.managementAccountId}): ${report.organization.ous} OUs, depth ${report.organization.depth}`);
   lines.push(`External ID ${report.externalId} (${report.externalIdSource === 'prowler' ? "the API key's Prowler tenant" : 'given'})`);
+  lines.push(...editionLines(report));
   lines.push(`${report.selectionSummary}${report.dryRun ? ' — plan only, nothing changed' : ''}`);
   for (const w of report.warnings) lines.push(`warning: ${w}`);
   lines.push('');

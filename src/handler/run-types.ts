@@ -8,7 +8,7 @@ import { type Clock, type ProwlerClient } from './prowler-api';
 import { type OnboardingRecord, type Origin } from './record';
 import type { StackSetDeploymentTargets } from '../core/options';
 import type { AccountAction, AccountWrite } from '../core/report-words';
-import { RemovalBehaviour, ScanMode, type AccountSelection, type ConnectionTestOptions } from '../core/spec';
+import { RemovalBehaviour, ScanMode, type AccountSelection, type ConnectionTestOptions, type ProwlerEdition, type ScanSchedule } from '../core/spec';
 import { FORMATS } from '../core/validate';
 
 /** core's organization id pattern, unanchored, to build others from. */
@@ -62,6 +62,12 @@ export interface OnboardingRequest {
   readonly connectionTaskTimeoutSeconds?: number;
   /** What happens to the providers of accounts that left the selection. Default: retain. */
   readonly removal?: RemovalBehaviour;
+  /** When scheduled scans run (Prowler Cloud's scheduler; Prowler App has the default only). */
+  readonly schedule?: ScanSchedule;
+  /** Which Prowler the API is. Default: asked (Prowler Cloud serves /organizations). */
+  readonly prowlerEdition?: ProwlerEdition;
+  /** On Prowler Cloud, give accounts with credentials of their own the organization's. */
+  readonly replaceCredentials?: boolean;
 }
 
 /** A provider of the organization whose account is no longer selected (or no longer in it). */
@@ -160,7 +166,37 @@ export interface OrganizationTree {
   readonly units: OrgUnit[];
 }
 
-export type RunPhase = 'discover' | 'depart' | 'register' | 'group' | 'test' | 'launch' | 'done';
+/**
+ * The phases of a run. On Prowler App: discover → depart → register → group → test → launch. On
+ * Prowler Cloud: discover → depart → organization (the Prowler organization and its credential)
+ * → prowler-discovery (Prowler's own, polled across invocations) → apply → test → launch.
+ */
+export type RunPhase = 'discover' | 'depart' | 'register' | 'group' | 'organization' | 'prowler-discovery' | 'apply' | 'test' | 'launch' | 'done';
+
+/** Prowler Cloud's side of a run: the organization, its credential, Prowler's discovery and the apply. */
+export interface CloudRun {
+  /** The Prowler organization (absent until it is created). */
+  organizationId?: string;
+  organization: 'create' | 'exists';
+  /** The organization credential's id in Prowler, when it has one. */
+  credentialId?: string;
+  /** What is written to the credential: a rotation re-authenticates every provider of the organization. */
+  credential: 'create' | 'rotate' | 'keep';
+  /** Whether this onboarding wrote the credential it keeps (its fingerprint is recorded). */
+  credentialKnown: boolean;
+  /** This run wrote the credential (created or rotated it). */
+  credentialWritten?: boolean;
+  /** The OUs applied with the accounts: every ancestor of an account applied (never a root). */
+  nodes: string[];
+  /** Prowler's discovery this run started and applies (kept across invocations). */
+  discoveryId?: string;
+  discoveryStartedAt?: number;
+  discoveryStatus?: string;
+  /** The selection was applied to the discovery. */
+  applied?: boolean;
+  /** The schedule set for the accounts that connected (Prowler Cloud's attributes, as JSON). */
+  schedule?: string;
+}
 
 /**
  * Everything a run knows, as plain JSON: a run can stop at any point between two steps (a
@@ -195,6 +231,9 @@ export interface RunState {
   invocations: number;
   /** What this onboarding created and linked: the adapter keeps it (record.ts). */
   record?: OnboardingRecord;
+  /** Which Prowler: absent in states saved before Prowler Cloud was told apart (Prowler App's path). */
+  edition?: 'cloud' | 'app';
+  cloud?: CloudRun;
 }
 
 export interface OnboardingReport {
@@ -215,6 +254,8 @@ export interface OnboardingReport {
   readonly calls: { organizations: number; prowler: number };
   /** What the onboarding has created and linked after this run (when it keeps a record). */
   readonly record?: OnboardingRecord;
+  readonly edition?: 'cloud' | 'app';
+  readonly cloud?: CloudRun;
 }
 
 export interface ContinueOptions {
