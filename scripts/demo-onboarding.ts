@@ -6,17 +6,22 @@ import { onboard, organizationGroupName } from '../src/handler/engine';
 import { ProwlerClient, realClock } from '../src/handler/prowler-api';
 import { renderSummary } from '../src/handler/report';
 import { generateOrganization, simulatedOrganizationsClient } from '../testing/organization';
-import { ProwlerApiDouble } from '../testing/prowler-api-double';
+import { cloudOrganizationFromSimulation, ProwlerApiDouble } from '../testing/prowler-api-double';
 
 const API_KEY = 'pk_demo.not-a-real-key';
 
-export async function onboardingDemo(): Promise<boolean> {
+/**
+ * `edition`: the double as Prowler Cloud (organizations, its discovery and scheduler: the default
+ * target) or as a self-hosted Prowler App (providers in a group).
+ */
+export async function onboardingDemo(edition: 'cloud' | 'app' = 'cloud', part = 2): Promise<boolean> {
   const org = generateOrganization({ accounts: 60, ous: 14, depth: 4, suspended: 2, pendingClosure: 1, closed: 1, seed: 2026 });
   const active = org.accounts.filter((a) => a.status === 'ACTIVE');
   const [, registered, blocked, deploying, missing] = active;
 
   const double = await new ProwlerApiDouble({
     apiKeys: [API_KEY],
+    ...(edition === 'cloud' ? { cloud: { organization: () => cloudOrganizationFromSimulation(org), discoveryMs: 1_500 } } : {}),
     latencyMs: 2,
     connectionTaskMs: 300,
     connectionRule: (provider, secret, attempt) => {
@@ -32,9 +37,15 @@ export async function onboardingDemo(): Promise<boolean> {
   // Already in Prowler, added by hand with its own alias and credentials: linked, nothing lost.
   double.seedProvider(registered.id, { alias: 'Payments (added by hand)', connected: true, secret: { role_arn: `arn:aws:iam::${registered.id}:role/ProwlerScan`, external_id: double.tenantId } });
   // Already onboarded through another organization: blocked, untouched.
-  double.seedProvider(blocked.id, { alias: 'Acquired company', groupName: organizationGroupName('o-acquired001') });
+  if (edition === 'cloud') {
+    const acquired = double.cloud.seedOrganization('o-acquired001');
+    double.cloud.linkProvider(double.seedProvider(blocked.id, { alias: 'Acquired company' }).id, acquired.id);
+  } else {
+    double.seedProvider(blocked.id, { alias: 'Acquired company', groupName: organizationGroupName('o-acquired001') });
+  }
 
-  console.log(`\n2. Onboarding a simulated organization (${org.accounts.length} accounts, ${org.ous.length} OUs, depth 4) against the Prowler API double at ${double.url}\n`);
+  const which = edition === 'cloud' ? 'Prowler Cloud (organizations)' : 'a self-hosted Prowler App';
+  console.log(`\n${part}. Onboarding a simulated organization (${org.accounts.length} accounts, ${org.ous.length} OUs, depth 4) against the Prowler API double as ${which}, at ${double.url}\n`);
   const started = Date.now();
   const report = await onboard({
     selection: { excludeTags: [{ key: 'prowler-scan', value: 'false' }] },
@@ -53,8 +64,16 @@ export async function onboardingDemo(): Promise<boolean> {
   console.log('What happened:');
   console.log(`  - smart retry: ${deploying.id} failed its first test (role still deploying) and connected on the re-test; accounts that connected were not re-tested`);
   console.log(`  - skip policy: ${missing.id} never connected (role missing), so it is reported with a hint and left out of the scans; the others go on`);
-  console.log(`  - ${registered.id} was already in Prowler: linked, its alias, credentials and history kept`);
-  console.log(`  - ${blocked.id} belongs to another organization in Prowler: blocked and left alone`);
+  if (edition === 'cloud') {
+    const organization = double.cloud.organizations().find((o) => o.externalId === org.id)!;
+    console.log(`  - Prowler Cloud's Organizations page shows "${organization.name}" (${organization.externalId}): ${double.cloud.nodes(organization.id).length} OU nodes, `
+      + `${double.cloud.providersOf(organization.id).length} accounts under them, one credential (the management account's ProwlerScan role), their schedules`);
+    console.log(`  - ${registered.id} was already in Prowler with credentials of its own: left out and reported (replaceCredentials: true gives it the organization's)`);
+    console.log(`  - ${blocked.id} is under another Prowler organization: Prowler's verdict is organization_conflict, so it is blocked and left alone`);
+  } else {
+    console.log(`  - ${registered.id} was already in Prowler: linked, its alias, credentials and history kept`);
+    console.log(`  - ${blocked.id} belongs to another organization in Prowler: blocked and left alone`);
+  }
   console.log('  - accounts tagged prowler-scan=false, and every account that is not ACTIVE, were not selected');
   await double.stop();
   return report.outcome === 'succeeded';

@@ -91,7 +91,8 @@ console.log(`  ${quickCreateLink({
 })}`);
 rmSync(outdir, { recursive: true, force: true });
 
-onboardingDemo().then((ok) => process.exit(ok ? 0 : 1), (error) => {
+// Prowler Cloud (the default prowlerApiUrl), then the same organization on a self-hosted Prowler App.
+(async () => (await onboardingDemo('cloud', 2)) && onboardingDemo('app', 3))().then((ok) => process.exit(ok ? 0 : 1), (error) => {
   console.error(error);
   process.exit(1);
 });
