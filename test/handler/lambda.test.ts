@@ -395,6 +395,56 @@ describe('the Terraform adapter (aws_lambda_invocation, lifecycle_scope CRUD)', 
 });
 
 
+describe('Prowler Cloud through every entry point of the function', () => {
+  let s: Setup;
+  afterEach(async () => {
+    // Never a request that deletes an organization or a node, with every provider under it.
+    const cascades = s.double.requests.filter((r) => r.method === 'DELETE' && /\/organization(s|-nodes)\/[^/]+\/?$/.test(r.path));
+    await s.stop();
+    expect(cascades).toEqual([]);
+  });
+
+  test('Create onboards through the Prowler organization; a discovery longer than a poll is continued by the next poll, from its saved id', async () => {
+    s = await lambdaSetup(KEY, SECRET_ARN, { cloud: { discoveryMs: 40_000 } });
+    const { data, polls } = await deploy(s, cfnEvent('Create', { selection: {}, connection: { retryRounds: 0 } }));
+    expect(data).toMatchObject({ Selected: '11', Registered: '11', Connected: '11', Failed: '0' });
+    expect(polls).toBeGreaterThan(1);
+    expect(s.double.requests.filter((r) => r.method === 'POST' && /\/discover$/.test(r.path))).toHaveLength(1);
+    const [organization] = s.double.cloud.organizations();
+    expect(s.double.cloud.providersOf(organization.id)).toHaveLength(11);
+    expect(await s.store.load(LATEST_REPORT_KEY)).toMatchObject({ edition: 'cloud', cloud: { organizationId: organization.id }, outcome: 'succeeded' });
+  });
+
+  test('a scheduled sync with nothing new writes nothing; Delete with destroy deletes only what it created, one provider at a time', async () => {
+    s = await lambdaSetup(KEY, SECRET_ARN, { cloud: true });
+    const [, own] = s.org.accounts.filter((a) => a.status === 'ACTIVE');
+    const mine = s.double.seedProvider(own.id, { alias: 'Mine', connected: false });
+    const { physicalId } = await deploy(s, cfnEvent('Create', { selection: {}, removal: 'destroy' }));
+    const before = s.double.requests.length;
+    await handleSync({ 'source': 'aws.events', 'detail-type': 'Scheduled Event' }, 600_000, s.env);
+    expect(s.double.requests.slice(before).filter((r) => r.method !== 'GET')).toEqual([]);
+    await handleOnEvent(cfnEvent('Delete', { selection: {}, removal: 'destroy' }, { PhysicalResourceId: physicalId }), s.env);
+    expect([...s.double.providers.values()].map((p) => p.id)).toEqual([mine.id]);
+    expect(s.double.cloud.organizations()).toHaveLength(1);
+  });
+
+  test('unlink on Prowler Cloud fails the deployment before anything is written, saying what to do instead', async () => {
+    s = await lambdaSetup(KEY, SECRET_ARN, { cloud: true });
+    await expect(deploy(s, cfnEvent('Create', { selection: {}, removal: 'unlink' }))).rejects.toThrow(/'unlink' is not available on Prowler Cloud/);
+    expect(s.double.requests.filter((r) => r.method !== 'GET')).toEqual([]);
+  });
+
+  test('the Terraform adapter onboards through the Prowler organization with a weekly schedule', async () => {
+    s = await lambdaSetup(KEY, SECRET_ARN, { cloud: true });
+    const result = await handleTerraform({
+      Spec: JSON.stringify({ selection: {}, schedule: { frequency: 'weekly', dayOfWeek: 0, hour: 5, timeZone: 'Europe/Madrid' } }), tf: { action: 'create', prev_input: null },
+    }, 840_000, s.env);
+    expect(result).toMatchObject({ status: 'complete', Selected: '11', Connected: '11' });
+    expect([...s.double.cloud.schedules().values()]).toHaveLength(11);
+    expect([...s.double.cloud.schedules().values()].every((v) => v.scan_frequency === 'WEEKLY' && v.scan_day_of_week === 0 && v.scan_timezone === 'Europe/Madrid')).toBe(true);
+  });
+});
+
 describe('environmentFromProcess (the function\'s configuration, as the constructs set it)', () => {
   const variables = onboardingEnvironment({
     apiUrl: 'https://api.prowler.com/api/v1',

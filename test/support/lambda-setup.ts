@@ -10,7 +10,7 @@ import type { LambdaEnvironment } from '../../src/handler/lambda';
 import { MemoryJsonStore } from '../../src/handler/store';
 import { fakeClock } from '../../testing/harness';
 import { generateOrganization, mockOrganizations, type SimOrganization } from '../../testing/organization';
-import { ProwlerApiDouble, type ConnectionRule, type ProwlerApiDoubleOptions } from '../../testing/prowler-api-double';
+import { cloudOrganizationFromSimulation, ProwlerApiDouble, type CloudModeOptions, type ConnectionRule, type ProwlerApiDoubleOptions } from '../../testing/prowler-api-double';
 
 export type FaultRule = (request: { method: string; path: string; index: number }) => ReturnType<NonNullable<ProwlerApiDoubleOptions['fault']>>;
 
@@ -28,10 +28,19 @@ export interface LambdaSetup {
 }
 
 /** An organization of 12 accounts (one suspended) in 4 OUs, and the API key `key` in Secrets Manager at `secretArn`. */
-export async function lambdaSetup(key: string, secretArn: string, options: { connectionRule?: ConnectionRule } = {}): Promise<LambdaSetup> {
+export async function lambdaSetup(
+  key: string,
+  secretArn: string,
+  options: { connectionRule?: ConnectionRule; cloud?: boolean | Partial<CloudModeOptions> } = {},
+): Promise<LambdaSetup> {
   const org = generateOrganization({ accounts: 12, ous: 4, depth: 2, suspended: 1, seed: 31 });
   let faultRule: FaultRule | undefined;
-  const double = await new ProwlerApiDouble({ apiKeys: [key], connectionRule: options.connectionRule, fault: (r) => faultRule?.(r) }).start();
+  const clock = fakeClock();
+  // Prowler Cloud (organizations) when asked, on the Lambda's clock; else a self-hosted Prowler App.
+  const cloud = options.cloud ? { organization: () => cloudOrganizationFromSimulation(org), ...(options.cloud === true ? {} : options.cloud) } : undefined;
+  const double = await new ProwlerApiDouble({
+    apiKeys: [key], connectionRule: options.connectionRule, fault: (r) => faultRule?.(r), ...(cloud ? { cloud, now: clock.now } : {}),
+  }).start();
   let organizationsRule: ((operation: string, input: any) => any) | undefined;
   const orgMock = mockOrganizations(org, (operation, input) => organizationsRule?.(operation, input));
   const sm = mockClient(SecretsManagerClient);
@@ -46,7 +55,7 @@ export async function lambdaSetup(key: string, secretArn: string, options: { con
     store,
     organizations: new OrganizationsClient({ region: 'us-east-1', credentials: { accessKeyId: 'AKID', secretAccessKey: 's' } }),
     secrets: new SecretsManagerClient({ region: 'us-east-1' }),
-    clock: fakeClock(),
+    clock,
     log: { info: log, warn: log },
   };
   return {
