@@ -21,6 +21,7 @@ import * as cdk from '../src/cdk';
 import * as tf from '../src/cdktf';
 import { main } from '../src/cli/main';
 import { ONBOARDING_ENV, readOnboardingEnvironment } from '../src/core/onboarding';
+import { ScheduleFrequency } from '../src/core/spec';
 import { onboard } from '../src/handler/engine';
 import { handleOnEvent, handleTerraform, type LambdaEnvironment } from '../src/handler/lambda';
 import { ProwlerClient } from '../src/handler/prowler-api';
@@ -128,6 +129,9 @@ const SPEC_FILES: Case[] = [
   exit1('roleName with a space', 'roleName', "'Prowler Scan'", specWith({ roleName: 'Prowler Scan' })),
   exit1('roleName of 65 characters', 'roleName', `'${'r'.repeat(65)}'`, specWith({ roleName: 'r'.repeat(65) })),
   exit1('scanMode weekly', 'scanMode', "'weekly'", specWith({ scanMode: 'weekly' })),
+  exit1('schedule.timeZone Mars/Olympus', 'schedule.timeZone', "'Mars/Olympus'", specWith({ schedule: { timeZone: 'Mars/Olympus' } })),
+  exit1('schedule.dayOfMonth 31', 'schedule.dayOfMonth', '31', specWith({ schedule: { frequency: 'monthly', dayOfMonth: 31 } })),
+  exit1('prowlerEdition saas', 'prowlerEdition', "'saas'", specWith({ prowlerEdition: 'saas' })),
   exit1('removal delete', 'removal', "'delete'", specWith({ removal: 'delete' })),
   exit1('concurrency 0', 'concurrency', '0', specWith({ concurrency: 0 })),
   exit1('concurrency 101', 'concurrency', '101', specWith({ concurrency: 101 })),
@@ -306,6 +310,8 @@ const CDK_PROPS: Case[] = [
   refused('CDK: onboarding concurrency 0', 'concurrency', '0', cdkOnboarding({ concurrency: 0 })),
   refused('CDK: onboarding connection.retryRounds 99', 'connection.retryRounds', '99', cdkOnboarding({ connection: { retryRounds: 99 } })),
   refused('CDK: onboarding sessionDurationSeconds 43200', 'sessionDurationSeconds', '43200', cdkOnboarding({ sessionDurationSeconds: 43_200 })),
+  refused('CDK: onboarding schedule.hour 24', 'schedule.hour', '24', cdkOnboarding({ schedule: { hour: 24 } })),
+  refused('CDK: onboarding schedule.intervalHours 12', 'schedule.intervalHours', '12', cdkOnboarding({ schedule: { frequency: ScheduleFrequency.INTERVAL, intervalHours: 12 } })),
   refused('CDK: onboarding logLevel verbose', 'logLevel', "'verbose'", cdkOnboarding({ logLevel: 'verbose' })),
   refused('CDK: onboarding organizationEventsFrom of 5 digits', 'organizationEventsFrom', "'12345'", cdkOnboarding({ organizationEventsFrom: '12345' })),
   refused('CDK: onboarding aliasPattern without a placeholder', 'selection.aliasPattern', "'prod'", cdkOnboarding({ selection: { aliasPattern: 'prod' } })),
@@ -340,6 +346,7 @@ const CDKTF_PROPS: Case[] = [
   refused('CDKTF: onboarding apiKeySecretArn of a bucket', 'apiKeySecretArn', "'arn:aws:s3:::bucket'", tfOnboarding({ apiKeySecretArn: 'arn:aws:s3:::bucket' })),
   refused('CDKTF: onboarding prowlerApiUrl with a password', 'prowlerApiUrl', "'https://[credentials]@prowler.example/api/v1'",
     tfOnboarding({ prowlerApiUrl: 'https://admin:hunter2-secret@prowler.example/api/v1' }), ['hunter2-secret']),
+  refused('CDKTF: onboarding schedule.timeZone Mars/Olympus', 'schedule.timeZone', "'Mars/Olympus'", tfOnboarding({ schedule: { timeZone: 'Mars/Olympus' } })),
   refused('CDKTF: onboarding selection.excludeAccounts of 3 digits', 'selection.excludeAccounts[0]', "'123'", tfOnboarding({ selection: { excludeAccounts: ['123'] } })),
   refused('CDKTF: onboarding concurrency 500', 'concurrency', '500', tfOnboarding({ concurrency: 500 })),
   refused('CDKTF: onboarding syncSchedule "every day"', 'syncSchedule', "'every day'", tfOnboarding({ syncSchedule: 'every day' })),
@@ -396,6 +403,7 @@ const terraformApply = (spec: unknown) => (env: LambdaEnvironment) =>
 const DEPLOY_TIME: Case[] = [
   failedDeploy('Create with selection.targets by name', 'selection.targets[0]', "'Production'", () => deployTime(createdWith({ selection: { targets: ['Production'] } }))),
   failedDeploy('Create with scanMode weekly', 'scanMode', "'weekly'", () => deployTime(createdWith({ scanMode: 'weekly' }))),
+  failedDeploy('Create with schedule.dayOfWeek 7', 'schedule.dayOfWeek', '7', () => deployTime(createdWith({ schedule: { frequency: 'weekly', dayOfWeek: 7 } }))),
   failedDeploy('Create with a Spec that is not JSON', 'Spec', "'{selection: all}'", () => deployTime(created({ Spec: '{selection: all}' }))),
   failedDeploy('Create without a Spec', 'Spec', null, () => deployTime(created({}))),
   failedDeploy('Create for another organization', 'organizationId', "'o-otherorg0001'", () => deployTime(createdWith({ organizationId: 'o-otherorg0001' }))),
