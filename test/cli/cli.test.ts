@@ -10,7 +10,7 @@ import { stringify } from 'yaml';
 import { progressBar } from '../../src/cli/main';
 import { organizationGroupName } from '../../src/handler/engine';
 import { generateOrganization } from '../../testing/organization';
-import { ProwlerApiDouble } from '../../testing/prowler-api-double';
+import { cloudOrganizationFromSimulation, ProwlerApiDouble } from '../../testing/prowler-api-double';
 
 const BIN = join(__dirname, '..', '..', 'lib', 'cli', 'prowler-org.js');
 const KEY = 'pk_cli.CLI-SECRET-KEY';
@@ -117,11 +117,27 @@ describe('prowler-org', () => {
     const file = spec({ selection: { excludeAccounts: [ORG.accounts[3].id] } });
     const markdown = await cli(['plan', file, '--simulate', FIXTURE, '--format', 'markdown']);
     expect(markdown.code).toBe(2);
-    expect(markdown.stdout).toMatch(/^### Prowler onboarding plan for `o-[a-z0-9]+`\n\n\*\*27 of 30 accounts selected: 27 to create/);
+    expect(markdown.stdout).toMatch(/^### Prowler onboarding plan for `o-[a-z0-9]+`\n\nProwler App \(self-hosted\): providers in the provider group "AWS Organization o-[a-z0-9]+" {2}\n\*\*27 of 30 accounts selected: 27 to create/);
     expect(markdown.stdout).toContain('| Account | Alias | Action | Why |\n| --- | --- | --- | --- |');
     expect(markdown.stdout).toContain(`| ${ORG.accounts[3].id} | ${ORG.accounts[3].name} | out of selection | excludeAccounts |`);
     const json = JSON.parse((await cli(['plan', file, '--simulate', FIXTURE, '--format', 'json'])).stdout);
     expect(json).toMatchObject({ changes: true, counts: { selected: 27, created: 27 }, organization: { id: ORG.id } });
+  }, 60_000);
+
+  test('against Prowler Cloud, plan says what the organization gets, and apply onboards through it', async () => {
+    await double.stop();
+    double = await new ProwlerApiDouble({ apiKeys: [KEY], cloud: { organization: () => cloudOrganizationFromSimulation(ORG), discoveryMs: 200 } }).start();
+    const file = spec({ schedule: { frequency: 'weekly', dayOfWeek: 1, hour: 6, timeZone: 'Europe/Madrid' } });
+    const plan = await cli(['plan', file, '--simulate', FIXTURE, '--format', 'markdown']);
+    expect(plan.code).toBe(2);
+    expect(plan.stdout).toContain('Prowler Cloud: organization to create, credential to create, 6 OU nodes to apply');
+    expect(plan.stdout).toContain('will create the Prowler organization');
+    const apply = await cli(['apply', file, '--simulate', FIXTURE, '--yes']);
+    expect(apply.code).toBe(0);
+    const [organization] = double.cloud.organizations();
+    expect(apply.stdout).toContain(`Prowler Cloud: organization ${organization.id} (created), credential created`);
+    expect(double.cloud.providersOf(organization.id)).toHaveLength(ORG.accounts.filter((a) => a.status === 'ACTIVE').length);
+    expect([...double.cloud.schedules().values()].every((v) => v.scan_frequency === 'WEEKLY' && v.scan_hour === 6)).toBe(true);
   }, 60_000);
 
   test('plan shows accounts linked to another organization as blocked', async () => {
