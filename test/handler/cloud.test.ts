@@ -215,6 +215,11 @@ describe('Prowler Cloud: onboarding through its organizations', () => {
     const report = await h.run({ scanMode: ScanMode.ONCE });
     const scans = h.double.requests.filter((r) => r.method === 'POST' && r.path === '/api/v1/scans');
     expect(scans).toHaveLength(report.counts.connected);
+    // The accounts of the Prowler organization, and only they.
+    const [organization] = h.double.cloud.organizations();
+    const linked = new Set(h.double.cloud.providersOf(organization.id).map((p) => p.id));
+    expect(scans.map((r) => r.body.data.relationships.provider.data.id).every((id) => linked.has(id))).toBe(true);
+    expect(linked.size).toBe(activeAccounts(h.org).length);
     expect(h.double.requests.some((r) => r.path.endsWith('/scans/bulk'))).toBe(false);
     expect(h.double.cloud.schedules().size).toBe(0);
   });
