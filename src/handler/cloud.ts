@@ -159,6 +159,9 @@ export async function planCloud(
       continue;
     }
     const linked = provider !== undefined && organizationId !== undefined && linkedTo === organizationId;
+    // An apply that went through before its run was cut short: the provider of an account it had
+    // set out to create is one this onboarding created.
+    if (linked && state.record?.creating?.[r.accountId] !== undefined) note(state.record, 'created', provider.id, r.accountId);
     const explicitAlias = request.selection.aliases?.[r.accountId];
     const currentAlias = provider?.attributes.alias ?? undefined;
     if (provider && explicitAlias === undefined) r.alias = currentAlias ?? r.alias;
