@@ -146,6 +146,14 @@ export async function planCloud(
   const nodeOu = new Map(nodes.map((n: OrganizationNode) => [n.id, n.attributes.external_id ?? undefined]));
   const roots = new Set(state.tree.rootIds);
   const schedule = scheduleNote(cloudSchedule(request.schedule));
+  const mode = request.scanMode ?? ScanMode.DAILY;
+  // Prowler Cloud lists its schedules: what the record does not say is read (one request per 100).
+  const unnoted = mode === ScanMode.DAILY && chosen.some((r) => {
+    const p = existing.get(r.accountId);
+    return p !== undefined && organizationId !== undefined && organizationOf(p) === organizationId && record?.schedules?.[p.id] !== schedule;
+  });
+  const current = unnoted ? await deps.prowler.listSchedules() : undefined;
+  const scheduled = (providerId: string) => record?.schedules?.[providerId] ?? (current?.has(providerId) ? scheduleNote(current.get(providerId)!) : undefined);
 
   for (const r of chosen) {
     const provider = existing.get(r.accountId);
@@ -187,9 +195,8 @@ export async function planCloud(
     if (provider && explicitAlias !== undefined && explicitAlias !== currentAlias) writes.push('update-alias');
     const touched = !linked || credential !== 'keep';
     if (touched || !r.wasConnected) writes.push('test-connection');
-    const mode = request.scanMode ?? ScanMode.DAILY;
+    if (mode === ScanMode.DAILY && (!provider || scheduled(provider.id) !== schedule)) writes.push('schedule-scans');
     const launched = provider ? record?.schedules?.[provider.id] : undefined;
-    if (mode === ScanMode.DAILY && launched !== schedule) writes.push('schedule-scans');
     if (mode === ScanMode.ONCE && launched === undefined) writes.push('start-scan');
     r.writes = writes;
     r.grouped = linked;
@@ -380,9 +387,12 @@ export async function scheduleCloud(accounts: AccountResult[], request: Onboardi
   const noted = scheduleNote(schedule);
   const pending: AccountResult[] = [];
   for (const r of accounts) {
-    if (!r.writes?.includes('schedule-scans') && record?.schedules?.[r.providerId!] === noted) r.scan = 'already-scheduled';
-    else if (r.writes?.includes('schedule-scans') || record === undefined) pending.push(r);
-    else r.scan = 'already-scheduled';
+    // As planned: a schedule the record or Prowler's list showed as it must be is not sent again.
+    if (r.writes?.includes('schedule-scans')) pending.push(r);
+    else {
+      r.scan = 'already-scheduled';
+      noteSchedule(record, r.providerId!, noted);
+    }
   }
   for (let i = 0; i < pending.length; i += 100) {
     const batch = pending.slice(i, i + 100);

@@ -539,6 +539,37 @@ export class ProwlerClient {
   }
 
   /**
+   * Every provider's schedule, 100 a page (Prowler Cloud: one per provider, its id the
+   * provider's); undefined when this Prowler has no such list (Prowler App answers 405 or 404).
+   */
+  async listSchedules(): Promise<Map<string, CloudSchedule> | undefined> {
+    const schedule = z.object({ id: z.string(), attributes: z.object({
+      scan_enabled: z.boolean(),
+      scan_frequency: z.enum(['DAILY', 'INTERVAL', 'WEEKLY', 'MONTHLY']),
+      scan_hour: z.number(),
+      scan_timezone: z.string(),
+      scan_interval_hours: z.optional(z.nullable(z.number())),
+      scan_day_of_week: z.optional(z.nullable(z.number())),
+      scan_day_of_month: z.optional(z.nullable(z.number())),
+    }) });
+    try {
+      const list = await this.listAll('/schedules', schedule, {});
+      return new Map(list.map((item) => [item.id, {
+        scan_enabled: item.attributes.scan_enabled,
+        scan_frequency: item.attributes.scan_frequency,
+        scan_hour: item.attributes.scan_hour,
+        scan_timezone: item.attributes.scan_timezone,
+        scan_interval_hours: item.attributes.scan_interval_hours ?? null,
+        scan_day_of_week: item.attributes.scan_day_of_week ?? null,
+        scan_day_of_month: item.attributes.scan_day_of_month ?? null,
+      }]));
+    } catch (error) {
+      if (error instanceof ProwlerApiError && (error.status === 404 || error.status === 405)) return undefined;
+      throw error;
+    }
+  }
+
+  /**
    * One schedule for many providers (an upsert). Prowler answers 2xx even when some fail: their
    * ids and Prowler's words come back in `failed`.
    */

@@ -74,6 +74,20 @@ describe('Prowler Cloud: onboarding through its organizations', () => {
     expect(h.double.cloud.credentialPatches()).toBe(0);
   });
 
+  test('without a record (the CLI without stateBucket), a re-run reads the schedules Prowler Cloud lists and writes nothing', async () => {
+    h = await harness({ cloud: true });
+    h.record = undefined;
+    await h.run();
+    const before = h.double.requests.length;
+    const plan = await h.run({ dryRun: true });
+    expect(plan.accounts.filter((a) => a.selected).map((a) => a.writes)).toEqual(activeAccounts(h.org).map(() => []));
+    const report = await h.run();
+    expect(writesSince(h, before)).toEqual([]);
+    expect(report.accounts.filter((a) => a.selected).every((a) => a.scan === 'already-scheduled')).toBe(true);
+    // One list of schedules per run (100 a page), not a request per account.
+    expect(h.double.requests.slice(before).filter((r) => r.path === '/api/v1/schedules')).toHaveLength(2);
+  });
+
   test('a new account: Prowler\'s discovery runs again, and only it is applied', async () => {
     h = await harness({ cloud: true });
     await h.run();
