@@ -59,7 +59,7 @@ const recordSchema = z.strictObject({
   secrets: z.optional(z.record(z.string(), z.string())),
   schedules: z.optional(z.record(z.string(), z.string().check(z.regex(/^(daily|once|schedule:.*)$/)))),
   creating: z.optional(z.record(z.string(), z.number())),
-  cloud: z.optional(z.strictObject({ organizationId: z.optional(z.string()), credential: z.optional(z.string()) })),
+  cloud: z.optional(z.strictObject({ organizationId: z.optional(z.string()), credential: z.optional(z.string()), writing: z.optional(z.string()) })),
 });
 
 const cloudSchema = z.strictObject({
@@ -67,6 +67,7 @@ const cloudSchema = z.strictObject({
   organization: z.enum(['create', 'exists']),
   credential: z.enum(['create', 'rotate', 'keep']).check(z.meta({ description: 'The organization credential: a rotation re-authenticates every provider of the organization' })),
   credentialWritten: z.optional(z.boolean()),
+  credentialRetried: z.optional(z.boolean()),
   credentialKnown: z.boolean().check(z.meta({ description: 'Whether this onboarding wrote the credential it keeps (Prowler never returns its values)' })),
   nodes: z.array(z.string()).check(z.meta({ description: 'The OUs applied with the accounts (every ancestor of an account applied; roots never)' })),
   discoveryId: z.optional(z.string()),

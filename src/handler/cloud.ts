@@ -138,10 +138,13 @@ export async function planCloud(
   const record = deps.record;
   const organizationId = found?.id;
   const secretId = organizationId ? (await deps.prowler.findOrganizationSecret(organizationId))?.id : undefined;
-  const written = organizationId && record?.cloud?.organizationId === organizationId ? record.cloud.credential : undefined;
+  const ours = organizationId !== undefined && record?.cloud?.organizationId === organizationId;
+  const written = ours ? record!.cloud!.credential : undefined;
+  // A write whose outcome is unknown (its run was cut short): what Prowler holds is not known.
+  const unsure = ours && record!.cloud!.writing !== undefined;
   const desired = fingerprint(organizationSecret(state, request));
   // Prowler never returns the credential's values: one this onboarding did not write is kept as it is.
-  const credential = !secretId ? 'create' : written !== undefined && written !== desired ? 'rotate' : 'keep';
+  const credential = !secretId ? 'create' : unsure || (written !== undefined && written !== desired) ? 'rotate' : 'keep';
   const nodes = organizationId ? await deps.prowler.organizationNodes(organizationId) : [];
   const nodeOu = new Map(nodes.map((n: OrganizationNode) => [n.id, n.attributes.external_id ?? undefined]));
   const roots = new Set(state.tree.rootIds);
@@ -230,24 +233,31 @@ function ancestorsToApply(state: RunState, accounts: readonly AccountResult[]): 
 }
 
 /** The `organization` phase: the Prowler organization and its credential, each written only when needed. */
-export async function ensureOrganization(state: RunState, request: OnboardingRequest, deps: EngineDependencies): Promise<void> {
+export async function ensureOrganization(state: RunState, request: OnboardingRequest, deps: EngineDependencies, checkpoint: () => Promise<void>): Promise<void> {
   const cloud = state.cloud!;
   if (!cloud.organizationId) {
     const organization = await deps.prowler.createOrganization(state.organization.id, `AWS Organization ${state.organization.id}`);
     cloud.organizationId = organization.id;
   }
   const secret = organizationSecret(state, request);
+  const record = state.record;
+  const previous = record?.cloud?.organizationId === cloud.organizationId ? record.cloud : undefined;
   if (cloud.credential !== 'keep' && !cloud.credentialWritten) {
+    // Written ahead: a run cut short between the write and the next save rewrites it, sure of nothing.
+    if (record) {
+      record.cloud = { organizationId: cloud.organizationId, ...(previous?.credential ? { credential: previous.credential } : {}), writing: fingerprint(secret) };
+      await checkpoint();
+    }
     // A lost answer, or another writer, may have made one since the plan: found again here.
     const existing = cloud.credentialId ?? (await deps.prowler.findOrganizationSecret(cloud.organizationId))?.id;
     await deps.prowler.putOrganizationSecret(cloud.organizationId, existing, secret);
     cloud.credentialKnown = true;
     cloud.credentialWritten = true; // a later invocation of this run does not write it again
   }
-  if (state.record) {
-    state.record.cloud = {
+  if (record) {
+    record.cloud = {
       organizationId: cloud.organizationId,
-      ...(cloud.credentialKnown ? { credential: fingerprint(secret) } : {}),
+      ...(cloud.credentialKnown ? { credential: fingerprint(secret) } : previous?.credential ? { credential: previous.credential } : {}),
     };
   }
 }

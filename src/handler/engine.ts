@@ -165,7 +165,7 @@ export async function continueRun(
           const applying = registrable().some(needsApply);
           const c = state.cloud!;
           const had = { organization: c.organizationId, credential: c.credentialWritten };
-          if (applying || c.organization === 'exists') await ensureOrganization(state, request, deps);
+          if (applying || c.organization === 'exists') await ensureOrganization(state, request, deps, checkpoint);
           if (!had.organization && c.organizationId) log.info(`created the Prowler organization ${c.organizationId} for ${state.organization.id}`);
           if (!had.credential && c.credentialWritten) log.info(`${c.credential === 'rotate' ? 'rotated' : 'created'} the organization credential (the management account's role)`);
           state.phase = 'prowler-discovery';
@@ -176,6 +176,17 @@ export async function continueRun(
           if (outcome === 'waiting') {
             log.info(`Prowler's discovery ${state.cloud!.discoveryId} is ${state.cloud!.discoveryStatus}: the next invocation goes on with it`);
             return state;
+          }
+          const c = state.cloud!;
+          if (outcome === 'failed' && !c.credentialKnown && !c.credentialWritten && !c.credentialRetried && /organization_discovery_failed/.test(failure ?? '')) {
+            // A credential this onboarding did not write (the wizard's, by hand) that Prowler cannot
+            // authenticate with: it gets the management account's role, once, and discovery starts again.
+            const warning = `${failure}; the organization credential was not written by this onboarding, so it was rewritten with the management account's role and the discovery started again`;
+            state.warnings.push(warning);
+            log.warn(warning);
+            Object.assign(c, { credential: 'rotate', credentialRetried: true, discoveryId: undefined, discoveryStatus: undefined });
+            state.phase = 'organization';
+            break;
           }
           if (outcome === 'failed') {
             for (const r of registrable()) r.scan = 'none';

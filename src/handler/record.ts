@@ -32,7 +32,7 @@ export interface OnboardingRecord {
    * Prowler Cloud: the Prowler organization this onboarding works through, and the fingerprint of
    * the organization credential it last wrote (a rewrite re-authenticates every provider).
    */
-  cloud?: { organizationId?: string; credential?: string };
+  cloud?: { organizationId?: string; credential?: string; writing?: string };
 }
 
 /**

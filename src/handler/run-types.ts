@@ -186,6 +186,8 @@ export interface CloudRun {
   credentialKnown: boolean;
   /** This run wrote the credential (created or rotated it). */
   credentialWritten?: boolean;
+  /** A credential this onboarding had not written failed Prowler's discovery: it was rewritten once. */
+  credentialRetried?: boolean;
   /** The OUs applied with the accounts: every ancestor of an account applied (never a root). */
   nodes: string[];
   /** Prowler's discovery this run started and applies (kept across invocations). */

@@ -263,6 +263,34 @@ describe('Prowler Cloud: onboarding through its organizations', () => {
     expect(h.double.requests.some((r) => r.path === '/api/v1/organization-secrets' && r.method === 'POST')).toBe(false);
   });
 
+  test('a credential made by hand that Prowler cannot authenticate with is rewritten once, and the discovery starts again', async () => {
+    h = await harness({ cloud: true });
+    const organization = h.double.cloud.seedOrganization(h.org.id, { credential: { role_arn: 'arn:aws:iam::999999999999:role/Wrong', external_id: h.double.tenantId } });
+    const report = await h.run();
+    expect(report.outcome).toBe('succeeded');
+    expect(report.warnings.join('\n')).toMatch(/Authentication failed.*rewritten with the management account's role and the discovery started again/s);
+    expect(h.double.cloud.credentialPatches()).toBe(1);
+    expect(h.double.cloud.credential(organization.id)?.secret).toEqual({ role_arn: `arn:aws:iam::${h.org.managementAccountId}:role/ProwlerScan`, external_id: h.double.tenantId });
+    expect(h.double.requests.filter((r) => r.method === 'POST' && /\/discover$/.test(r.path))).toHaveLength(2);
+    // Now written by this onboarding: known, and kept.
+    const before = h.double.requests.length;
+    await h.run();
+    expect(writesSince(h, before)).toEqual([]);
+  });
+
+  test('a credential write cut short is rewritten by the next run (the record said it was being written)', async () => {
+    h = await harness({ cloud: true });
+    await h.run();
+    const [organization] = h.double.cloud.organizations();
+    // As a run killed between its checkpoint and Prowler's answer leaves it.
+    h.record = { ...h.record!, cloud: { ...h.record!.cloud, writing: 'a fingerprint whose write may not have happened' } };
+    const plan = await h.run({ dryRun: true });
+    expect(plan.cloud).toMatchObject({ credential: 'rotate' });
+    await h.run();
+    expect(h.double.cloud.credentialPatches(organization.id)).toBe(1);
+    expect(h.record!.cloud).toEqual({ organizationId: organization.id, credential: expect.any(String) });
+  });
+
   test('plan = apply on Prowler Cloud: what the plan lists is what the apply writes', async () => {
     h = await harness({ cloud: true });
     const [, own] = activeAccounts(h.org);
