@@ -77,6 +77,13 @@ describe('ProwlerOrganizationOnboarding', () => {
     expect(resource.Properties.ServiceTimeout).toBe('3480');
   });
 
+  test('Prowler Cloud\'s options reach the function in the spec: schedule, prowlerEdition, replaceCredentials', () => {
+    const schedule = { frequency: core.ScheduleFrequency.WEEKLY, dayOfWeek: 1, hour: 6, timeZone: 'Europe/Madrid' };
+    const { template } = synth({ schedule, prowlerEdition: core.ProwlerEdition.CLOUD, replaceCredentials: true });
+    const resource = Object.values(template.findResources('Custom::ProwlerOrganizationOnboarding'))[0];
+    expect(JSON.parse(resource.Properties.Spec)).toEqual({ selection: {}, schedule: { ...schedule, frequency: 'weekly' }, prowlerEdition: 'cloud', replaceCredentials: true });
+  });
+
   test('the Provider framework polls isComplete (a state machine) within 55 minutes', () => {
     const { template } = synth();
     template.resourceCountIs('AWS::StepFunctions::StateMachine', 1);

@@ -63,6 +63,14 @@ describe('CDKTF ProwlerOrganizationOnboarding', () => {
     expect(JSON.parse(JSON.parse(invocation.input).Spec)).toEqual({ selection: { targets: ['ou-ab12-abcdefgh'] }, removal: 'unlink' });
   });
 
+  test('Prowler Cloud\'s options reach the function in the spec: schedule, prowlerEdition, replaceCredentials', () => {
+    const json = synth((s) => new tf.ProwlerOrganizationOnboarding(s, 'Onboarding', {
+      apiKeySecretArn: SECRET_ARN, schedule: { frequency: core.ScheduleFrequency.MONTHLY, dayOfMonth: 15 }, prowlerEdition: core.ProwlerEdition.APP, replaceCredentials: false,
+    }));
+    const [invocation] = resources(json, 'aws_lambda_invocation');
+    expect(JSON.parse(JSON.parse(invocation.input).Spec)).toEqual({ selection: {}, schedule: { frequency: 'monthly', dayOfMonth: 15 }, prowlerEdition: 'app', replaceCredentials: false });
+  });
+
   test('least privilege: Organizations reads, the state objects, the API key secret only', () => {
     const json = synth((s) => new tf.ProwlerOrganizationOnboarding(s, 'Onboarding', { apiKeySecretArn: SECRET_ARN }));
     const policy = JSON.parse(resources(json, 'aws_iam_role_policy')[0].policy);
