@@ -71,6 +71,8 @@ export const STATE_KEYS = {
   lastSync: 'onboarding/last-sync.json',
   /** Syncs asked for while another run held the lease: its holder (or the next run) serves them. */
   triggers: 'onboarding/triggers.json',
+  /** The accounts' tags tag rules use, with when they were read: a sync reads only what is missing, named by an event, or due. */
+  tags: 'onboarding/tags.json',
 } as const;
 
 // ---- Functions ----

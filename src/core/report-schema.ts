@@ -81,6 +81,11 @@ export const onboardingReportSchema = z.strictObject({
   summary: z.optional(z.string()),
   changes: z.optional(z.boolean().check(z.meta({ description: 'Whether the run writes (a plan) or wrote (an apply) anything to Prowler: plan exits 2 exactly then' }))),
   organization: z.strictObject({ id: z.string(), managementAccountId: z.string(), roots: count, ous: count, depth: count }),
+  tags: z.optional(z.strictObject({
+    read: count,
+    cached: count,
+    oldestAgeMs: z.optional(z.number()),
+  }).check(z.meta({ description: 'The tags tag rules used: how many were read in this run, how many came from the cache, and how old the oldest of those were (ms)' }))),
   edition: z.optional(z.enum(['cloud', 'app']).check(z.meta({ description: 'Which Prowler the run talked to: Prowler Cloud (organizations) or a self-hosted Prowler App' }))),
   cloud: z.optional(cloudSchema),
   externalId: z.string(),

@@ -97,6 +97,7 @@ export function toReport(state: RunState, now: number, dryRun = false): Onboardi
     ...(state.record ? { record: state.record } : {}),
     ...(state.edition ? { edition: state.edition } : {}),
     ...(state.cloud ? { cloud: state.cloud } : {}),
+    ...(state.tags ? { tags: state.tags } : {}),
   };
 }
 

@@ -29,8 +29,9 @@ import { reportJson } from './report';
 import { readAssumeCredentials, readProwlerAuth } from './secrets';
 import { stackInstanceStatuses } from './stackset';
 import { S3JsonStore, type JsonStore } from './store';
+import { emptyTagCache, forgetTags, type TagCache } from './tag-cache';
 import { checkOrganizationEventsTrail } from './trail';
-import { recordTrigger, servedTriggers, unservedTriggers } from './triggers';
+import { recordTrigger, servedTriggers, unservedTriggers, type Trigger } from './triggers';
 import { CUSTOM_RESOURCE_TYPE, ONBOARDING_OUTPUTS, onboardingFunctions, readOnboardingEnvironment, SPEC_PROPERTY, STATE_KEYS, TERRAFORM_KEY } from '../core/onboarding';
 import type { StackSetDeploymentTargets } from '../core/options';
 import { partitionProblems } from '../core/partition';
@@ -186,6 +187,17 @@ async function dependencies(env: LambdaEnvironment): Promise<{ deps: EngineDepen
   const stackInstances = stackSet ? () => stackInstanceStatuses(stackSet.client, stackSet.name, stackSet.callAs) : undefined;
   // Read here, under the run's lease: every writer saves it as it goes (checkpoint), so this is the latest.
   const record = (await env.store.load<OnboardingRecord>(STATE_KEYS.record)) ?? emptyRecord();
+  const tags = (await env.store.load<TagCache>(STATE_KEYS.tags)) ?? emptyTagCache();
+  // Events recorded while another run held the lease: the accounts they name are read again.
+  forgetTags(tags, retagged(await unservedTriggers(env.store, 0)));
+  let tagsSaved = JSON.stringify(tags);
+  /** The tag cache, saved with the record when discovery changed it. */
+  const saveTags = async () => {
+    const now = JSON.stringify(tags);
+    if (now === tagsSaved) return;
+    await env.store.save(STATE_KEYS.tags, tags);
+    tagsSaved = now;
+  };
   return {
     deps: {
       organizations: env.organizations,
@@ -196,7 +208,11 @@ async function dependencies(env: LambdaEnvironment): Promise<{ deps: EngineDepen
       stackInstances,
       stackSetTargets: stackSet?.targets,
       record,
-      checkpoint: (r) => saveRecord(env, r),
+      tags,
+      checkpoint: async (r) => {
+        await saveRecord(env, r);
+        await saveTags();
+      },
     },
     assumeCredentials,
   };
@@ -280,6 +296,8 @@ export async function handleOnEvent(
     state = await startRun(requestOf(spec, env, assumeCredentials), deps, { deadline: deadlineOf(remainingMs, env) });
     await warnWithoutTrail(state, env);
     state.plannedUnderLease = held !== undefined && !held.lost();
+    // The tags its discovery read are kept (with the record, as every checkpoint does), under the lease.
+    if (state.plannedUnderLease && state.record) await deps.checkpoint?.(state.record);
     await env.store.save(runKey(event.RequestId), state);
   } catch (error) {
     await held?.release();
@@ -445,6 +463,7 @@ export async function handleIsComplete(
       if (unserved.length > 0 && (state.replans ?? 0) < MAX_REPLANS) {
         env.log.info(`${unserved.length} ${unserved.length === 1 ? 'trigger' : 'triggers'} arrived during the deployment (${unserved[0].what}): running again`);
         await servedTriggers(env.store, state.startedAt);
+        forgetTags(deps.tags, retagged(unserved));
         state = Object.assign(await startRun(request, deps, { deadline }), { plannedUnderLease: true, replans: (state.replans ?? 0) + 1 });
         if (!held.lost()) await continueRun(state, request, deps, { deadline, whileWaiting: 'return', stop: held.lost });
       }
@@ -531,7 +550,9 @@ export async function handleSync(rawEvent: unknown, remainingMs: number, env: La
     if (lease.acquired) break;
     if (!recorded) {
       // Recorded, then the lease looked at again: a holder that finished meanwhile did not see it.
-      await recordTrigger(env.store, { what: trigger, at: Number.isFinite(happenedAt) ? Math.min(happenedAt, env.clock.now()) : env.clock.now() });
+      const accounts = tagsNamedBy(event);
+      const at = Number.isFinite(happenedAt) ? Math.min(happenedAt, env.clock.now()) : env.clock.now();
+      await recordTrigger(env.store, { what: trigger, at, ...(accounts.length ? { accounts } : {}) });
       recorded = true;
       continue;
     }
@@ -555,10 +576,21 @@ export async function handleSync(rawEvent: unknown, remainingMs: number, env: La
     const spec = parseOnboardingSpec(current.spec);
     const resumed = await env.store.load<RunState & { physicalId?: string }>(SYNC_RUN_KEY);
     const resume = resumed !== undefined && resumed.phase !== 'done' && resumed.physicalId === current.physicalId ? resumed : undefined;
-    await runSync(trigger, current, spec, resume, deadline, held, env);
+    await runSync(trigger, current, spec, resume, deadline, held, env, tagsNamedBy(event));
   } finally {
     await held.release();
   }
+}
+
+/** The accounts recorded triggers name: their tags are read again. */
+const retagged = (triggers: readonly Trigger[]) => triggers.flatMap((t) => t.accounts ?? []);
+
+/** The accounts whose tags an Organizations event may have changed (tagged, untagged, moved). */
+function tagsNamedBy(event: ReturnType<typeof parseSyncEvent>): string[] {
+  const name = event.detail?.eventName ?? '';
+  const named = event.detail?.requestParameters;
+  const id = name === 'MoveAccount' ? named?.accountId : ['TagResource', 'UntagResource'].includes(name) ? named?.resourceId : undefined;
+  return id !== undefined && /^\d{12}$/.test(id) ? [id] : [];
 }
 
 async function runSync(
@@ -569,8 +601,11 @@ async function runSync(
   deadline: number,
   held: HeldLease,
   env: LambdaEnvironment,
+  retag: readonly string[] = [],
 ): Promise<void> {
   const { deps, assumeCredentials } = await dependencies(env);
+  // Read again by this run: an event says their tags (or place) changed.
+  forgetTags(deps.tags, retag);
   const request = requestOf(spec, env, assumeCredentials);
   let state = paused;
   for (let runs = 0; ; runs++) {
@@ -599,6 +634,7 @@ async function runSync(
     const unserved = await unservedTriggers(env.store, state.startedAt);
     if (unserved.length === 0 || runs >= MAX_REPLANS || held.lost() || env.clock.now() >= deadline) return;
     env.log.info(`${unserved.length} ${unserved.length === 1 ? 'trigger' : 'triggers'} arrived during the sync (${unserved[0].what}): running again`);
+    forgetTags(deps.tags, retagged(unserved));
     state = undefined;
   }
 }
@@ -677,6 +713,7 @@ export async function handleTerraform(rawPayload: unknown, remainingMs: number, 
       if (unserved.length === 0 || env.clock.now() >= deadline) break;
       env.log.info(`${unserved.length} ${unserved.length === 1 ? 'trigger' : 'triggers'} arrived during the apply (${unserved[0].what}): running again`);
       await servedTriggers(env.store, state.startedAt);
+      forgetTags(deps.tags, retagged(unserved));
       state = await startRun(request, deps, { deadline });
       await continueRun(state, request, deps, { deadline, whileWaiting: 'sleep', stop: held.lost });
     }

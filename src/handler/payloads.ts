@@ -32,7 +32,11 @@ const syncEventSchema = z.object({
   'source': z.optional(z.string()),
   'detail-type': z.optional(z.string()),
   'time': z.optional(z.string().check(z.refine((t) => Number.isFinite(Date.parse(t)), 'must be an ISO 8601 time'))),
-  'detail': z.optional(z.object({ eventName: z.optional(z.string()) })),
+  'detail': z.optional(z.object({
+    eventName: z.optional(z.string()),
+    // What the call named (TagResource and UntagResource: resourceId; MoveAccount: accountId).
+    requestParameters: z.optional(z.nullable(z.object({ resourceId: z.optional(z.string()), accountId: z.optional(z.string()) }))),
+  })),
 });
 
 /** An EventBridge event: the schedule, or an Organizations event through CloudTrail. */

@@ -21,6 +21,7 @@ import {
 } from './run-types';
 import { accountsNeedingTags, needsTags, selectAccounts, unknownSelectionIds, type AccountDecision } from './selection';
 import { desiredSecret, plannedWrites, secretDecision } from './steps';
+import { describeTagUse, tagsToRead, withCachedTags } from './tag-cache';
 import { RemovalBehaviour, ScanMode } from '../core/spec';
 
 /**
@@ -76,7 +77,10 @@ export async function startRun(request: OnboardingRequest, deps: EngineDependenc
     ...(edition === 'cloud' ? {
       cloud: {
         ...(prowlerOrganization ? { organizationId: prowlerOrganization.id } : {}),
-        organization: prowlerOrganization ? 'exists' : 'create', credential: 'keep', credentialKnown: false, nodes: [],
+        organization: prowlerOrganization ? 'exists' : 'create',
+        credential: 'keep',
+        credentialKnown: false,
+        nodes: [],
       } satisfies CloudRun,
     } : {}),
   };
@@ -95,15 +99,27 @@ export async function discoverAndPlan(state: RunState, request: OnboardingReques
   const log = deps.log ?? silentLogger;
   const progress = state.discovery!;
   const callsBefore = progress.calls;
+  const cache = deps.tags;
   try {
     const snapshot = await continueDiscovery(deps.organizations, progress, {
-      tagsFor: (tree) => accountsNeedingTags(tree, request.selection),
+      // With the tag cache: only what it lacks, what an event named, and a share of what is due.
+      tagsFor: (tree) => {
+        const needed = accountsNeedingTags(tree, request.selection);
+        return cache ? tagsToRead(needed, cache, deps.clock.now(), progress.calls) : needed;
+      },
       stop,
       onProgress: (m) => log.info(m),
     });
     if (!snapshot) return;
     delete state.discovery;
-    await plan(state, snapshot, request, deps);
+    let complete = snapshot;
+    if (cache && needsTags(request.selection)) {
+      const { snapshot: tagged, use } = withCachedTags(snapshot, accountsNeedingTags(snapshot, request.selection), cache, deps.clock.now());
+      complete = tagged;
+      state.tags = use;
+      log.info(describeTagUse(use));
+    }
+    await plan(state, complete, request, deps);
   } finally {
     state.calls.organizations += progress.calls - callsBefore;
   }
@@ -268,12 +284,18 @@ async function placeMissingMembers(
  * Prowler Cloud's providers of this onboarding: those linked to the Prowler organization, and
  * those the record has for accounts the walk did not list (gone, or moved while it ran).
  */
-async function cloudMembers(state: RunState, walked: OrganizationSnapshot, providers: ReadonlyMap<string, Provider>, deps: EngineDependencies): Promise<Provider[]> {
+async function cloudMembers(
+  state: RunState,
+  walked: OrganizationSnapshot,
+  providers: ReadonlyMap<string, Provider>,
+  deps: EngineDependencies,
+): Promise<Provider[]> {
   const organizationId = state.cloud?.organizationId;
   const members = organizationId ? [...providers.values()].filter((p) => organizationOf(p) === organizationId) : [];
   const listed = new Set(walked.accounts.map((a) => a.id));
   const record = deps.record;
-  const recorded = record ? Object.entries({ ...record.linked, ...record.created }).filter(([, account]) => !listed.has(account)).map(([id]) => id) : [];
+  const ours = record ? Object.entries({ ...record.linked, ...record.created }) : [];
+  const recorded = ours.filter(([, account]) => !listed.has(account)).map(([id]) => id);
   if (recorded.length > 0) members.push(...await deps.prowler.providersById(recorded));
   return members;
 }

@@ -3,6 +3,7 @@
  * "X of Y accounts selected", what failed and why.
  */
 import type { AccountResult, OnboardingReport } from './engine';
+import { describeTagUse } from './tag-cache';
 import { ACCOUNT_ACTIONS, ACCOUNT_WRITES } from '../core/report-words';
 
 /** The report as JSON for machines: everything but the OU tree, which is for the summary. */
@@ -126,6 +127,7 @@ export function renderSummary(report: OnboardingReport, options: { maxAccountsPe
   lines.push(`Organization ${report.organization.id} (management account ${report.organization.managementAccountId}): ${report.organization.ous} OUs, depth ${report.organization.depth}`);
   lines.push(`External ID ${report.externalId} (${report.externalIdSource === 'prowler' ? "the API key's Prowler tenant" : 'given'})`);
   lines.push(...editionLines(report));
+  if (report.tags) lines.push(describeTagUse(report.tags));
   lines.push(`${report.selectionSummary}${report.dryRun ? ' — plan only, nothing changed' : ''}`);
   for (const w of report.warnings) lines.push(`warning: ${w}`);
   lines.push('');

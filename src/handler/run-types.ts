@@ -6,6 +6,7 @@ import { type STSClient } from '@aws-sdk/client-sts';
 import { type DiscoveryProgress, type OrganizationSnapshot, type OrgUnit } from './organizations';
 import { type Clock, type ProwlerClient } from './prowler-api';
 import { type OnboardingRecord, type Origin } from './record';
+import type { TagCache, TagUse } from './tag-cache';
 import type { StackSetDeploymentTargets } from '../core/options';
 import type { AccountAction, AccountWrite } from '../core/report-words';
 import { RemovalBehaviour, ScanMode, type AccountSelection, type ConnectionTestOptions, type ProwlerEdition, type ScanSchedule } from '../core/spec';
@@ -111,6 +112,11 @@ export interface EngineDependencies {
    * anywhere leaves a record from which the next one knows what this onboarding created.
    */
   readonly checkpoint?: (record: OnboardingRecord) => Promise<void>;
+  /**
+   * The accounts' tags kept from earlier runs (tag-cache.ts): discovery reads only what it lacks,
+   * what an event named and a share of what is due, and records what it read here.
+   */
+  readonly tags?: TagCache;
   /** Discovery from elsewhere than the Organizations API (a simulated organization, the CLI's --simulate). */
   readonly discover?: () => Promise<OrganizationSnapshot>;
 }
@@ -236,6 +242,8 @@ export interface RunState {
   /** Which Prowler: absent in states saved before Prowler Cloud was told apart (Prowler App's path). */
   edition?: 'cloud' | 'app';
   cloud?: CloudRun;
+  /** How many accounts' tags came from the cache, how many were read, and how old the oldest were. */
+  tags?: TagUse;
 }
 
 export interface OnboardingReport {
@@ -258,6 +266,7 @@ export interface OnboardingReport {
   readonly record?: OnboardingRecord;
   readonly edition?: 'cloud' | 'app';
   readonly cloud?: CloudRun;
+  readonly tags?: TagUse;
 }
 
 export interface ContinueOptions {

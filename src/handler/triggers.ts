@@ -12,6 +12,8 @@ export interface Trigger {
   readonly what: string;
   /** When the change it reports happened (epoch ms): a discovery that started later sees it. */
   readonly at: number;
+  /** The accounts whose tags it says changed (TagResource, UntagResource, MoveAccount): read again. */
+  readonly accounts?: readonly string[];
 }
 
 interface Triggers {

@@ -328,6 +328,54 @@ describe('sync (schedule and Organizations events)', () => {
   });
 });
 
+describe('the tag cache in the state bucket', () => {
+  let s: Setup;
+  afterEach(() => s.stop());
+
+  test('a scheduled sync with a tag rule reads no tags; a TagResource event has its account read again, and one recorded while the lease was held too', async () => {
+    s = await setup();
+    const tagReads: string[] = [];
+    s.intercept((operation, input) => {
+      if (operation === 'ListTagsForResource') tagReads.push(input.ResourceId);
+      return undefined;
+    });
+    const spec = { selection: { excludeTags: [{ key: 'prowler-scan', value: 'false' }] } };
+    await deploy(s, cfnEvent('Create', spec));
+    const active = s.org.accounts.filter((a) => a.status === 'ACTIVE');
+    expect(tagReads).toHaveLength(active.length);
+    expect(Object.keys((await s.store.load<any>('onboarding/tags.json')).accounts)).toHaveLength(active.length);
+
+    tagReads.length = 0;
+    await handleSync({ 'source': 'aws.events', 'detail-type': 'Scheduled Event' }, 600_000, s.env);
+    expect(tagReads).toEqual([]);
+    expect(await s.store.load(LATEST_REPORT_KEY)).toMatchObject({ tags: { read: 0, cached: active.length } });
+
+    const tagged = active[2];
+    tagged.tags = { 'prowler-scan': 'false' };
+    const tagEvent = (id: string) => ({
+      'source': 'aws.organizations',
+      'detail-type': 'AWS API Call via CloudTrail',
+      'time': new Date(s.env.clock.now()).toISOString(),
+      'detail': { eventName: 'TagResource', requestParameters: { resourceId: id, tags: [{ key: 'prowler-scan', value: 'false' }] } },
+    });
+    await handleSync(tagEvent(tagged.id), 600_000, s.env);
+    expect(tagReads).toEqual([tagged.id]);
+    expect(await s.store.load(LATEST_REPORT_KEY)).toMatchObject({ tags: { read: 1, cached: active.length - 1 } });
+    expect(s.double.providerByUid(tagged.id)).toBeDefined(); // left the selection: retained
+
+    // An event that finds the lease held is recorded with its account: the next run reads it again.
+    tagReads.length = 0;
+    const other = active[3];
+    await acquireLease(s.store, 'someone-else', 'deploy', s.env.clock.now());
+    await s.env.clock.sleep(1_000);
+    await handleSync(tagEvent(other.id), 600_000, s.env);
+    await releaseLease(s.store, 'someone-else');
+    await s.env.clock.sleep(1_000);
+    await handleSync({ 'source': 'aws.events', 'detail-type': 'Scheduled Event' }, 600_000, s.env);
+    expect(tagReads).toEqual([other.id]);
+  });
+});
+
 describe('the Terraform adapter (aws_lambda_invocation, lifecycle_scope CRUD)', () => {
   let s: Setup;
   afterEach(() => s.stop());
