@@ -56,7 +56,9 @@ export async function harness(options: HarnessOptions = {}): Promise<Harness> {
   const cloud: CloudModeOptions | undefined = options.cloud
     ? { organization: () => cloudOrganizationFromSimulation(org), ...(options.cloud === true ? {} : options.cloud) }
     : undefined;
-  const double = await new ProwlerApiDouble({ apiKeys: [HARNESS_API_KEY], connectionRule: options.connectionRule, ...(cloud ? { cloud, now: clock.now } : {}) }).start();
+  const double = await new ProwlerApiDouble({
+    apiKeys: [HARNESS_API_KEY], connectionRule: options.connectionRule, ...(cloud ? { cloud, now: clock.now } : {}),
+  }).start();
   const organizationsCalls: string[] = [];
   const mock = mockOrganizations(org, undefined, async (operation) => {
     organizationsCalls.push(operation);

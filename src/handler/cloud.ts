@@ -156,7 +156,8 @@ export async function planCloud(
     return p !== undefined && organizationId !== undefined && organizationOf(p) === organizationId && record?.schedules?.[p.id] !== schedule;
   });
   const current = unnoted ? await deps.prowler.listSchedules() : undefined;
-  const scheduled = (providerId: string) => record?.schedules?.[providerId] ?? (current?.has(providerId) ? scheduleNote(current.get(providerId)!) : undefined);
+  const listed = (providerId: string) => (current?.has(providerId) ? scheduleNote(current.get(providerId)!) : undefined);
+  const scheduled = (providerId: string) => record?.schedules?.[providerId] ?? listed(providerId);
 
   for (const r of chosen) {
     const provider = existing.get(r.accountId);
@@ -233,7 +234,12 @@ function ancestorsToApply(state: RunState, accounts: readonly AccountResult[]): 
 }
 
 /** The `organization` phase: the Prowler organization and its credential, each written only when needed. */
-export async function ensureOrganization(state: RunState, request: OnboardingRequest, deps: EngineDependencies, checkpoint: () => Promise<void>): Promise<void> {
+export async function ensureOrganization(
+  state: RunState,
+  request: OnboardingRequest,
+  deps: EngineDependencies,
+  checkpoint: () => Promise<void>,
+): Promise<void> {
   const cloud = state.cloud!;
   if (!cloud.organizationId) {
     const organization = await deps.prowler.createOrganization(state.organization.id, `AWS Organization ${state.organization.id}`);
@@ -245,7 +251,8 @@ export async function ensureOrganization(state: RunState, request: OnboardingReq
   if (cloud.credential !== 'keep' && !cloud.credentialWritten) {
     // Written ahead: a run cut short between the write and the next save rewrites it, sure of nothing.
     if (record) {
-      record.cloud = { organizationId: cloud.organizationId, ...(previous?.credential ? { credential: previous.credential } : {}), writing: fingerprint(secret) };
+      const kept = previous?.credential ? { credential: previous.credential } : {};
+      record.cloud = { organizationId: cloud.organizationId, ...kept, writing: fingerprint(secret) };
       await checkpoint();
     }
     // A lost answer, or another writer, may have made one since the plan: found again here.
@@ -351,7 +358,12 @@ function block(r: AccountResult, why: string): void {
  * applied to Prowler's discovery; the providers Prowler answers are mapped back to accounts. What
  * it is about to create is recorded first.
  */
-export async function applySelection(state: RunState, request: OnboardingRequest, deps: EngineDependencies, checkpoint: () => Promise<void>): Promise<void> {
+export async function applySelection(
+  state: RunState,
+  request: OnboardingRequest,
+  deps: EngineDependencies,
+  checkpoint: () => Promise<void>,
+): Promise<void> {
   const cloud = state.cloud!;
   const applying = state.accounts.filter((r) => r.selected && needsApply(r) && !r.error);
   if (applying.length === 0 || cloud.applied) {
@@ -363,7 +375,8 @@ export async function applySelection(state: RunState, request: OnboardingRequest
   const explicitPattern = request.selection.aliasPattern !== undefined;
   const aliasOf = (r: AccountResult) => request.selection.aliases?.[r.accountId] ?? (explicitPattern ? r.alias : undefined);
   try {
-    const ids = await deps.prowler.applyDiscovery(cloud.organizationId!, cloud.discoveryId!, applying.map((r) => ({ id: r.accountId, alias: aliasOf(r) })), cloud.nodes);
+    const accounts = applying.map((r) => ({ id: r.accountId, alias: aliasOf(r) }));
+    const ids = await deps.prowler.applyDiscovery(cloud.organizationId!, cloud.discoveryId!, accounts, cloud.nodes);
     const providers = new Map((await deps.prowler.providersById(ids)).map((p) => [p.attributes.uid, p]));
     for (const r of applying) {
       const provider = providers.get(r.accountId);
@@ -392,14 +405,18 @@ export async function applySelection(state: RunState, request: OnboardingRequest
  * Scheduled scans on Prowler Cloud: one bulk request per 100 connected accounts; Prowler's
  * per-provider failures are those accounts' failures, in its words.
  */
-export async function scheduleCloud(accounts: AccountResult[], request: OnboardingRequest, deps: EngineDependencies, record: OnboardingRecord | undefined): Promise<void> {
+export async function scheduleCloud(
+  accounts: AccountResult[],
+  request: OnboardingRequest,
+  deps: EngineDependencies,
+  record: OnboardingRecord | undefined,
+): Promise<void> {
   const schedule = cloudSchedule(request.schedule);
   const noted = scheduleNote(schedule);
   const pending: AccountResult[] = [];
   for (const r of accounts) {
     // As planned: a schedule the record or Prowler's list showed as it must be is not sent again.
-    if (r.writes?.includes('schedule-scans')) pending.push(r);
-    else {
+    if (r.writes?.includes('schedule-scans')) {pending.push(r);} else {
       r.scan = 'already-scheduled';
       noteSchedule(record, r.providerId!, noted);
     }

@@ -146,7 +146,9 @@ export const discoverySchema = z.object({
     error_message: z.optional(z.nullable(z.string())),
     result: z.optional(z.nullable(z.object({
       roots: z.optional(z.array(z.unknown())),
-      organizational_units: z.optional(z.array(z.object({ id: z.string(), name: z.optional(z.string()), parent_id: z.optional(z.nullable(z.string())) }))),
+      organizational_units: z.optional(z.array(z.object({
+        id: z.string(), name: z.optional(z.string()), parent_id: z.optional(z.nullable(z.string())),
+      }))),
       accounts: z.optional(z.array(z.object({
         id: z.string(),
         name: z.optional(z.nullable(z.string())),
@@ -512,7 +514,10 @@ export class ProwlerClient {
     const body = {
       data: {
         type: 'organization-discoveries',
-        attributes: { accounts: accounts.map((a) => (a.alias ? { id: a.id, alias: a.alias } : { id: a.id })), organizational_units: organizationalUnits.map((id) => ({ id })) },
+        attributes: {
+          accounts: accounts.map((a) => (a.alias ? { id: a.id, alias: a.alias } : { id: a.id })),
+          organizational_units: organizationalUnits.map((id) => ({ id })),
+        },
       },
     };
     const res = await this.request('POST', `/organizations/${encodeURIComponent(organizationId)}/discoveries/${encodeURIComponent(discoveryId)}/apply`, { body, retry: true });
@@ -543,15 +548,18 @@ export class ProwlerClient {
    * provider's); undefined when this Prowler has no such list (Prowler App answers 405 or 404).
    */
   async listSchedules(): Promise<Map<string, CloudSchedule> | undefined> {
-    const schedule = z.object({ id: z.string(), attributes: z.object({
-      scan_enabled: z.boolean(),
-      scan_frequency: z.enum(['DAILY', 'INTERVAL', 'WEEKLY', 'MONTHLY']),
-      scan_hour: z.number(),
-      scan_timezone: z.string(),
-      scan_interval_hours: z.optional(z.nullable(z.number())),
-      scan_day_of_week: z.optional(z.nullable(z.number())),
-      scan_day_of_month: z.optional(z.nullable(z.number())),
-    }) });
+    const schedule = z.object({
+      id: z.string(),
+      attributes: z.object({
+        scan_enabled: z.boolean(),
+        scan_frequency: z.enum(['DAILY', 'INTERVAL', 'WEEKLY', 'MONTHLY']),
+        scan_hour: z.number(),
+        scan_timezone: z.string(),
+        scan_interval_hours: z.optional(z.nullable(z.number())),
+        scan_day_of_week: z.optional(z.nullable(z.number())),
+        scan_day_of_month: z.optional(z.nullable(z.number())),
+      }),
+    });
     try {
       const list = await this.listAll('/schedules', schedule, {});
       return new Map(list.map((item) => [item.id, {
@@ -573,7 +581,10 @@ export class ProwlerClient {
    * One schedule for many providers (an upsert). Prowler answers 2xx even when some fail: their
    * ids and Prowler's words come back in `failed`.
    */
-  async scheduleBulk(schedule: CloudSchedule, providerIds: readonly string[]): Promise<{ updated: string[]; failed: Array<{ id: string; error: string }> }> {
+  async scheduleBulk(
+    schedule: CloudSchedule,
+    providerIds: readonly string[],
+  ): Promise<{ updated: string[]; failed: Array<{ id: string; error: string }> }> {
     const res = await this.request('POST', '/schedules/bulk', {
       body: { data: { type: 'schedules-bulk', attributes: { schedule, provider_ids: providerIds } } },
       retry: true,

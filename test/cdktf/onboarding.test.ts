@@ -65,7 +65,10 @@ describe('CDKTF ProwlerOrganizationOnboarding', () => {
 
   test('Prowler Cloud\'s options reach the function in the spec: schedule, prowlerEdition, replaceCredentials', () => {
     const json = synth((s) => new tf.ProwlerOrganizationOnboarding(s, 'Onboarding', {
-      apiKeySecretArn: SECRET_ARN, schedule: { frequency: core.ScheduleFrequency.MONTHLY, dayOfMonth: 15 }, prowlerEdition: core.ProwlerEdition.APP, replaceCredentials: false,
+      apiKeySecretArn: SECRET_ARN,
+      schedule: { frequency: core.ScheduleFrequency.MONTHLY, dayOfMonth: 15 },
+      prowlerEdition: core.ProwlerEdition.APP,
+      replaceCredentials: false,
     }));
     const [invocation] = resources(json, 'aws_lambda_invocation');
     expect(JSON.parse(JSON.parse(invocation.input).Spec)).toEqual({ selection: {}, schedule: { frequency: 'monthly', dayOfMonth: 15 }, prowlerEdition: 'app', replaceCredentials: false });

@@ -126,7 +126,8 @@ describe('prowler-org', () => {
 
   test('against Prowler Cloud, plan says what the organization gets, and apply onboards through it', async () => {
     await double.stop();
-    double = await new ProwlerApiDouble({ apiKeys: [KEY], cloud: { organization: () => cloudOrganizationFromSimulation(ORG), discoveryMs: 200 } }).start();
+    const cloud = { organization: () => cloudOrganizationFromSimulation(ORG), discoveryMs: 200 };
+    double = await new ProwlerApiDouble({ apiKeys: [KEY], cloud }).start();
     const file = spec({ schedule: { frequency: 'weekly', dayOfWeek: 1, hour: 6, timeZone: 'Europe/Madrid' } });
     const plan = await cli(['plan', file, '--simulate', FIXTURE, '--format', 'markdown']);
     expect(plan.code).toBe(2);

@@ -4,12 +4,11 @@
  * removal that never cascades. Every harness run also asserts, when it stops, that no request
  * deleting an organization or a node was sent.
  */
-import { ProwlerEdition, RemovalBehaviour, ScanMode, ScheduleFrequency, parseOnboardingSpec } from '../../src/core/spec';
-import { continueRun, offboard, startRun, toReport, type EngineDependencies, type OnboardingRequest } from '../../src/handler/engine';
-import { renderSummary } from '../../src/handler/report';
 import { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { onboardingReportSchema } from '../../src/core/report-schema';
-import { reportDocument } from '../../src/handler/report';
+import { ProwlerEdition, RemovalBehaviour, ScanMode, ScheduleFrequency, parseOnboardingSpec } from '../../src/core/spec';
+import { continueRun, offboard, startRun, toReport, type EngineDependencies, type OnboardingRequest } from '../../src/handler/engine';
+import { renderSummary, reportDocument } from '../../src/handler/report';
 import { activeAccounts, harness, type Harness } from '../../testing/harness';
 import { CLOUD_AUTHENTICATION_FAILURE } from '../../testing/prowler-api-double';
 
@@ -49,7 +48,8 @@ describe('Prowler Cloud: onboarding through its organizations', () => {
     expect(linked.map((p) => p.uid).sort()).toEqual(selected.map((a) => a.id).sort());
     expect(new Set(h.double.cloud.nodes(organization.id).map((n) => n.externalId))).toEqual(ancestors);
     // Tested through Prowler, scheduled with Prowler Cloud's scheduler (the default: daily at 00:00 UTC).
-    expect(report.counts).toMatchObject({ selected: selected.length, created: selected.length, connected: selected.length, scheduled: selected.length });
+    const n = selected.length;
+    expect(report.counts).toMatchObject({ selected: n, created: n, connected: n, scheduled: n });
     for (const p of linked) {
       expect(h.double.cloud.schedules().get(p.id)).toEqual({
         scan_enabled: true, scan_frequency: 'DAILY', scan_hour: 0, scan_timezone: 'UTC', scan_interval_hours: null, scan_day_of_week: null, scan_day_of_month: null,

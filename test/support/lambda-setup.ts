@@ -37,7 +37,8 @@ export async function lambdaSetup(
   let faultRule: FaultRule | undefined;
   const clock = fakeClock();
   // Prowler Cloud (organizations) when asked, on the Lambda's clock; else a self-hosted Prowler App.
-  const cloud = options.cloud ? { organization: () => cloudOrganizationFromSimulation(org), ...(options.cloud === true ? {} : options.cloud) } : undefined;
+  const given = options.cloud === true ? {} : options.cloud;
+  const cloud = given ? { organization: () => cloudOrganizationFromSimulation(org), ...given } : undefined;
   const double = await new ProwlerApiDouble({
     apiKeys: [key], connectionRule: options.connectionRule, fault: (r) => faultRule?.(r), ...(cloud ? { cloud, now: clock.now } : {}),
   }).start();
