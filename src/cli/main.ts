@@ -46,8 +46,9 @@ export interface Io {
 /** What a run without stateBucket cannot know, said once (validate, plan and apply). */
 export const WITHOUT_STATE_BUCKET = 'without stateBucket, no record of this onboarding is kept: every provider counts as one it linked '
   + '(removal never deletes), a role secret it wrote is rewritten only when its provider is not connected (a changed role name or External ID '
-  + 'is not seen while the old one still connects), and which daily schedules exist cannot be known (apply asks for each; Prowler refuses '
-  + 'those that exist). Nothing stops a sync of the constructs or another apply from running at the same time.';
+  + 'is not seen while the old one still connects), and on a self-hosted Prowler App which daily schedules exist cannot be known (apply '
+  + 'asks for each; Prowler refuses those that exist; Prowler Cloud lists them). Nothing stops a sync of the constructs or another apply '
+  + 'from running at the same time.';
 
 /** How often a waiting apply looks at the lease again. */
 const LEASE_POLL_MS = 2_000;
