@@ -181,7 +181,7 @@ export async function planCloud(
     if (!provider) {
       writes.push('create-provider');
     } else if (!linked) {
-      if (r.hadSecret && !request.replaceCredentials) {
+      if (r.hadSecret && !replaceable(provider.id, request, record)) {
         r.action = 'keep-credentials';
         r.blockedBy = 'will_replace: the provider has credentials of its own, which the organization\'s would replace (set replaceCredentials to replace them)';
         r.writes = [];
@@ -216,6 +216,15 @@ export async function planCloud(
     nodes: ancestorsToApply(state, chosen.filter(needsApply)),
     schedule,
   };
+}
+
+/**
+ * Whether a provider's own credentials may be replaced by the organization's: when asked to, or
+ * when they are the role secret this onboarding wrote (its Prowler App dialect, run against
+ * Prowler Cloud before this one told them apart): those were never the user's.
+ */
+function replaceable(providerId: string | undefined, request: OnboardingRequest, record: OnboardingRecord | undefined): boolean {
+  return request.replaceCredentials === true || (providerId !== undefined && record?.secrets?.[providerId] !== undefined);
 }
 
 /** Whether the account goes into Prowler's apply: a provider to create or link, a node or alias to change. */
@@ -329,7 +338,7 @@ function judge(state: RunState, discovery: Discovery, request: OnboardingRequest
       continue;
     }
     if (registration?.provider_secret_state === 'will_replace') {
-      if (!request.replaceCredentials) {
+      if (!replaceable(r.providerId, request, state.record)) {
         r.action = 'keep-credentials';
         r.blockedBy = 'will_replace: the provider has credentials of its own, which the organization\'s would replace (set replaceCredentials to replace them)';
         r.writes = [];

@@ -159,6 +159,17 @@ describe('Prowler Cloud: onboarding through its organizations', () => {
     expect(h.record!.linked[mine.id]).toBe(own.id); // linked, never created: destroy never deletes it
   });
 
+  test('providers this onboarding registered on Prowler Cloud before it told the two apart (the Prowler App path) are linked; their secrets were never the user\'s', async () => {
+    h = await harness({ cloud: true });
+    await h.run({ prowlerEdition: ProwlerEdition.APP }); // as the version before did, against Prowler Cloud
+    const before = new Map([...h.double.providers.values()].map((p) => [p.uid, p.id]));
+    const report = await h.run();
+    const [organization] = h.double.cloud.organizations();
+    expect(report.accounts.filter((a) => a.selected).every((a) => a.action === 'link' && a.writes?.includes('replace-credentials'))).toBe(true);
+    expect(h.double.cloud.providersOf(organization.id).map((p) => [p.uid, p.id]).sort()).toEqual([...before].sort());
+    expect(report.counts).toMatchObject({ linked: activeAccounts(h.org).length, connected: activeAccounts(h.org).length });
+  });
+
   test.each([
     ['hierarchy_depth_exceeded', { error: 'hierarchy_depth_exceeded', error_message: 'The organization hierarchy is deeper than supported.' }, /hierarchy_depth_exceeded.*deeper than Prowler Cloud takes/],
     ['a bad role', CLOUD_AUTHENTICATION_FAILURE, /Authentication failed\. Please verify the StackSet deployment and Role ARN/],
