@@ -140,11 +140,14 @@ export async function planCloud(
   const secretId = organizationId ? (await deps.prowler.findOrganizationSecret(organizationId))?.id : undefined;
   const ours = organizationId !== undefined && record?.cloud?.organizationId === organizationId;
   const written = ours ? record!.cloud!.credential : undefined;
-  // A write whose outcome is unknown (its run was cut short): what Prowler holds is not known.
-  const unsure = ours && record!.cloud!.writing !== undefined;
   const desired = fingerprint(organizationSecret(state, request));
+  // A write whose outcome is unknown (its run was cut short): a rewrite (PATCH) is sent again; a
+  // create (POST) of these values that is found now went through, and is adopted as it is.
+  const writing = ours ? record!.cloud!.writing : undefined;
+  const adopted = writing !== undefined && record!.cloud!.creatingCredential === true && secretId !== undefined && writing === desired;
+  const unsure = writing !== undefined && !adopted;
   // Prowler never returns the credential's values: one this onboarding did not write is kept as it is.
-  const credential = !secretId ? 'create' : unsure || (written !== undefined && written !== desired) ? 'rotate' : 'keep';
+  const credential = !secretId ? 'create' : unsure || (!adopted && written !== undefined && written !== desired) ? 'rotate' : 'keep';
   const nodes = organizationId ? await deps.prowler.organizationNodes(organizationId) : [];
   const nodeOu = new Map(nodes.map((n: OrganizationNode) => [n.id, n.attributes.external_id ?? undefined]));
   const roots = new Set(state.tree.rootIds);
@@ -212,7 +215,7 @@ export async function planCloud(
     organization: organizationId ? 'exists' : 'create',
     ...(secretId ? { credentialId: secretId } : {}),
     credential,
-    credentialKnown: written === desired,
+    credentialKnown: adopted || (written === desired && !unsure),
     nodes: ancestorsToApply(state, chosen.filter(needsApply)),
     schedule,
   };
@@ -257,11 +260,15 @@ export async function ensureOrganization(
   const secret = organizationSecret(state, request);
   const record = state.record;
   const previous = record?.cloud?.organizationId === cloud.organizationId ? record.cloud : undefined;
-  if (cloud.credential !== 'keep' && !cloud.credentialWritten) {
-    // Written ahead: a run cut short between the write and the next save rewrites it, sure of nothing.
+  // Resumed from a state saved before the write (a poll cut short after it): the record says it is done.
+  const done = previous?.credential === fingerprint(secret) && previous.writing === undefined;
+  if (done) cloud.credentialKnown = true;
+  if (cloud.credential !== 'keep' && !cloud.credentialWritten && !done) {
+    // Written ahead: a run cut short between the write and the next save knows what it was doing.
     if (record) {
       const kept = previous?.credential ? { credential: previous.credential } : {};
-      record.cloud = { organizationId: cloud.organizationId, ...kept, writing: fingerprint(secret) };
+      const creating = cloud.credential === 'create' ? { creatingCredential: true } : {};
+      record.cloud = { organizationId: cloud.organizationId, ...kept, writing: fingerprint(secret), ...creating };
       await checkpoint();
     }
     // A lost answer, or another writer, may have made one since the plan: found again here.

@@ -32,7 +32,14 @@ export interface OnboardingRecord {
    * Prowler Cloud: the Prowler organization this onboarding works through, and the fingerprint of
    * the organization credential it last wrote (a rewrite re-authenticates every provider).
    */
-  cloud?: { organizationId?: string; credential?: string; writing?: string };
+  cloud?: {
+    organizationId?: string;
+    credential?: string;
+    /** The fingerprint of a credential write under way (saved before it is sent). */
+    writing?: string;
+    /** That write is the credential's creation (a POST): found afterwards, it is the one written. */
+    creatingCredential?: boolean;
+  };
 }
 
 /**

@@ -302,6 +302,20 @@ describe('Prowler Cloud: onboarding through its organizations', () => {
     expect(h.record!.cloud).toEqual({ organizationId: organization.id, credential: expect.any(String) });
   });
 
+  test('a credential creation cut short is adopted when found: it holds what was written, so nothing re-authenticates', async () => {
+    h = await harness({ cloud: true });
+    await h.run();
+    const [organization] = h.double.cloud.organizations();
+    const written = h.record!.cloud!.credential!;
+    // As a run killed between POST /organization-secrets and its next save leaves the record.
+    h.record = { ...h.record!, cloud: { organizationId: organization.id, writing: written, creatingCredential: true } };
+    const plan = await h.run({ dryRun: true });
+    expect(plan.cloud).toMatchObject({ credential: 'keep', credentialKnown: true });
+    await h.run();
+    expect(h.double.cloud.credentialPatches()).toBe(0);
+    expect(h.record!.cloud).toEqual({ organizationId: organization.id, credential: written });
+  });
+
   test('plan = apply on Prowler Cloud: what the plan lists is what the apply writes', async () => {
     h = await harness({ cloud: true });
     const [, own] = activeAccounts(h.org);
