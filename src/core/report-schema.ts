@@ -67,6 +67,7 @@ const recordSchema = z.strictObject({
 const cloudSchema = z.strictObject({
   organizationId: z.optional(z.string().check(z.meta({ description: 'The Prowler organization\'s id (absent while it is to be created)' }))),
   organization: z.enum(['create', 'exists']),
+  credentialId: z.optional(z.string().check(z.meta({ description: 'The organization credential\'s id in Prowler (its values are never returned)' }))),
   credential: z.enum(['create', 'rotate', 'keep']).check(z.meta({ description: 'The organization credential: a rotation re-authenticates every provider of the organization' })),
   credentialWritten: z.optional(z.boolean()),
   credentialRetried: z.optional(z.boolean()),

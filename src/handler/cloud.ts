@@ -388,8 +388,10 @@ export async function applySelection(
   }
   intendToCreate(state.record, applying.filter((r) => r.writes!.includes('create-provider')).map((r) => r.accountId), deps.clock.now());
   await checkpoint();
+  // An alias only where the spec gives one: named for the account, or a pattern for a provider it creates.
   const explicitPattern = request.selection.aliasPattern !== undefined;
-  const aliasOf = (r: AccountResult) => request.selection.aliases?.[r.accountId] ?? (explicitPattern ? r.alias : undefined);
+  const aliasOf = (r: AccountResult) => request.selection.aliases?.[r.accountId]
+    ?? (explicitPattern && r.writes!.includes('create-provider') ? r.alias : undefined);
   try {
     const accounts = applying.map((r) => ({ id: r.accountId, alias: aliasOf(r) }));
     const ids = await deps.prowler.applyDiscovery(cloud.organizationId!, cloud.discoveryId!, accounts, cloud.nodes);
@@ -404,7 +406,8 @@ export async function applySelection(
       const created = r.writes!.includes('create-provider');
       r.providerId = provider.id;
       note(state.record, created ? 'created' : 'linked', provider.id, r.accountId);
-      r.secret = created || !r.hadSecret ? 'created' : 'updated';
+      // The organization's credential is theirs now; one only moved or renamed keeps what it had.
+      if (created || r.writes!.includes('link-organization')) r.secret = created || !r.hadSecret ? 'created' : 'updated';
       r.grouped = true;
       r.alias = provider.attributes.alias ?? r.alias;
     }
