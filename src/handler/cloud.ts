@@ -260,20 +260,25 @@ export async function ensureOrganization(
   const secret = organizationSecret(state, request);
   const record = state.record;
   const previous = record?.cloud?.organizationId === cloud.organizationId ? record.cloud : undefined;
+  const written = fingerprint(secret);
   // Resumed from a state saved before the write (a poll cut short after it): the record says it is done.
-  const done = previous?.credential === fingerprint(secret) && previous.writing === undefined;
+  const done = previous?.credential === written && previous.writing === undefined;
   if (done) cloud.credentialKnown = true;
   if (cloud.credential !== 'keep' && !cloud.credentialWritten && !done) {
-    // Written ahead: a run cut short between the write and the next save knows what it was doing.
-    if (record) {
-      const kept = previous?.credential ? { credential: previous.credential } : {};
-      const creating = cloud.credential === 'create' ? { creatingCredential: true } : {};
-      record.cloud = { organizationId: cloud.organizationId, ...kept, writing: fingerprint(secret), ...creating };
-      await checkpoint();
-    }
     // A lost answer, or another writer, may have made one since the plan: found again here.
     const existing = cloud.credentialId ?? (await deps.prowler.findOrganizationSecret(cloud.organizationId))?.id;
-    await deps.prowler.putOrganizationSecret(cloud.organizationId, existing, secret);
+    // A creation of these very values cut short (its answer lost) that is found now went through.
+    const adopted = existing !== undefined && previous?.creatingCredential === true && previous.writing === written;
+    if (!adopted) {
+      // Written ahead: a run cut short between the write and the next save knows what it was doing.
+      if (record) {
+        const kept = previous?.credential ? { credential: previous.credential } : {};
+        const creating = existing === undefined ? { creatingCredential: true } : {};
+        record.cloud = { organizationId: cloud.organizationId, ...kept, writing: written, ...creating };
+        await checkpoint();
+      }
+      await deps.prowler.putOrganizationSecret(cloud.organizationId, existing, secret);
+    }
     cloud.credentialKnown = true;
     cloud.credentialWritten = true; // a later invocation of this run does not write it again
   }
