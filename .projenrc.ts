@@ -36,7 +36,11 @@ const project = new awscdk.AwsCdkConstructLibrary({
   defaultReleaseBranch: 'main',
   packageManager: javascript.NodePackageManager.NPM,
   projenrcTs: true,
-  minNodeVersion: '20.0.0',
+  // Node 22 is the floor for the prowler-org command and the development tools (the Lambda runs
+  // nodejs22.x); the `node` dev dependency below puts that Node in node_modules/.bin, where every
+  // projen task and npx find it first.
+  minNodeVersion: '22.0.0',
+  workflowNodeVersion: '22',
 
   jsiiVersion: '~6.0.0',
   typescriptVersion: '~6.0.0',
@@ -68,6 +72,9 @@ const project = new awscdk.AwsCdkConstructLibrary({
     // Tests: AWS clients mocked at the SDK (aws-sdk-client-mock) or transport (@smithy/protocol-http) level.
     'aws-sdk-client-mock@^4.1.0',
     '@smithy/protocol-http@^5.3.0',
+    // Node 22 as a package (node_modules/.bin/node): the build, the handler's tests and the shipped
+    // bundle's run on the Lambda's Node whatever Node the machine has (test/support/lambda-node.ts).
+    'node@^22.12.0',
   ],
   // Bundled: pure JavaScript, no dependencies of their own; users install nothing extra.
   bundledDeps: ['yaml@^2.9.0', 'zod@^4.6.0'],

@@ -241,6 +241,8 @@ describe('prowler-org', () => {
     });
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/^error: no AWS credentials were found \(the AWS SDK said: Could not load credentials from any providers\)\.$/m);
+    // The error comes first: on Node 22 (the floor) the AWS SDK prints no Node version warning before it.
+    expect(result.stderr.split('\n')[0]).toBe('error: no AWS credentials were found (the AWS SDK said: Could not load credentials from any providers).');
     expect(result.stderr).toContain('as the management account or a delegated administrator for Organizations');
     expect(result.stderr).toContain('export AWS_PROFILE=<profile> (for an IAM Identity Center profile, run `aws sso login --profile <profile>` first)');
     expect(result.stderr).toContain('--simulate <organization.json> discovers from a file, with no credentials');

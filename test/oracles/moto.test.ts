@@ -28,6 +28,7 @@ import { stackInstanceStatuses } from '../../src/handler/stackset';
 import { S3JsonStore } from '../../src/handler/store';
 import { checkOrganizationEventsTrail } from '../../src/handler/trail';
 import { ProwlerApiDouble } from '../../testing/prowler-api-double';
+import { lambdaNode } from '../support/lambda-node';
 import { startMoto, useMotoEndpoint, type Moto } from '../support/moto';
 import { describeWith, MOTO_SERVER } from '../support/oracles';
 
@@ -269,8 +270,8 @@ describeWith(MOTO_SERVER, 'moto: the handler\'s AWS calls with the real SDK clie
         `.terraform(${JSON.stringify(payload)}, { invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:apply', getRemainingTimeInMillis: () => 840000 })`,
         '.then((result) => console.log(JSON.stringify(result)))',
       ].join('');
-      // Asynchronous: the Prowler double answers from this process.
-      const { stdout } = await promisify(execFile)(process.execPath, ['-e', invoke], {
+      // Asynchronous: the Prowler double answers from this process. On the Lambda's Node, as the function runs.
+      const { stdout } = await promisify(execFile)(lambdaNode(), ['-e', invoke], {
         env: { PATH: process.env.PATH, ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('AWS_'))), ...variables },
       });
       expect(JSON.parse(stdout.trim().split('\n').pop()!)).toMatchObject({ status: 'complete', Selected: '4', Registered: '4', Failed: '0' }); // and the management account

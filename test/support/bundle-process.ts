@@ -1,6 +1,6 @@
 /**
  * The shipped Lambda bundle (lib/handler-bundle/index.js) run as Lambda runs it: one `node`
- * process per invocation, with only the function's environment, so a test can SIGKILL it at any
+ * process per invocation, on the Lambda's Node (./lambda-node.ts), with only the function's environment, so a test can SIGKILL it at any
  * point; and the lease such a killed invocation leaves in the state bucket, made to look expired
  * (the time a test cannot wait for).
  */
@@ -9,6 +9,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { lambdaNode } from './lambda-node';
 
 /** The shipped bundle; CRASH_MATRIX_BUNDLE runs another build of it (say, one of an older commit, for comparison). */
 export const BUNDLE_PATH = process.env.CRASH_MATRIX_BUNDLE ?? join(__dirname, '..', '..', 'lib', 'handler-bundle', 'index.js');
@@ -79,7 +80,7 @@ export async function invokeBundle(entry: string, event: unknown, environment: R
   const started = Date.now();
   const payload = Buffer.from(JSON.stringify(event)).toString('base64');
   const requestId = `${started.toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
-  const child = spawn(process.execPath, [runner(), BUNDLE_PATH, entry, payload, String(options.remainingMs), requestId], {
+  const child = spawn(lambdaNode(), [runner(), BUNDLE_PATH, entry, payload, String(options.remainingMs), requestId], {
     env: { PATH: process.env.PATH ?? '', ...environment },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
