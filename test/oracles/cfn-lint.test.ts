@@ -10,7 +10,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -147,13 +147,30 @@ describeWith(CFN_LINT, `cfn-lint: templates/ and the CDK constructs' output (aws
     return findings.filter((f) => f.level === 'Error');
   }
 
-  test.each(readdirSync(join(ROOT, 'templates')).filter((f) => f.endsWith('.yaml')))('templates/%s: 0 errors in every partition', (file) => {
-    for (const region of ['us-east-1', 'us-gov-west-1', 'cn-north-1']) {
-      expect(report(`templates/${file} (${region})`, lint(region, [join(ROOT, 'templates', file)]))).toEqual([]);
-    }
-  });
+  const TEMPLATES = readdirSync(join(ROOT, 'templates')).filter((f) => f.endsWith('.yaml'));
+  const PARTITIONS = ['us-east-1', 'us-gov-west-1', 'cn-north-1'];
+  const RETIRED_RUNTIME = {
+    AWSTemplateFormatVersion: '2010-09-09',
+    Resources: {
+      Role: { Type: 'AWS::IAM::Role', Properties: { AssumeRolePolicyDocument: { Version: '2012-10-17', Statement: [] } } },
+      Fn: { Type: 'AWS::Lambda::Function', Properties: { Runtime: 'nodejs20.x', Handler: 'index.handler', Role: { 'Fn::GetAtt': ['Role', 'Arn'] }, Code: { ZipFile: 'x' } } },
+    },
+  };
 
-  test('the README\'s CDK quick start (examples/cdk/app.ts): 0 errors', () => {
+  /**
+   * Every template of the suite is synthesized and written first, then linted with one cfn-lint per
+   * region (its start-up, about 2 s of CPU, is most of a run's time); each test reads its own file's
+   * findings. Keyed by region and file name.
+   */
+  const findings = new Map<string, Finding[]>();
+  const found = (region: string, file: string) => findings.get(`${region} ${basename(file)}`) ?? [];
+  const files: Record<string, string> = {};
+  beforeAll(() => {
+    const byRegion = new Map<string, string[]>();
+    const add = (region: string, file: string) => byRegion.set(region, [...(byRegion.get(region) ?? []), file]);
+    for (const file of TEMPLATES) for (const region of PARTITIONS) add(region, join(ROOT, 'templates', file));
+
+    // The README's CDK quick start, as `cdk synth` runs it.
     const outdir = mkdtempSync(join(work, 'example-'));
     const before = process.env.CDK_OUTDIR;
     process.env.CDK_OUTDIR = outdir;
@@ -164,28 +181,40 @@ describeWith(CFN_LINT, `cfn-lint: templates/ and the CDK constructs' output (aws
       if (before === undefined) delete process.env.CDK_OUTDIR;
       else process.env.CDK_OUTDIR = before;
     }
-    const template = join(outdir, 'ProwlerOrganization.template.json');
-    expect(report('examples/cdk/app.ts', lint('us-east-1', [template]))).toEqual([]);
+    files.example = join(outdir, 'ProwlerOrganization.template.json');
+    add('us-east-1', files.example);
+
+    for (const [name, { region, build }] of Object.entries(VARIANTS)) {
+      const app = new App({ outdir: mkdtempSync(join(work, 'cdk-')) });
+      const stack = new Stack(app, 'Prowler', { env: { account: '111111111111', region } });
+      build(stack);
+      files[name] = write(name, app.synth().getStackByName('Prowler').template);
+      add(region, files[name]);
+    }
+    files.retired = write('retired-runtime', RETIRED_RUNTIME);
+    add('us-east-1', files.retired);
+
+    for (const [region, list] of byRegion) {
+      for (const finding of lint(region, list)) findings.set(`${region} ${finding.file}`, [...found(region, finding.file), finding]);
+    }
+  }, 600_000);
+
+  test.each(TEMPLATES)('templates/%s: 0 errors in every partition', (file) => {
+    for (const region of PARTITIONS) {
+      expect(report(`templates/${file} (${region})`, found(region, file))).toEqual([]);
+    }
+  });
+
+  test('the README\'s CDK quick start (examples/cdk/app.ts): 0 errors', () => {
+    expect(report('examples/cdk/app.ts', found('us-east-1', files.example))).toEqual([]);
   });
 
   test.each(Object.keys(VARIANTS))('%s: 0 errors', (name) => {
-    const { region, build } = VARIANTS[name];
-    const app = new App({ outdir: mkdtempSync(join(work, 'cdk-')) });
-    const stack = new Stack(app, 'Prowler', { env: { account: '111111111111', region } });
-    build(stack);
-    const template = app.synth().getStackByName('Prowler').template;
-    expect(report(name, lint(region, [write(name, template)]))).toEqual([]);
+    expect(report(name, found(VARIANTS[name].region, files[name]))).toEqual([]);
   });
 
   test('the oracle refuses what the floor once deployed: a function on a retired runtime', () => {
-    const template = {
-      AWSTemplateFormatVersion: '2010-09-09',
-      Resources: {
-        Role: { Type: 'AWS::IAM::Role', Properties: { AssumeRolePolicyDocument: { Version: '2012-10-17', Statement: [] } } },
-        Fn: { Type: 'AWS::Lambda::Function', Properties: { Runtime: 'nodejs20.x', Handler: 'index.handler', Role: { 'Fn::GetAtt': ['Role', 'Arn'] }, Code: { ZipFile: 'x' } } },
-      },
-    };
-    const errors = lint('us-east-1', [write('retired-runtime', template)]).filter((f) => f.level === 'Error');
+    const errors = found('us-east-1', files.retired).filter((f) => f.level === 'Error');
     expect(errors.map((e) => e.rule)).toContain('E2533');
   });
 });

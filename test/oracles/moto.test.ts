@@ -320,5 +320,5 @@ describeWith(MOTO_SERVER, 'moto: the handler\'s AWS calls with the real SDK clie
       received.push(...Messages.map((m: any) => `${JSON.parse(m.Body).source} ${JSON.parse(m.Body).detail.eventName}`));
     }
     expect(received.sort()).toEqual(arriving.map(([name]) => `aws.organizations ${name}`).sort());
-  });
+  }, 60_000);
 });
