@@ -20,6 +20,27 @@ const FLAVOURS = {
   cdktf: { title: 'Cdktf', framework: 'CDKTF', peers: { 'cdktf': '^0.21.0', '@cdktf/provider-aws': '^21.22.0', 'constructs': `^${CONSTRUCTS_VERSION}` } },
   cdktn: { title: 'Cdktn', framework: 'CDK Terrain (cdktn)', peers: { 'cdktn': '^0.24.0', '@cdktn/provider-aws': '^25.7.0', 'constructs': '^10.6.0' } },
 };
+/**
+ * What every jest run of the build shares. Coverage is collected by instrumenting src/ (babel's
+ * istanbul plugin): V8's coverage counts every block of every script the process runs, aws-cdk-lib
+ * and the AWS SDK included, and made the CPU-bound suites 2.6 times slower (docs/decisions/0010-build-time.md).
+ * Each suite's wall and CPU time is printed after the run (test/support/suite-times-reporter.js).
+ */
+const JEST_RUN = {
+  collectCoverage: true,
+  coverageProvider: 'babel' as const,
+  // src/cdktn is src/cdktf renamed (scripts/cdktn-flavour.ts); test:cdktn runs its tests.
+  collectCoverageFrom: ['src/**/*.ts', '!src/cdktn/**'],
+  coverageReporters: ['text-summary', 'json-summary'],
+  // One worker per core: most suites wait on sockets, child processes or timers part of the time.
+  maxWorkers: '100%',
+  // The slowest suites first, so that none is left running alone at the end (test/support/sequencer.js).
+  testSequencer: '<rootDir>/test/support/sequencer.js',
+};
+const SUITE_CPU = '<rootDir>/test/support/suite-cpu.js';
+const SUITE_TIMES = '<rootDir>/test/support/suite-times-reporter.js';
+const SUMMARY = '<rootDir>/test/support/summary-reporter.js';
+
 const TERRAFORM_PEERS = ['cdktf', 'cdktn'].flatMap((flavour) =>
   Object.entries(FLAVOURS[flavour as 'cdktf' | 'cdktn'].peers).filter(([name]) => name !== 'constructs').map(([name, range]) => `${name}@${range}`));
 
@@ -72,6 +93,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
     // Tests: AWS clients mocked at the SDK (aws-sdk-client-mock) or transport (@smithy/protocol-http) level.
     'aws-sdk-client-mock@^4.1.0',
     '@smithy/protocol-http@^5.3.0',
+    '@jest/test-sequencer@^30.0.0', // test/support/sequencer.js: the slow suites first
     // Node 22 as a package (node_modules/.bin/node): the build, the handler's tests and the shipped
     // bundle's run on the Lambda's Node whatever Node the machine has (test/support/lambda-node.ts).
     'node@^22.12.0',
@@ -104,15 +126,13 @@ const project = new awscdk.AwsCdkConstructLibrary({
     updateSnapshot: UpdateSnapshot.NEVER,
     jestConfig: {
       // Coverage is reported (totals on the console, per file in coverage/coverage-summary.json); no threshold.
-      collectCoverage: true,
+      ...JEST_RUN,
       // build/jsii holds the staged per-flavour packages (scripts/jsii-flavours.ts): copies of src/.
       modulePathIgnorePatterns: ['<rootDir>/build/'],
-      // src/cdktn is src/cdktf renamed (scripts/cdktn-flavour.ts); test:cdktn runs its tests.
-      collectCoverageFrom: ['src/**/*.ts', '!src/cdktn/**'],
-      coverageReporters: ['text-summary', 'json-summary'],
       // examples/ import the package by name, as users do.
       moduleNameMapper: { '^prowler-org-onboarding$': '<rootDir>/src/index.ts', '^prowler-org-onboarding/(core|cdk|cdktf|cdktn)$': '<rootDir>/src/$1/index.ts' },
-      reporters: [new javascript.JestReporter('<rootDir>/test/support/summary-reporter.js')],
+      setupFilesAfterEnv: [SUITE_CPU],
+      reporters: [new javascript.JestReporter(SUMMARY), new javascript.JestReporter(SUITE_TIMES)],
     },
   },
   tsconfigDev: {
@@ -169,7 +189,6 @@ const typecheck = project.addTask('typecheck', {
   description: 'Type-check tests, scripts, examples and benchmarks',
   exec: 'tsc --noEmit -p test/tsconfig.json',
 });
-project.testTask.prependSpawn(typecheck);
 
 // Typed linting resolves the nearest tsconfig.json: these folders share the dev one.
 for (const dir of ['scripts', 'examples', 'testing', 'bench']) {
@@ -252,9 +271,21 @@ const jsiiFlavours = project.addTask('test:jsii-flavours', {
   description: 'Stage, compile and generate the per-flavour jsii packages: each names only its own framework, ships the handler, and synthesizes its quick start',
   exec: 'ts-node -T --project test/tsconfig.json scripts/jsii-flavours.ts check',
 });
-project.testTask.spawn(jsiiFlavours);
 
 project.npmignore?.addPatterns('/scripts/', '/examples/', '/bench/', '/testing/', '/.ci/', '/docs/', '/build-tools/', '/build/');
+
+/**
+ * What the suites that run again (at the aws-cdk-lib floor, on cdktn) add to their jest config: no
+ * coverage of their own (the main run's is the report), the suite times; run alone, as `test:*`
+ * tasks, the same workers and order as the main run.
+ */
+const AGAIN = {
+  coveragePathIgnorePatterns: ['<rootDir>/'],
+  setupFilesAfterEnv: [SUITE_CPU],
+  maxWorkers: JEST_RUN.maxWorkers,
+  testSequencer: JEST_RUN.testSequencer,
+  reporters: ['default', SUMMARY, SUITE_TIMES],
+};
 
 // The oldest supported aws-cdk-lib, installed beside the project (its own lockfile), and the CDK
 // tests run against it: module names resolve to it, the sources are the project's.
@@ -271,6 +302,8 @@ const floorModules = `<rootDir>/${FLOOR_DIR}/node_modules`;
 new JsonFile(project, `${FLOOR_DIR}/jest.config.json`, {
   obj: {
     rootDir: '../..',
+    displayName: 'cdk-floor',
+    globals: { SUITE_PROJECT: 'cdk-floor' }, // the suite times name the project
     testEnvironment: 'node',
     modulePathIgnorePatterns: ['<rootDir>/build/'],
     // cdk-nag 3 needs a newer aws-cdk-lib (its Validations API): its suite runs with the newest only.
@@ -286,7 +319,7 @@ new JsonFile(project, `${FLOOR_DIR}/jest.config.json`, {
       '^aws-cdk-lib/(.*)$': `${floorModules}/aws-cdk-lib/$1`,
       '^constructs$': `${floorModules}/constructs`,
     },
-    reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
+    ...AGAIN,
   },
 });
 const floor = project.addTask('test:cdk-floor', {
@@ -294,7 +327,6 @@ const floor = project.addTask('test:cdk-floor', {
 });
 floor.exec(`npm install --no-audit --no-fund --prefix ${FLOOR_DIR}`);
 floor.exec(`jest --ci --config ${FLOOR_DIR}/jest.config.json`);
-project.testTask.spawn(floor);
 
 // The cdktn flavour is rendered from the cdktf one (scripts/cdktn-flavour.ts), and so are its
 // tests: every test of the cdktf flavour runs again with cdktf, its provider bindings, src/cdktf
@@ -309,7 +341,8 @@ new JsonFile(project, 'build-tools/cdktn/jest.config.json', {
     displayName: 'cdktn',
     testEnvironment: 'node',
     modulePathIgnorePatterns: ['<rootDir>/build/'],
-    globals: { TERRAFORM_FLAVOUR: 'cdktn' }, // test/cdktf/flavour.test.ts checks the mapping took
+    // test/cdktf/flavour.test.ts checks the mapping took; the suite times name the project.
+    globals: { TERRAFORM_FLAVOUR: 'cdktn', SUITE_PROJECT: 'cdktn' },
     testMatch: CDKTN_TESTS.map((glob) => `<rootDir>/${glob}`),
     transform: { '^.+\\.[t]sx?$': ['ts-jest', { tsconfig: 'test/tsconfig.json' }] },
     moduleNameMapper: {
@@ -322,11 +355,23 @@ new JsonFile(project, 'build-tools/cdktn/jest.config.json', {
       '^cdktf$': 'cdktn',
       '^@cdktf/provider-aws/(.*)$': '@cdktn/provider-aws/$1',
     },
-    reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
+    ...AGAIN,
   },
 });
 const cdktnTests = project.addTask('test:cdktn', { description: 'The cdktf flavour\'s tests, run against the cdktn flavour (CDK Terrain)' });
 cdktnTests.exec('jest --ci --config build-tools/cdktn/jest.config.json');
-project.testTask.spawn(cdktnTests);
+
+// The build's tests: the three jest configs as one run (build-tools/jest.config.js: the main suites,
+// the CDK floor's and cdktn's as jest projects), so that one pool of workers, a core each, takes
+// them all and no suite waits for another run to end (`test:cdk-floor` and `test:cdktn` run one
+// alone); and beside it (build-tools/alongside.js) the checks that need no test run: the
+// type-check, lint and the jsii flavours, in the time the suites leave a core idle (waiting on
+// sockets, child processes and timers, or the last one running alone).
+const checks = project.addTask('test:checks', { description: 'Type-check, lint and the per-flavour jsii packages (the build runs them beside jest)' });
+checks.spawn(typecheck);
+checks.spawn(project.tasks.tryFind('eslint')!);
+checks.spawn(jsiiFlavours);
+project.testTask.reset(`npm install --no-audit --no-fund --prefix ${FLOOR_DIR}`);
+project.testTask.exec('node build-tools/alongside.js "projen test:checks" -- jest --passWithNoTests --ci --config build-tools/jest.config.js', { receiveArgs: true });
 
 project.synth();
