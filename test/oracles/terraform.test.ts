@@ -10,7 +10,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { App, TerraformStack } from 'cdktf';
 import { core } from '../../src';
@@ -165,6 +165,11 @@ describeWith(TERRAFORM, 'terraform validate: the CDKTF constructs\' output is co
     const dir = join(work, `plan-${name}`);
     mkdirSync(dir);
     if (mirror) config.terraform.required_providers.aws.version = mirror.version;
+    // cdktf's local backend keeps its state (and the plan's lock) beside the process's working
+    // directory, the repository: in the plan's own folder, two runs of this suite (cdktf and cdktn,
+    // at once in the build) do not wait for each other's lock.
+    const local = config.terraform.backend?.local;
+    if (local?.path) local.path = join(dir, basename(local.path));
     writeFileSync(join(dir, 'cdk.tf.json'), JSON.stringify(config, null, 2));
     const init = terraform(dir, 'init', '-input=false', '-no-color');
     if (init.status !== 0) throw new Error(`terraform init failed for '${name}':\n${init.stdout}\n${init.stderr}`);
