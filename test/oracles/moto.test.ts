@@ -35,6 +35,10 @@ import { describeWith, MOTO_SERVER } from '../support/oracles';
 const KEY = 'pk_moto-integration-key-0123456789';
 const BUCKET = 'prowler-onboarding-state-moto';
 
+// moto imports a service's backend on its first call (CloudFormation's takes seconds on a busy
+// machine, and the build runs a suite per core): no test here is bound by jest's default 5 s.
+jest.setTimeout(60_000);
+
 /** The organization the tests build: an OU path of depth 4, 32 member accounts, tags, a closed account. */
 interface Built {
   rootId: string;
