@@ -334,6 +334,7 @@ floor.exec(`jest --ci --config ${FLOOR_DIR}/jest.config.json`);
 const CDKTN_TESTS = [
   'test/cdktf/*.test.ts', 'test/oracles/terraform.test.ts', 'test/one-liner.test.ts', 'test/partitions.test.ts',
   'test/existing-roles.test.ts', 'test/bad-input.test.ts', 'test/delegated-admin.test.ts', 'test/onboarding-equivalence.test.ts',
+  'test/core/permissions.test.ts',
 ];
 new JsonFile(project, 'build-tools/cdktn/jest.config.json', {
   obj: {

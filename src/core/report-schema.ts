@@ -59,7 +59,10 @@ const recordSchema = z.strictObject({
   secrets: z.optional(z.record(z.string(), z.string())),
   schedules: z.optional(z.record(z.string(), z.string().check(z.regex(/^(daily|once|schedule:.*)$/)))),
   creating: z.optional(z.record(z.string(), z.number())),
-  cloud: z.optional(z.strictObject({ organizationId: z.optional(z.string()), credential: z.optional(z.string()), writing: z.optional(z.string()),
+  cloud: z.optional(z.strictObject({
+    organizationId: z.optional(z.string()),
+    credential: z.optional(z.string()),
+    writing: z.optional(z.string()),
     creatingCredential: z.optional(z.boolean()),
   })),
 });
