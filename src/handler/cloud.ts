@@ -185,9 +185,7 @@ export async function planCloud(
       writes.push('create-provider');
     } else if (!linked) {
       if (r.hadSecret && !replaceable(provider.id, request, record)) {
-        r.action = 'keep-credentials';
-        r.blockedBy = 'will_replace: the provider has credentials of its own, which the organization\'s would replace (set replaceCredentials to replace them)';
-        r.writes = [];
+        keepOwnCredentials(r);
         continue;
       }
       writes.push('link-organization');
@@ -351,9 +349,7 @@ function judge(state: RunState, discovery: Discovery, request: OnboardingRequest
     }
     if (registration?.provider_secret_state === 'will_replace') {
       if (!replaceable(r.providerId, request, state.record)) {
-        r.action = 'keep-credentials';
-        r.blockedBy = 'will_replace: the provider has credentials of its own, which the organization\'s would replace (set replaceCredentials to replace them)';
-        r.writes = [];
+        keepOwnCredentials(r);
       } else if (!r.writes!.includes('replace-credentials')) {
         r.writes!.splice(r.writes!.indexOf('link-organization') + 1, 0, 'replace-credentials');
       }
@@ -366,6 +362,13 @@ function judge(state: RunState, discovery: Discovery, request: OnboardingRequest
     }
   }
   state.cloud!.nodes = ancestorsToApply(state, state.accounts.filter((r) => r.selected && needsApply(r)));
+}
+
+/** Left out: the organization's credential would replace the provider's own (Prowler's `will_replace`). */
+function keepOwnCredentials(r: AccountResult): void {
+  r.action = 'keep-credentials';
+  r.blockedBy = 'will_replace: the provider has credentials of its own, which the organization\'s would replace (set replaceCredentials to replace them)';
+  r.writes = [];
 }
 
 function block(r: AccountResult, why: string): void {
